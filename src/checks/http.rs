@@ -1,0 +1,639 @@
+//! The `http` check. It drives hyper over its own connections (DNS, TCP, TLS, then one
+//! request) so it can time each phase the way blackbox_exporter and curl do, bound
+//! redirects, and cap the body after decompression.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use http::header::{HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, HOST, LOCATION, RETRY_AFTER, USER_AGENT};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyStream, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
+use tokio_util::io::StreamReader;
+use url::Url;
+
+use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
+use crate::config::{HttpOptions, StatusItem, StatusSpec};
+
+const UA: &str = concat!("vaktpost/", env!("CARGO_PKG_VERSION"), " (+https://github.com/vaktpost/vaktpost)");
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Timings {
+    dns: Duration,
+    connect: Duration,
+    tls: Duration,
+    ttfb: Duration,
+    transfer: Duration,
+    total: Duration,
+}
+
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    version: &'static str,
+    tls_version: Option<&'static str>,
+    redirects: u32,
+}
+
+struct Sample {
+    /// The last response, also when its status was wrong (for `status_code`).
+    resp: Option<Response>,
+    err: Option<CheckError>,
+    timings: Timings,
+    attempts: u32,
+}
+
+pub async fn check(h: &HttpOptions, eff: &Effective, env: &CheckEnv, mut r: CheckResult) -> CheckResult {
+    let url = match Url::parse(&h.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+        _ => {
+            return r.fail(CheckError::new(ErrorKind::Config, "url must be a full http:// or https:// URL such as https://example.com/health"))
+        }
+    };
+    let method = match Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return r.fail(CheckError::new(ErrorKind::Config, format!("invalid HTTP method {:?}", h.method))),
+    };
+    let samples_n = eff.samples.max(1);
+    let mut samples = Vec::with_capacity(samples_n as usize);
+    for _ in 0..samples_n {
+        samples.push(sample(h, &url, &method, eff, env).await);
+    }
+    evaluate(h, samples, &mut r);
+    r
+}
+
+/// One sample: an attempt, retried with backoff while the failure is retryable.
+async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, env: &CheckEnv) -> Sample {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut timings = Timings::default();
+        let phase = Cell::new("resolving the host");
+        let t0 = Instant::now();
+        let res = tokio::time::timeout(eff.timeout, attempt(h, url, method, env, &mut timings, &phase)).await;
+        timings.total = t0.elapsed();
+        let outcome = match res {
+            Ok(Ok(resp)) => match status_error(h, &resp) {
+                Some(e) => Err((e, Some(resp))),
+                None => Ok(resp),
+            },
+            Ok(Err(e)) => Err((e, None)),
+            Err(_) => Err((
+                CheckError::new(
+                    ErrorKind::Timeout,
+                    format!("timed out after {} while {}", crate::config::duration::format_duration(eff.timeout), phase.get()),
+                ),
+                None,
+            )),
+        };
+        match outcome {
+            Ok(resp) => return Sample { resp: Some(resp), err: None, timings, attempts },
+            Err((e, resp)) => {
+                let retry_after = resp.as_ref().and_then(|r| retry_after(&r.headers));
+                let retryable = match e.kind {
+                    ErrorKind::Connect | ErrorKind::Timeout => true,
+                    ErrorKind::HttpStatus => resp.as_ref().is_some_and(|r| r.status >= 500 || r.status == 408 || r.status == 429),
+                    _ => false,
+                };
+                if !retryable || attempts > eff.retries {
+                    return Sample { resp, err: Some(e), timings, attempts };
+                }
+                let backoff = Duration::from_millis(200 * (1u64 << (attempts - 1).min(4))).min(Duration::from_secs(3));
+                tokio::time::sleep(retry_after.unwrap_or(backoff).min(Duration::from_secs(10))).await;
+            }
+        }
+    }
+}
+
+fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = h.get(RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+fn status_error(h: &HttpOptions, resp: &Response) -> Option<CheckError> {
+    let ok = match &h.expected_status {
+        Some(spec) => spec.matches(resp.status),
+        None => StatusSpec::One(StatusItem::Class(2)).matches(resp.status),
+    };
+    if ok {
+        return None;
+    }
+    let want = h.expected_status.as_ref().map(|s| s.describe()).unwrap_or_else(|| "2xx".into());
+    let reason = StatusCode::from_u16(resp.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+    Some(CheckError::new(ErrorKind::HttpStatus, format!("HTTP {} {reason}, expected {want}", resp.status).replace("  ", " ")))
+}
+
+/// One request, following redirects.
+async fn attempt(
+    h: &HttpOptions,
+    start: &Url,
+    method: &Method,
+    env: &CheckEnv,
+    t: &mut Timings,
+    phase: &Cell<&'static str>,
+) -> Result<Response, CheckError> {
+    let mut url = start.clone();
+    let mut method = method.clone();
+    let mut body = h.body.clone().map(Bytes::from).unwrap_or_default();
+    let mut redirects = 0;
+    loop {
+        let mut resp = exchange(h, &url, &method, body.clone(), env, t, phase).await?;
+        let is_redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
+        if h.follow_redirects && is_redirect {
+            if let Some(loc) = resp.headers.get(LOCATION).and_then(|v| v.to_str().ok()) {
+                if redirects >= h.max_redirects {
+                    return Err(CheckError::new(
+                        ErrorKind::Protocol,
+                        format!("too many redirects (more than {}); the last pointed to {loc}", h.max_redirects),
+                    ));
+                }
+                let next = url
+                    .join(loc)
+                    .map_err(|e| CheckError::new(ErrorKind::Protocol, format!("redirect to an invalid Location {loc:?}: {e}")))?;
+                if !matches!(next.scheme(), "http" | "https") {
+                    return Err(CheckError::new(ErrorKind::Protocol, format!("redirect to unsupported scheme in {loc:?}")));
+                }
+                if resp.status == 303 || (matches!(resp.status, 301 | 302) && method == Method::POST) {
+                    method = Method::GET;
+                    body = Bytes::new();
+                }
+                url = next;
+                redirects += 1;
+                continue;
+            }
+        }
+        resp.redirects = redirects;
+        return Ok(resp);
+    }
+}
+
+async fn exchange(
+    h: &HttpOptions,
+    url: &Url,
+    method: &Method,
+    body: Bytes,
+    env: &CheckEnv,
+    t: &mut Timings,
+    phase: &Cell<&'static str>,
+) -> Result<Response, CheckError> {
+    let host = url.host_str().unwrap_or_default().to_string();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let https = url.scheme() == "https";
+
+    phase.set("resolving the host");
+    let t0 = Instant::now();
+    let addrs = env.net.resolve(&host).await?;
+    t.dns += t0.elapsed();
+
+    phase.set("connecting");
+    let t0 = Instant::now();
+    let tcp = env.net.connect(&addrs, port).await?;
+    t.connect += t0.elapsed();
+
+    let mut h2 = false;
+    let mut tls_version = None;
+    let io: Box<dyn Io> = if https {
+        phase.set("in the TLS handshake");
+        let t0 = Instant::now();
+        let tls = env.net.tls(tcp, &host, h.insecure_skip_verify).await?;
+        t.tls += t0.elapsed();
+        let (_, conn) = tls.get_ref();
+        h2 = conn.alpn_protocol() == Some(b"h2");
+        tls_version = conn.protocol_version().map(|v| match v {
+            rustls::ProtocolVersion::TLSv1_3 => "1.3",
+            rustls::ProtocolVersion::TLSv1_2 => "1.2",
+            _ => "other",
+        });
+        Box::new(tls)
+    } else {
+        Box::new(tcp)
+    };
+
+    phase.set("sending the request");
+    let io = TokioIo::new(io);
+    let (mut sender, conn_task) = if h2 {
+        let (s, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.map_err(hyper_error)?;
+        (Sender::H2(s), tokio::spawn(async move { let _ = conn.await; }))
+    } else {
+        let (s, conn) = hyper::client::conn::http1::handshake(io).await.map_err(hyper_error)?;
+        (Sender::H1(s), tokio::spawn(async move { let _ = conn.await; }))
+    };
+    let _abort = AbortOnDrop(conn_task);
+
+    let uri: http::Uri = if h2 {
+        url.as_str().parse()
+    } else {
+        url[url::Position::BeforePath..url::Position::AfterQuery].parse()
+    }
+    .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot use URL {url}: {e}")))?;
+    let mut req = Request::builder().method(method.clone()).uri(uri).body(Full::new(body)).map_err(|e| {
+        CheckError::new(ErrorKind::Config, format!("cannot build the request: {e}"))
+    })?;
+    let headers = req.headers_mut();
+    if !h2 {
+        let host_header = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&host_header) {
+            headers.insert(HOST, v);
+        }
+    }
+    headers.insert(USER_AGENT, HeaderValue::from_static(UA));
+    headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br, zstd"));
+    for (k, v) in &h.headers {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| CheckError::new(ErrorKind::Config, format!("invalid header name {k:?}")))?;
+        let value = HeaderValue::from_str(v.expose())
+            .map_err(|_| CheckError::new(ErrorKind::Config, format!("invalid value for header {k:?}")))?;
+        headers.insert(name, value);
+    }
+
+    phase.set("waiting for the response headers");
+    let t0 = Instant::now();
+    let resp = match &mut sender {
+        Sender::H1(s) => s.send_request(req).await,
+        Sender::H2(s) => s.send_request(req).await,
+    }
+    .map_err(hyper_error)?;
+    t.ttfb += t0.elapsed();
+
+    let status = resp.status().as_u16();
+    let version = match resp.version() {
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_10 => "1.0",
+        _ => "1.1",
+    };
+    let (parts, incoming) = resp.into_parts();
+    let is_redirect = h.follow_redirects && matches!(status, 301 | 302 | 303 | 307 | 308) && parts.headers.contains_key(LOCATION);
+    let body = if is_redirect || *method == Method::HEAD {
+        Vec::new()
+    } else {
+        phase.set("reading the body");
+        let t0 = Instant::now();
+        let b = read_body(incoming, &parts.headers, h.max_body_bytes.0).await?;
+        t.transfer += t0.elapsed();
+        b
+    };
+    Ok(Response { status, headers: parts.headers, body, version, tls_version, redirects: 0 })
+}
+
+enum Sender {
+    H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
+    H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reads at most `max` bytes of decoded body; more is an error, and reading stops there.
+async fn read_body(body: hyper::body::Incoming, headers: &HeaderMap, max: u64) -> Result<Vec<u8>, CheckError> {
+    let stream = Box::pin(
+        BodyStream::new(body)
+            .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
+            .map_err(|e| std::io::Error::other(HyperIoError(e))),
+    );
+    let reader = StreamReader::new(stream);
+    let encoding = headers
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
+    let decoded: Box<dyn AsyncRead + Unpin + Send> = match encoding.as_str() {
+        "gzip" | "x-gzip" => Box::new(GzipDecoder::new(BufReader::new(reader))),
+        "deflate" => Box::new(ZlibDecoder::new(BufReader::new(reader))),
+        "br" => Box::new(BrotliDecoder::new(BufReader::new(reader))),
+        "zstd" => Box::new(ZstdDecoder::new(BufReader::new(reader))),
+        _ => Box::new(reader),
+    };
+    let mut buf = Vec::new();
+    let res = decoded.take(max.saturating_add(1)).read_to_end(&mut buf).await;
+    if let Err(e) = res {
+        let kind = if is_reset(&e) { ErrorKind::Connect } else { ErrorKind::Protocol };
+        let what = if encoding.is_empty() || kind == ErrorKind::Connect { "reading the body failed".to_string() } else { format!("decoding the {encoding} body failed") };
+        return Err(CheckError::new(kind, format!("{what}: {}", io_message(&e))));
+    }
+    if buf.len() as u64 > max {
+        let how = if encoding.is_empty() { String::new() } else { format!(" after {encoding} decoding") };
+        return Err(CheckError::new(
+            ErrorKind::Protocol,
+            format!("response body is larger than max_body_bytes ({} bytes){how}", max),
+        ));
+    }
+    Ok(buf)
+}
+
+#[derive(Debug)]
+struct HyperIoError(hyper::Error);
+impl std::fmt::Display for HyperIoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&describe_hyper(&self.0))
+    }
+}
+impl std::error::Error for HyperIoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.get_ref().and_then(|i| i.downcast_ref::<HyperIoError>()) {
+        Some(h) => h.to_string(),
+        None => e.to_string(),
+    }
+}
+
+fn is_reset(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::BrokenPipe
+            ) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+fn describe_hyper(e: &hyper::Error) -> String {
+    use std::error::Error;
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+fn hyper_error(e: hyper::Error) -> CheckError {
+    if is_reset(&e) {
+        return CheckError::new(ErrorKind::Connect, format!("connection reset by the server ({})", describe_hyper(&e)));
+    }
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        return CheckError::new(ErrorKind::Connect, format!("the server closed the connection before answering ({})", describe_hyper(&e)));
+    }
+    CheckError::new(ErrorKind::Protocol, format!("HTTP protocol error: {}", describe_hyper(&e)))
+}
+
+/// Turns the samples into status, error and metrics.
+fn evaluate(h: &HttpOptions, samples: Vec<Sample>, r: &mut CheckResult) {
+    let n = samples.len();
+    let mut errors = 0usize;
+    let mut last_err: Option<CheckError> = None;
+    let mut last_ok: Option<&Response> = None;
+    let mut last_any: Option<&Response> = None;
+    let mut ok_times = Vec::new();
+    let mut all_times = Vec::new();
+    let mut phases: [Vec<f64>; 5] = Default::default();
+    let mut attempts = 0;
+    for s in &samples {
+        attempts += s.attempts;
+        let total = ms(s.timings.total);
+        all_times.push(total);
+        for (i, d) in [s.timings.dns, s.timings.connect, s.timings.tls, s.timings.ttfb, s.timings.transfer].iter().enumerate() {
+            phases[i].push(ms(*d));
+        }
+        if let Some(resp) = &s.resp {
+            last_any = Some(resp);
+        }
+        let err = match (&s.err, &s.resp) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Some(resp)) => assertions(h, resp).err(),
+            (None, None) => Some(CheckError::new(ErrorKind::Protocol, "no response")),
+        };
+        match err {
+            None => {
+                ok_times.push(total);
+                last_ok = s.resp.as_ref();
+            }
+            Some(e) => {
+                errors += 1;
+                last_err = Some(e);
+            }
+        }
+    }
+    let times = if ok_times.is_empty() { &all_times } else { &ok_times };
+    let p50 = percentile(times, 50.0);
+    r.set("response_time_ms", p50);
+    r.set("samples", n as u64);
+    r.set("errors", errors as u64);
+    r.set("error_rate", round4(errors as f64 / n.max(1) as f64));
+    r.set("p50_ms", p50);
+    r.set("p95_ms", percentile(times, 95.0));
+    for (i, name) in ["dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "transfer_ms"].iter().enumerate() {
+        r.set(name, percentile(&phases[i], 50.0));
+    }
+    r.set("attempts", attempts as u64);
+    if let Some(resp) = last_ok.or(last_any) {
+        r.set("status_code", resp.status as u64);
+        r.set("body_bytes", resp.body.len() as u64);
+        r.set("redirects", resp.redirects as u64);
+        r.set("http_version", resp.version);
+        if let Some(v) = resp.tls_version {
+            r.set("tls_version", v);
+        }
+        for (k, v) in extracts(h, resp).unwrap_or_default() {
+            r.metrics.insert(k, v);
+        }
+        if h.expect_version.is_some() {
+            if let Some(v) = read_version(h, resp) {
+                r.set("version", v);
+            }
+        }
+    }
+
+    if errors == n {
+        r.status = Status::Down;
+        r.error = last_err;
+    } else if errors > 0 {
+        r.status = Status::Degraded;
+        let e = last_err.unwrap_or_else(|| CheckError::new(ErrorKind::Protocol, "request failed"));
+        r.message = Some(format!("{errors} of {n} requests failed; last: {}", e.message));
+        r.error = Some(e);
+    } else {
+        r.status = Status::Up;
+        if let Some(max) = h.max_response_time {
+            let max_ms = ms(max.get());
+            if p50 > max_ms {
+                r.status = Status::Degraded;
+                r.message = Some(format!(
+                    "response time {} is over max_response_time {}",
+                    fmt_ms(p50),
+                    crate::config::duration::format_duration(max.get())
+                ));
+            }
+        }
+    }
+}
+
+fn fmt_ms(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{:.2}s", v / 1000.0)
+    } else {
+        format!("{v:.0}ms")
+    }
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 10000.0).round() / 10000.0
+}
+
+/// Nearest-rank percentile of `v` (unsorted); 0 for an empty slice.
+pub fn percentile(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * s.len() as f64).ceil().max(1.0) as usize;
+    s[rank.min(s.len()) - 1]
+}
+
+fn parse_json(resp: &Response, why: &str) -> Result<serde_json::Value, CheckError> {
+    serde_json::from_slice(&resp.body).map_err(|e| {
+        CheckError::new(ErrorKind::Assertion, format!("response body is not valid JSON ({e}), but {why} needs it"))
+    })
+}
+
+/// Body, JSON, extract and version assertions on a response whose status was right.
+fn assertions(h: &HttpOptions, resp: &Response) -> Result<(), CheckError> {
+    if let Some(needles) = &h.body_contains {
+        let hay = String::from_utf8_lossy(&resp.body);
+        for n in needles.items() {
+            if !hay.contains(n) {
+                return Err(CheckError::new(ErrorKind::Assertion, format!("body does not contain {n:?}")));
+            }
+        }
+    }
+    if let Some(needles) = &h.body_not_contains {
+        let hay = String::from_utf8_lossy(&resp.body);
+        for n in needles.items() {
+            if hay.contains(n) {
+                return Err(CheckError::new(ErrorKind::Assertion, format!("body contains {n:?}")));
+            }
+        }
+    }
+    if !h.json.is_empty() {
+        let doc = parse_json(resp, "`json:`")?;
+        for (ptr, want) in &h.json {
+            match doc.pointer(ptr) {
+                None => return Err(CheckError::new(ErrorKind::Assertion, format!("JSON {ptr} is missing, expected {want}"))),
+                Some(got) if !json_eq(got, want) => {
+                    return Err(CheckError::new(ErrorKind::Assertion, format!("JSON {ptr} is {got}, expected {want}")))
+                }
+                _ => {}
+            }
+        }
+    }
+    extracts(h, resp)?;
+    if let Some(want) = &h.expect_version {
+        match read_version(h, resp) {
+            None => {
+                return Err(CheckError::new(
+                    ErrorKind::Assertion,
+                    format!("no version found at {}, expected {want}", h.version_from.as_deref().unwrap_or("json:/version")),
+                ))
+            }
+            Some(got) if !version_matches(&got, want) => {
+                return Err(CheckError::new(ErrorKind::Assertion, format!("deployed version is {got}, expected {want}")))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) if a.is_number() && b.is_number() => x == y,
+        _ => a == b,
+    }
+}
+
+/// `extract:` entries as numeric metrics. Booleans count as 0/1, numeric strings as numbers.
+fn extracts(h: &HttpOptions, resp: &Response) -> Result<Vec<(String, serde_json::Value)>, CheckError> {
+    if h.extract.is_empty() {
+        return Ok(Vec::new());
+    }
+    let doc = parse_json(resp, "`extract:`")?;
+    let mut out = Vec::new();
+    for (name, ptr) in &h.extract {
+        let v = doc
+            .pointer(ptr)
+            .ok_or_else(|| CheckError::new(ErrorKind::Assertion, format!("extract {name}: {ptr} is not in the response")))?;
+        let num = match v {
+            serde_json::Value::Number(n) => n.as_f64(),
+            serde_json::Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+            serde_json::Value::String(s) => s.trim().trim_end_matches('%').parse::<f64>().ok(),
+            _ => None,
+        }
+        .filter(|f| f.is_finite())
+        .ok_or_else(|| CheckError::new(ErrorKind::Assertion, format!("extract {name}: {ptr} is {v}, not a number")))?;
+        out.push((name.clone(), serde_json::json!(num)));
+    }
+    Ok(out)
+}
+
+fn read_version(h: &HttpOptions, resp: &Response) -> Option<String> {
+    let from = h.version_from.as_deref().unwrap_or("json:/version");
+    if let Some(name) = from.strip_prefix("header:") {
+        return resp.headers.get(name.trim()).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string());
+    }
+    let ptr = from.strip_prefix("json:").unwrap_or(from);
+    let doc: serde_json::Value = serde_json::from_slice(&resp.body).ok()?;
+    match doc.pointer(ptr)? {
+        serde_json::Value::String(s) => Some(s.trim().to_string()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Equal, or one a prefix of the other of at least 7 characters (short and full commit SHAs).
+pub fn version_matches(got: &str, want: &str) -> bool {
+    if got == want {
+        return true;
+    }
+    let (short, long) = if got.len() < want.len() { (got, want) } else { (want, got) };
+    short.len() >= 7 && long.starts_with(short) && short.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0];
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 95.0), 100.0);
+        assert_eq!(percentile(&[], 95.0), 0.0);
+    }
+
+    #[test]
+    fn short_sha_matches_full_sha() {
+        assert!(version_matches("abc1234", "abc1234def5678"));
+        assert!(!version_matches("abc", "abcdef0"));
+        assert!(!version_matches("1.2.0", "1.2.1"));
+    }
+}

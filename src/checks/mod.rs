@@ -1,0 +1,204 @@
+//! What a check produces, and the one `match` that sends a monitor to its check kind.
+//! A check never returns `Err` for a target problem: a target that is down is a
+//! [`CheckResult`] with `status: down` and an [`ErrorKind`].
+
+pub mod http;
+pub mod net;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Monitor, MonitorKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Up,
+    Degraded,
+    Down,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Up => "up",
+            Status::Degraded => "degraded",
+            Status::Down => "down",
+            Status::Skipped => "skipped",
+        }
+    }
+    /// Reachable and serving, possibly slowly.
+    pub fn is_up(self) -> bool {
+        matches!(self, Status::Up | Status::Degraded)
+    }
+    pub fn emoji(self) -> &'static str {
+        match self {
+            Status::Up => "🟢",
+            Status::Degraded => "🟡",
+            Status::Down => "🔴",
+            Status::Skipped => "⚪",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Dns,
+    Connect,
+    Timeout,
+    Tls,
+    HttpStatus,
+    Assertion,
+    Protocol,
+    Auth,
+    Config,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Dns => "dns",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "tls",
+            ErrorKind::HttpStatus => "http_status",
+            ErrorKind::Assertion => "assertion",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Config => "config",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl CheckError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        CheckError { kind, message: message.into() }
+    }
+}
+
+/// Metric values: numbers, strings, booleans, or lists of strings, by name.
+pub type Metrics = serde_json::Map<String, serde_json::Value>;
+
+/// The outcome of one monitor in one run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CheckResult {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What was checked, with credentials and secret query parameters redacted.
+    pub target: String,
+    pub status: Status,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: f64,
+    #[schemars(with = "std::collections::BTreeMap<String, serde_json::Value>")]
+    pub metrics: Metrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<CheckError>,
+    /// Why the status is `degraded`, or other notes for a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// For `skipped`: when this monitor last ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_checked_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+impl CheckResult {
+    pub fn new(m: &Monitor, target: String, started_at: DateTime<Utc>) -> Self {
+        CheckResult {
+            name: m.common.name.clone(),
+            kind: m.kind.type_name().to_string(),
+            target,
+            status: Status::Up,
+            started_at,
+            duration_ms: 0.0,
+            metrics: Metrics::new(),
+            error: None,
+            message: None,
+            last_checked_at: None,
+            labels: m.common.labels.clone(),
+        }
+    }
+
+    pub fn fail(mut self, err: CheckError) -> Self {
+        self.status = Status::Down;
+        self.error = Some(err);
+        self
+    }
+
+    pub fn metric_f64(&self, name: &str) -> Option<f64> {
+        self.metrics.get(name).and_then(|v| v.as_f64())
+    }
+
+    pub fn set(&mut self, name: &str, v: impl Into<serde_json::Value>) {
+        self.metrics.insert(name.to_string(), v.into());
+    }
+}
+
+/// Settings resolved from the monitor and `defaults`.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub timeout: Duration,
+    pub retries: u32,
+    pub samples: u32,
+}
+
+/// Shared, per-run resources for checks (DNS resolver, TLS configs, redaction).
+pub struct CheckEnv {
+    pub net: net::Net,
+    pub redactor: crate::redact::Redactor,
+}
+
+/// What a monitor points at, redacted, for the report.
+pub fn target_of(m: &Monitor, redactor: &crate::redact::Redactor) -> String {
+    let raw = match &m.kind {
+        MonitorKind::Http(h) => h.url.clone(),
+        MonitorKind::Ssl(s) => format!("{}:{}", s.host, s.port),
+        MonitorKind::Redis(r) => r.url.expose().to_string(),
+        MonitorKind::Chroma(c) => c.url.clone(),
+        MonitorKind::StatusPage(s) => s.url.clone().or_else(|| s.preset.clone()).unwrap_or_default(),
+        MonitorKind::Railway(r) => format!("railway service {}", r.service_id),
+        MonitorKind::System(_) => "this machine".to_string(),
+        MonitorKind::LogFiles(l) => l.path.clone(),
+    };
+    redactor.redact_url(&raw)
+}
+
+/// Runs one monitor once. Never panics on target behaviour; never returns `Err`.
+pub async fn run_check(m: &Monitor, eff: &Effective, env: &CheckEnv, started_at: DateTime<Utc>) -> CheckResult {
+    let t0 = std::time::Instant::now();
+    let result = CheckResult::new(m, target_of(m, &env.redactor), started_at);
+    let mut result = match &m.kind {
+        MonitorKind::Http(h) => http::check(h, eff, env, result).await,
+        other => result.fail(CheckError::new(
+            ErrorKind::Config,
+            format!(
+                "monitor type `{}` is not implemented in vaktpost {} yet; the config is valid and the monitor will run once it is",
+                other.type_name(),
+                env!("CARGO_PKG_VERSION")
+            ),
+        )),
+    };
+    result.duration_ms = ms(t0.elapsed());
+    if let Some(e) = &mut result.error {
+        e.message = env.redactor.redact_text(&e.message);
+    }
+    result
+}
+
+/// Milliseconds with three decimals, the unit of every `*_ms` field.
+pub fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}

@@ -1,0 +1,655 @@
+//! The configuration as plain serde types. Loading (YAML, `${VAR}`, locations) lives in
+//! `load.rs`; checks that need more than one field live in `validate.rs`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{de, Deserialize, Deserializer, Serialize};
+
+use super::duration::{ByteSize, Dur};
+use super::secret::Secret;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Defaults applied to every monitor that does not set its own.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// What to check.
+    #[serde(default)]
+    pub monitors: Vec<Monitor>,
+    /// Rules that turn results into findings. A rule with the name of a default rule
+    /// replaces it; `enabled: false` turns a default rule off.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// Where alerts go.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// Where state and history are kept.
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Report and job summary options.
+    #[serde(default)]
+    pub report: ReportConfig,
+}
+
+pub const TOP_LEVEL_KEYS: &[&str] = &["defaults", "monitors", "rules", "alerts", "state", "report"];
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Per-request timeout.
+    #[serde(default = "d_timeout")]
+    pub timeout: Dur,
+    /// Extra attempts for retryable failures (connect errors, timeouts, 5xx, 408, 429).
+    #[serde(default)]
+    pub retries: u32,
+    /// Requests per run for `http` monitors (error rate and percentiles come from these).
+    #[serde(default = "d_one")]
+    pub samples: u32,
+    /// Monitors checked at once.
+    #[serde(default = "d_concurrency")]
+    pub concurrency: usize,
+    /// Monitors checked at once against one host:port.
+    #[serde(default = "d_per_host")]
+    pub per_host_concurrency: usize,
+    /// Check each monitor at most this often; 0 means every run. Defaults to
+    /// `$MONITORING_INTERVAL` (the seed's variable) when that is set.
+    #[serde(default)]
+    pub interval: Option<Dur>,
+    /// The whole run's deadline; checks still running then end as `timeout`.
+    #[serde(default = "d_deadline")]
+    pub deadline: Dur,
+    /// Labels added to every monitor (and to its findings).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+fn d_timeout() -> Dur {
+    Dur::secs(10)
+}
+fn d_one() -> u32 {
+    1
+}
+fn d_concurrency() -> usize {
+    256
+}
+fn d_per_host() -> usize {
+    128
+}
+fn d_deadline() -> Dur {
+    Dur::secs(300)
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            timeout: d_timeout(),
+            retries: 0,
+            samples: 1,
+            concurrency: d_concurrency(),
+            per_host_concurrency: d_per_host(),
+            interval: None,
+            deadline: d_deadline(),
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+/// One monitor: the fields every type has, and the type's own options.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct Monitor {
+    #[serde(flatten)]
+    pub common: Common,
+    #[serde(flatten)]
+    pub kind: MonitorKind,
+}
+
+/// Keys every monitor accepts, whatever its type.
+pub const COMMON_KEYS: &[&str] =
+    &["name", "type", "interval", "timeout", "retries", "labels", "description", "enabled", "depends_on"];
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Common {
+    /// Unique name; it names the monitor in findings, issues and the report.
+    pub name: String,
+    /// Check at most this often (seconds or "5m"); 0 means every run.
+    #[serde(default)]
+    pub interval: Option<Dur>,
+    /// Timeout of one request / connection attempt.
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+    /// Extra attempts for retryable failures.
+    #[serde(default)]
+    pub retries: Option<u32>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `false` keeps the monitor in the file without running it.
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// Upstream monitors (e.g. a status page) this one depends on.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}
+
+fn d_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MonitorKind {
+    Http(HttpOptions),
+    Ssl(SslOptions),
+    Redis(RedisOptions),
+    Chroma(ChromaOptions),
+    StatusPage(StatusPageOptions),
+    Railway(RailwayOptions),
+    System(SystemOptions),
+    LogFiles(LogFilesOptions),
+}
+
+impl MonitorKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            MonitorKind::Http(_) => "http",
+            MonitorKind::Ssl(_) => "ssl",
+            MonitorKind::Redis(_) => "redis",
+            MonitorKind::Chroma(_) => "chroma",
+            MonitorKind::StatusPage(_) => "status_page",
+            MonitorKind::Railway(_) => "railway",
+            MonitorKind::System(_) => "system",
+            MonitorKind::LogFiles(_) => "log_files",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpOptions {
+    /// `http://` or `https://` URL.
+    pub url: String,
+    #[serde(default = "d_get")]
+    pub method: String,
+    /// Request headers; values are secrets and never printed.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    /// Request body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// 200, [200, 204], "2xx", or ["2xx", 404]. Default "2xx".
+    #[serde(default)]
+    pub expected_status: Option<StatusSpec>,
+    /// Slower than this (median over samples) ⇒ `degraded`.
+    #[serde(default)]
+    pub max_response_time: Option<Dur>,
+    /// Requests per run; error rate and percentiles come from them.
+    #[serde(default)]
+    pub samples: Option<u32>,
+    /// Text (or list of texts) the body must contain.
+    #[serde(default)]
+    pub body_contains: Option<OneOrMany>,
+    /// Text (or list of texts) the body must not contain.
+    #[serde(default)]
+    pub body_not_contains: Option<OneOrMany>,
+    /// JSON pointer ⇒ expected value, e.g. `{"/status": "ok"}`.
+    #[serde(default)]
+    pub json: BTreeMap<String, serde_json::Value>,
+    /// Metric name ⇒ JSON pointer of a numeric field, e.g. `{percent: /percent}`.
+    #[serde(default)]
+    pub extract: BTreeMap<String, String>,
+    /// The deployed version must equal this (a 7+ character prefix of a commit SHA also matches).
+    #[serde(default)]
+    pub expect_version: Option<String>,
+    /// Where the version is read: `json:/version` (default) or `header:X-Version`.
+    #[serde(default)]
+    pub version_from: Option<String>,
+    #[serde(default = "d_true")]
+    pub follow_redirects: bool,
+    #[serde(default = "d_max_redirects")]
+    pub max_redirects: u32,
+    /// Largest body read, after decompression; larger is a failure.
+    #[serde(default = "d_max_body")]
+    pub max_body_bytes: ByteSize,
+    /// Accept any certificate (self-signed test targets). Certificate problems are
+    /// still reported by an `ssl` monitor.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
+
+fn d_get() -> String {
+    "GET".into()
+}
+fn d_max_redirects() -> u32 {
+    10
+}
+fn d_max_body() -> ByteSize {
+    ByteSize(10 << 20)
+}
+
+/// Expected status codes.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StatusSpec {
+    One(StatusItem),
+    Many(Vec<StatusItem>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StatusItem {
+    /// An exact code such as 200.
+    Code(u16),
+    /// A class such as "2xx" (written as a string).
+    #[schemars(with = "String")]
+    Class(#[serde(serialize_with = "ser_class")] u16),
+}
+
+fn ser_class<S: serde::Serializer>(c: &u16, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{c}xx"))
+}
+
+impl StatusItem {
+    pub fn matches(self, code: u16) -> bool {
+        match self {
+            StatusItem::Code(c) => c == code,
+            StatusItem::Class(c) => code / 100 == c,
+        }
+    }
+}
+
+impl StatusSpec {
+    pub fn items(&self) -> Vec<StatusItem> {
+        match self {
+            StatusSpec::One(i) => vec![*i],
+            StatusSpec::Many(v) => v.clone(),
+        }
+    }
+    pub fn matches(&self, code: u16) -> bool {
+        self.items().iter().any(|i| i.matches(code))
+    }
+    pub fn describe(&self) -> String {
+        self.items()
+            .iter()
+            .map(|i| match i {
+                StatusItem::Code(c) => c.to_string(),
+                StatusItem::Class(c) => format!("{c}xx"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn parse_status_item(s: &str) -> Result<StatusItem, String> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    if lower.len() == 3 && lower.ends_with("xx") {
+        if let Some(d) = lower.chars().next().and_then(|c| c.to_digit(10)) {
+            if (1..=5).contains(&d) {
+                return Ok(StatusItem::Class(d as u16));
+            }
+        }
+    }
+    match t.parse::<u16>() {
+        Ok(c) if (100..=599).contains(&c) => Ok(StatusItem::Code(c)),
+        _ => Err(format!("invalid status {t:?}; use a code like 200 or a class like \"2xx\"")),
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = StatusItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a status code like 200 or a class like \"2xx\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusItem, E> {
+                match u16::try_from(v) {
+                    Ok(c) if (100..=599).contains(&c) => Ok(StatusItem::Code(c)),
+                    _ => Err(E::custom(format!("status code {v} is not between 100 and 599"))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusItem, E> {
+                Err(E::custom(format!("status code {v} is not between 100 and 599")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusItem, E> {
+                parse_status_item(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = StatusSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a status code (200), a class (\"2xx\") or a list of them")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusSpec, E> {
+                StatusItem::deserialize(de::value::U64Deserializer::<E>::new(v)).map(StatusSpec::One)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusSpec, E> {
+                StatusItem::deserialize(de::value::I64Deserializer::<E>::new(v)).map(StatusSpec::One)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusSpec, E> {
+                parse_status_item(v).map(StatusSpec::One).map_err(E::custom)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StatusSpec, A::Error> {
+                let mut out = Vec::new();
+                while let Some(i) = seq.next_element::<StatusItem>()? {
+                    out.push(i);
+                }
+                if out.is_empty() {
+                    return Err(de::Error::custom("expected_status list is empty"));
+                }
+                Ok(StatusSpec::Many(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One string or a list of strings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(|s| s.as_str()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SslOptions {
+    pub host: String,
+    #[serde(default = "d_443")]
+    pub port: u16,
+    /// SNI name, when it differs from `host`.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    #[serde(default = "d_warning_days")]
+    pub warning_days: u32,
+    #[serde(default = "d_critical_days")]
+    pub critical_days: u32,
+    /// "1.2" or "1.3".
+    #[serde(default)]
+    pub min_tls_version: Option<String>,
+    /// PEM file with a private CA to trust.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+}
+
+fn d_443() -> u16 {
+    443
+}
+fn d_warning_days() -> u32 {
+    30
+}
+fn d_critical_days() -> u32 {
+    7
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisOptions {
+    /// `redis://` or `rediss://` URL; credentials in it are secrets.
+    pub url: Secret,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    #[serde(default)]
+    pub max_memory_percent: Option<f64>,
+    #[serde(default)]
+    pub min_hit_rate: Option<f64>,
+    #[serde(default)]
+    pub max_fragmentation_ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChromaOptions {
+    pub url: String,
+    #[serde(default = "d_tenant")]
+    pub tenant: String,
+    #[serde(default = "d_database")]
+    pub database: String,
+    #[serde(default)]
+    pub collections: Vec<String>,
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// Header that carries `token` (default `Authorization: Bearer`).
+    #[serde(default)]
+    pub auth_header: Option<String>,
+}
+
+fn d_tenant() -> String {
+    "default_tenant".into()
+}
+fn d_database() -> String {
+    "default_database".into()
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPageOptions {
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `openai`, `railway`, `github`, … sets `url` and `provider`.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// `auto`, `statuspage`, `incidentio`, `instatus`, `railway`, `betterstack`.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Component names to watch (case-insensitive); empty watches the whole page.
+    #[serde(default)]
+    pub components: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RailwayOptions {
+    pub service_id: String,
+    #[serde(default)]
+    pub environment_id: Option<String>,
+    /// Defaults to `${RAILWAY_TOKEN}`.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub max_build_time: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SystemOptions {
+    #[serde(default)]
+    pub max_memory_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogFilesOptions {
+    /// A glob such as `/var/log/app/*.log`.
+    pub path: String,
+    #[serde(default)]
+    pub max_file_bytes: Option<ByteSize>,
+    #[serde(default)]
+    pub max_age: Option<Dur>,
+    #[serde(default)]
+    pub error_pattern: Option<String>,
+    #[serde(default)]
+    pub security_patterns: Vec<String>,
+    #[serde(default)]
+    pub max_bytes_per_run: Option<ByteSize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub name: String,
+    /// CEL expression over the result's variables. Required for a new rule.
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// Text with `{name}` and `{variable}` placeholders.
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// Raise the severity when another CEL condition holds.
+    #[serde(default)]
+    pub escalate: Option<Vec<Escalation>>,
+    /// Monitor names or globs this rule applies to (default: all).
+    #[serde(default)]
+    pub monitors: Option<Vec<String>>,
+    /// Consecutive failing runs before the rule fires.
+    #[serde(default, rename = "for")]
+    pub for_runs: Option<u32>,
+    /// Consecutive passing runs before a finding resolves.
+    #[serde(default)]
+    pub resolve_after: Option<u32>,
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    pub when: String,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    #[serde(default)]
+    pub github: Option<GithubAlerts>,
+    #[serde(default)]
+    pub slack: Option<SlackAlerts>,
+    #[serde(default)]
+    pub email: Option<EmailAlerts>,
+    #[serde(default)]
+    pub heartbeat: Option<HeartbeatAlerts>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GithubAlerts {
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// `owner/name`; defaults to `$GITHUB_REPOSITORY`.
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub assignees: Vec<String>,
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+    #[serde(default)]
+    pub remind_every: Option<Dur>,
+    /// `new` (open a new issue) or `reopen` (reopen the last one).
+    #[serde(default)]
+    pub reopen: Option<String>,
+    /// Keep hostnames and URLs out of issue bodies (public repositories).
+    #[serde(default)]
+    pub redact_targets: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackAlerts {
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// Defaults to `$SLACK_WEBHOOK_URL`.
+    #[serde(default)]
+    pub webhook_url: Option<Secret>,
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailAlerts {
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// `smtp://user:pass@host:587` (STARTTLS) or `smtps://…:465`.
+    #[serde(default)]
+    pub smtp_url: Option<Secret>,
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Defaults to `$ALERT_EMAIL`.
+    #[serde(default)]
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatAlerts {
+    pub url: Secret,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// Directory of the state store (default `.vaktpost`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// `file` (default) or `github`.
+    #[serde(default)]
+    pub backend: Option<String>,
+    #[serde(default)]
+    pub retention: Option<Dur>,
+    #[serde(default)]
+    pub rollup_retention: Option<Dur>,
+    #[serde(default)]
+    pub branch: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Title of the job summary.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Most monitor rows in the job summary (failing ones first); default 500.
+    #[serde(default)]
+    pub max_summary_rows: Option<usize>,
+}

@@ -1,0 +1,182 @@
+//! Checks that span fields or need parsing beyond serde: unique names, URLs, methods,
+//! header names, JSON pointers, CEL conditions, ranges. Reported through a callback so
+//! the loader can locate each one.
+
+use std::collections::BTreeSet;
+
+use super::model::*;
+
+pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
+    let d = &c.defaults;
+    if d.concurrency == 0 {
+        err("defaults.concurrency", "must be at least 1".into());
+    }
+    if d.per_host_concurrency == 0 {
+        err("defaults.per_host_concurrency", "must be at least 1".into());
+    }
+    if d.samples == 0 || d.samples > 1000 {
+        err("defaults.samples", format!("must be between 1 and 1000, got {}", d.samples));
+    }
+    if d.timeout.get().is_zero() {
+        err("defaults.timeout", "must be more than 0".into());
+    }
+    if d.deadline.get().is_zero() {
+        err("defaults.deadline", "must be more than 0".into());
+    }
+
+    let mut names = BTreeSet::new();
+    for (i, m) in c.monitors.iter().enumerate() {
+        let p = format!("monitors[{i}]");
+        let name = &m.common.name;
+        if name.trim().is_empty() {
+            err(&format!("{p}.name"), "must not be empty".into());
+        } else if name.chars().any(|ch| ch.is_control()) {
+            err(&format!("{p}.name"), "must not contain control characters".into());
+        } else if !names.insert(name.clone()) {
+            err(&format!("{p}.name"), format!("duplicate monitor name \"{name}\"; names must be unique"));
+        }
+        if let Some(t) = m.common.timeout {
+            if t.get().is_zero() {
+                err(&format!("{p}.timeout"), "must be more than 0".into());
+            }
+        }
+        match &m.kind {
+            MonitorKind::Http(h) => http(&p, h, err),
+            MonitorKind::Ssl(s) => {
+                if s.host.trim().is_empty() || s.host.contains("://") {
+                    err(&format!("{p}.host"), format!("must be a host name such as api.example.com, got {:?}", s.host));
+                }
+                if s.critical_days > s.warning_days {
+                    err(&format!("{p}.critical_days"), "must not be more than warning_days".into());
+                }
+                if let Some(v) = &s.min_tls_version {
+                    if !matches!(v.as_str(), "1.2" | "1.3") {
+                        err(&format!("{p}.min_tls_version"), format!("must be \"1.2\" or \"1.3\", got {v:?}"));
+                    }
+                }
+            }
+            MonitorKind::Redis(r) => {
+                let u = r.url.expose();
+                if !(u.starts_with("redis://") || u.starts_with("rediss://") || u.starts_with("unix://")) || url::Url::parse(u).is_err() {
+                    err(&format!("{p}.url"), "must be a redis://, rediss:// or unix:// URL".into());
+                }
+            }
+            MonitorKind::Chroma(ch) => url_check(&format!("{p}.url"), &ch.url, err),
+            MonitorKind::StatusPage(s) => {
+                if s.url.is_none() && s.preset.is_none() {
+                    err(&p, "a status_page monitor needs `url` or `preset`".into());
+                }
+                if let Some(u) = &s.url {
+                    url_check(&format!("{p}.url"), u, err);
+                }
+                if let Some(pr) = &s.provider {
+                    const P: &[&str] = &["auto", "statuspage", "incidentio", "instatus", "railway", "betterstack"];
+                    if !P.contains(&pr.as_str()) {
+                        err(&format!("{p}.provider"), format!("unknown provider {pr:?}{}", super::diag::hint(pr, P)));
+                    }
+                }
+            }
+            MonitorKind::Railway(r) => {
+                if let Some(u) = &r.api_url {
+                    url_check(&format!("{p}.api_url"), u, err);
+                }
+            }
+            MonitorKind::LogFiles(l) => {
+                if let Err(e) = globset::Glob::new(&l.path) {
+                    err(&format!("{p}.path"), format!("invalid glob: {e}"));
+                }
+                if let Some(re) = &l.error_pattern {
+                    if let Err(e) = regex::Regex::new(re) {
+                        err(&format!("{p}.error_pattern"), format!("invalid regular expression: {e}"));
+                    }
+                }
+            }
+            MonitorKind::System(_) => {}
+        }
+        for (j, dep) in m.common.depends_on.iter().enumerate() {
+            if !c.monitors.iter().any(|o| &o.common.name == dep) {
+                err(&format!("{p}.depends_on[{j}]"), format!("no monitor is named \"{dep}\""));
+            }
+        }
+    }
+
+    let mut rule_names = BTreeSet::new();
+    for (i, r) in c.rules.iter().enumerate() {
+        if !rule_names.insert(r.name.clone()) {
+            err(&format!("rules[{i}].name"), format!("duplicate rule name \"{}\"", r.name));
+        }
+    }
+    if let Err(errs) = crate::rules::build(&c.rules) {
+        for (path, msg) in errs {
+            err(&path, msg);
+        }
+    }
+
+    if let Some(b) = &c.state.backend {
+        if !matches!(b.as_str(), "file" | "github") {
+            err("state.backend", format!("must be \"file\" or \"github\", got {b:?}"));
+        }
+    }
+    if let Some(g) = &c.alerts.github {
+        if let Some(r) = &g.reopen {
+            if !matches!(r.as_str(), "new" | "reopen") {
+                err("alerts.github.reopen", format!("must be \"new\" or \"reopen\", got {r:?}"));
+            }
+        }
+    }
+}
+
+fn url_check(path: &str, u: &str, err: &mut dyn FnMut(&str, String)) {
+    match url::Url::parse(u) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+        Ok(url) => err(path, format!("must be an http:// or https:// URL, got scheme \"{}\"", url.scheme())),
+        Err(e) => err(path, format!("invalid URL {u:?}: {e}; use a full URL such as https://example.com/health")),
+    }
+}
+
+fn http(p: &str, h: &HttpOptions, err: &mut dyn FnMut(&str, String)) {
+    url_check(&format!("{p}.url"), &h.url, err);
+    if http::Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).is_err() || h.method.is_empty() {
+        err(&format!("{p}.method"), format!("invalid HTTP method {:?}", h.method));
+    }
+    for (k, v) in &h.headers {
+        if http::HeaderName::from_bytes(k.as_bytes()).is_err() {
+            err(&format!("{p}.headers.{k}"), format!("invalid header name {k:?}"));
+        } else if http::HeaderValue::from_str(v.expose()).is_err() {
+            err(&format!("{p}.headers.{k}"), "header value contains characters not allowed in HTTP headers".into());
+        }
+    }
+    if let Some(s) = h.samples {
+        if s == 0 || s > 1000 {
+            err(&format!("{p}.samples"), format!("must be between 1 and 1000, got {s}"));
+        }
+    }
+    for ptr in h.json.keys() {
+        if !ptr.is_empty() && !ptr.starts_with('/') {
+            err(&format!("{p}.json"), format!("{ptr:?} is not a JSON pointer; write it like \"/status\""));
+        }
+    }
+    for (name, ptr) in &h.extract {
+        if !ptr.is_empty() && !ptr.starts_with('/') {
+            err(&format!("{p}.extract.{name}"), format!("{ptr:?} is not a JSON pointer; write it like \"/percent\""));
+        }
+        let ident = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident {
+            err(&format!("{p}.extract.{name}"), "metric names must be letters, digits and _ (they are rule variables)".into());
+        }
+    }
+    if let Some(v) = &h.version_from {
+        let ok = v.strip_prefix("header:").is_some_and(|n| http::HeaderName::from_bytes(n.trim().as_bytes()).is_ok())
+            || v.strip_prefix("json:").is_some_and(|ptr| ptr.is_empty() || ptr.starts_with('/'));
+        if !ok {
+            err(&format!("{p}.version_from"), format!("must be \"json:/pointer\" or \"header:Name\", got {v:?}"));
+        }
+    }
+    if h.max_redirects > 50 {
+        err(&format!("{p}.max_redirects"), "must be at most 50".into());
+    }
+    if h.max_body_bytes.0 == 0 {
+        err(&format!("{p}.max_body_bytes"), "must be more than 0".into());
+    }
+}

@@ -1,0 +1,291 @@
+//! vaktpost: post-deployment monitoring that runs inside CI.
+//!
+//! One run is a straight pipeline: config → plan → checks → rules → report → outputs.
+//! Each stage takes plain data and returns plain data; only the edges touch the world.
+
+pub mod checks;
+pub mod config;
+pub mod context;
+pub mod redact;
+pub mod report;
+pub mod rules;
+pub mod runner;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use checks::{CheckEnv, CheckResult, Status};
+use config::{Config, Loaded};
+use context::RunContext;
+use report::{Counts, FailOn, Report, RunInfo, Tool};
+use rules::{Finding, Rule};
+use runner::{Decision, Selection};
+use state::{MonitorState, State};
+
+/// vaktpost's own failures (exit code 3), as opposed to findings about targets.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot write {what} to {path}: {source}; check that the directory exists and is writable")]
+    Write { what: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Usage(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub report_path: PathBuf,
+    /// Where to write the summary besides `$GITHUB_STEP_SUMMARY`.
+    pub summary_path: Option<PathBuf>,
+    pub fail_on: FailOn,
+    pub selection: Selection,
+    pub dry_run: bool,
+    pub state_dir: PathBuf,
+    /// Overrides `defaults.deadline`.
+    pub deadline: Option<Duration>,
+}
+
+impl RunOptions {
+    pub fn new(ctx: &RunContext, config: &Config) -> Self {
+        RunOptions {
+            report_path: ctx.path("vaktpost-report.json"),
+            summary_path: None,
+            fail_on: FailOn::Level(config::Severity::High),
+            selection: Selection::default(),
+            dry_run: false,
+            state_dir: ctx.path(config.state.path.as_deref().unwrap_or(".vaktpost")),
+            deadline: None,
+        }
+    }
+}
+
+/// What a run produced: the report and the state to save.
+pub struct Outcome {
+    pub report: Report,
+    pub state: State,
+}
+
+/// Runs every due check once and evaluates the rules. Writes nothing.
+pub async fn run(
+    ctx: &RunContext,
+    loaded: &Loaded,
+    opts: &RunOptions,
+    progress: &(dyn Fn(usize, usize) + Send + Sync),
+) -> Result<Outcome, RunError> {
+    let config = &loaded.config;
+    let started = ctx.now();
+    let t0 = std::time::Instant::now();
+    let (mut state, mut notes) = state::load(&opts.state_dir, started);
+    notes.extend(loaded.notes.iter().cloned());
+    let rules = rules::build(&config.rules).map_err(|e| RunError::Internal(format!("rules did not compile: {e:?}")))?;
+    let decisions = runner::plan(config, &opts.selection, &state, started).map_err(RunError::Usage)?;
+    let env = Arc::new(CheckEnv { net: checks::net::Net::new(), redactor: redact::Redactor::new(&loaded.secrets) });
+
+    let due: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| **d == Decision::Run).map(|(i, _)| i).collect();
+    let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(config.defaults.deadline.get());
+    let clock = ctx.clock.clone();
+    let ran = runner::run(config, &due, env.clone(), deadline, move || clock(), progress).await;
+    let mut ran = ran.into_iter();
+
+    let mut results: Vec<CheckResult> = Vec::new();
+    for (i, d) in decisions.iter().enumerate() {
+        match d {
+            Decision::Run => {
+                if let Some(r) = ran.next() {
+                    results.push(r)
+                }
+            }
+            Decision::Skip(last) => {
+                let m = &config.monitors[i];
+                let last_status = state.monitors.get(&m.common.name).map(|s| s.last_status);
+                results.push(runner::skipped(m, &env, *last, started, last_status));
+            }
+            Decision::Exclude => {}
+        }
+    }
+    let findings = evaluate(config, &rules, &results, &mut state, ctx.now());
+
+    let finished = ctx.now();
+    let report = build_report(ctx, loaded, opts, results, findings, notes, started, finished, t0.elapsed());
+    Ok(Outcome { report, state })
+}
+
+/// Applies the rules to each result, tracking streaks in `state` for `for:` and
+/// `resolve_after:`. Skipped monitors carry their last findings.
+pub fn evaluate(config: &Config, rules: &[Rule], results: &[CheckResult], state: &mut State, now: chrono::DateTime<Utc>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in results {
+        let Some(m) = config.monitors.iter().find(|m| m.common.name == r.name) else { continue };
+        if r.status == Status::Skipped {
+            if let Some(ms) = state.monitors.get(&r.name) {
+                out.extend(ms.findings.iter().cloned().map(|mut f| {
+                    f.carried_over = true;
+                    f
+                }));
+            }
+            continue;
+        }
+        let vars = rules::variables(m, r, &BTreeMap::new());
+        let mut mine = Vec::new();
+        for rule in rules.iter().filter(|rule| rule.applies_to(&r.name)) {
+            let fp = format!("{}/{}", r.name, rule.name);
+            let rs = state.rules.entry(fp.clone()).or_default();
+            match rule.check(&vars) {
+                Some(severity) => {
+                    rs.failing += 1;
+                    rs.passing = 0;
+                    rs.first_seen.get_or_insert(now);
+                    rs.last_seen = Some(now);
+                    if rs.failing >= rule.for_runs {
+                        rs.active = true;
+                    }
+                    if rs.active {
+                        let f = Finding {
+                            rule: rule.name.clone(),
+                            monitor: r.name.clone(),
+                            severity,
+                            message: rule.render(&vars),
+                            fingerprint: fp.clone(),
+                            carried_over: false,
+                        };
+                        rs.finding = Some(f.clone());
+                        mine.push(f);
+                    }
+                }
+                None => {
+                    rs.failing = 0;
+                    if rs.active {
+                        rs.passing += 1;
+                        if rs.passing >= rule.resolve_after {
+                            *rs = Default::default();
+                        } else if let Some(f) = rs.finding.clone() {
+                            mine.push(f);
+                        }
+                    } else {
+                        *rs = Default::default();
+                    }
+                }
+            }
+            if *rs == state::RuleState::default() {
+                state.rules.remove(&fp);
+            }
+        }
+        state.monitors.insert(
+            r.name.clone(),
+            MonitorState { last_checked_at: r.started_at, last_status: r.status, findings: mine.clone() },
+        );
+        out.extend(mine);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    ctx: &RunContext,
+    loaded: &Loaded,
+    opts: &RunOptions,
+    checks: Vec<CheckResult>,
+    findings: Vec<Finding>,
+    notes: Vec<String>,
+    started: chrono::DateTime<Utc>,
+    finished: chrono::DateTime<Utc>,
+    took: Duration,
+) -> Report {
+    let mut c = Counts { monitors: checks.len(), ..Default::default() };
+    for r in &checks {
+        match r.status {
+            Status::Up => c.up += 1,
+            Status::Degraded => c.degraded += 1,
+            Status::Down => c.down += 1,
+            Status::Skipped => c.skipped += 1,
+        }
+    }
+    c.findings = findings.len();
+    for f in &findings {
+        match f.severity {
+            config::Severity::High => c.high += 1,
+            config::Severity::Medium => c.medium += 1,
+            config::Severity::Low => c.low += 1,
+        }
+    }
+    let status = if c.down > 0 {
+        Status::Down
+    } else if c.degraded > 0 {
+        Status::Degraded
+    } else {
+        Status::Up
+    };
+    Report {
+        schema_version: report::SCHEMA_VERSION,
+        tool: Tool { name: "vaktpost".into(), version: env!("CARGO_PKG_VERSION").into() },
+        run: RunInfo {
+            started_at: started,
+            finished_at: finished,
+            duration_ms: checks::ms(took),
+            shard: opts.selection.shard.map(|s| s.to_string()),
+            github_run_url: ctx.run_url(),
+            dry_run: opts.dry_run,
+            config: loaded.file.clone(),
+            fail_on: opts.fail_on.to_string(),
+        },
+        status,
+        counts: c,
+        checks,
+        findings,
+        alerts: Vec::new(),
+        history: BTreeMap::new(),
+        notes,
+    }
+}
+
+/// Where the outputs went.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub summary_paths: Vec<PathBuf>,
+}
+
+/// Writes the report, the job summary, the step outputs and (unless dry-run) the state.
+pub fn write_outputs(ctx: &RunContext, loaded: &Loaded, opts: &RunOptions, outcome: &Outcome) -> Result<Written, RunError> {
+    let report = &outcome.report;
+    let rp = &opts.report_path;
+    report::write_atomic(rp, &report::to_json(report)).map_err(|source| RunError::Write { what: "the report", path: rp.clone(), source })?;
+
+    let rc = &loaded.config.report;
+    let md = report::summary::render(report, rc.title.as_deref(), rc.max_summary_rows.unwrap_or(500));
+    let mut written = Written::default();
+    let mut targets: Vec<(PathBuf, bool)> = Vec::new();
+    if let Some(p) = ctx.var("GITHUB_STEP_SUMMARY") {
+        targets.push((PathBuf::from(p), true));
+    }
+    if let Some(p) = &opts.summary_path {
+        targets.push((p.clone(), false));
+    }
+    for (p, append) in targets {
+        let res = if append { append_file(&p, md.as_bytes()) } else { report::write_atomic(&p, md.as_bytes()) };
+        res.map_err(|source| RunError::Write { what: "the job summary", path: p.clone(), source })?;
+        written.summary_paths.push(p);
+    }
+    if let Some(p) = ctx.var("GITHUB_OUTPUT") {
+        let sp = written.summary_paths.first().map(|p| p.display().to_string());
+        let text = report::actions::outputs(report, &rp.display().to_string(), sp.as_deref());
+        append_file(std::path::Path::new(p), text.as_bytes())
+            .map_err(|source| RunError::Write { what: "step outputs", path: PathBuf::from(p), source })?;
+    }
+    if !opts.dry_run {
+        state::save(&opts.state_dir, &outcome.state)
+            .map_err(|source| RunError::Write { what: "the state", path: opts.state_dir.clone(), source })?;
+    }
+    Ok(written)
+}
+
+fn append_file(p: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
+    f.write_all(bytes)
+}

@@ -1,0 +1,215 @@
+//! The `vaktpost` command line: parses arguments (and their `INPUT_*` action inputs),
+//! calls the library, prints, and maps the outcome to the exit codes of SPEC §2.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use vaktpost::config::{self, Diagnostic, Loaded};
+use vaktpost::context::RunContext;
+use vaktpost::report::{self, FailOn};
+use vaktpost::runner::{Selection, Shard};
+use vaktpost::{RunError, RunOptions};
+
+const EXIT_OK: u8 = 0;
+const EXIT_FINDINGS: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_INTERNAL: u8 = 3;
+
+#[derive(Parser)]
+#[command(name = "vaktpost", version, about = "Post-deployment monitoring that runs inside CI", propagate_version = true)]
+struct Cli {
+    /// Config file. Default: $INPUT_CONFIG, vaktpost.yml, .github/vaktpost.yml,
+    /// monitoring/config/external_monitors.yml (the first that exists).
+    #[arg(short, long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run all due checks once, evaluate rules, write the report and summary.
+    Run(RunArgs),
+    /// Check the config without network access; exit 0 when valid, 2 when not.
+    Validate,
+    /// Print the JSON Schema of the config or the report.
+    Schema {
+        #[arg(value_parser = ["config", "report"])]
+        which: String,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Where to write the JSON report.
+    #[arg(long, env = "INPUT_REPORT", default_value = "vaktpost-report.json", value_name = "PATH")]
+    report: PathBuf,
+    /// Also write the job summary markdown here.
+    #[arg(long, env = "INPUT_SUMMARY", value_name = "PATH")]
+    summary: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, env = "INPUT_FAIL_ON", default_value = "high", value_name = "high|medium|low|never")]
+    fail_on: FailOn,
+    /// Only these monitors (names or globs; repeatable or comma-separated).
+    #[arg(long, env = "INPUT_ONLY", value_delimiter = ',', value_name = "NAME")]
+    only: Vec<String>,
+    /// Run shard K of N (stable split by monitor name).
+    #[arg(long, env = "INPUT_SHARD", value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Evaluate everything, send nothing, save no state.
+    #[arg(long, env = "INPUT_DRY_RUN")]
+    dry_run: bool,
+    /// State directory (default: state.path from the config, else .vaktpost).
+    #[arg(long, env = "INPUT_STATE", value_name = "PATH")]
+    state: Option<PathBuf>,
+    /// Deadline for the whole run (overrides defaults.deadline), e.g. 2m.
+    #[arg(long, env = "INPUT_DEADLINE", value_parser = parse_dur, value_name = "DURATION")]
+    deadline: Option<std::time::Duration>,
+    /// Only validate the config (same as `vaktpost validate`).
+    #[arg(long)]
+    validate: bool,
+    /// Exit 3 when an alert could not be delivered.
+    #[arg(long, env = "INPUT_FAIL_ON_ALERT_ERROR")]
+    fail_on_alert_error: bool,
+}
+
+fn parse_dur(s: &str) -> Result<std::time::Duration, String> {
+    config::duration::parse_duration(s)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = RunContext::from_process();
+    ExitCode::from(match cli.command {
+        Command::Schema { which } => {
+            let s = if which == "config" { report::config_schema() } else { report::report_schema() };
+            println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+            EXIT_OK
+        }
+        Command::Validate => validate(&ctx, cli.config.as_deref()),
+        Command::Run(args) if args.validate => validate(&ctx, cli.config.as_deref()),
+        Command::Run(args) => run(&ctx, cli.config.as_deref(), args),
+    })
+}
+
+fn load(ctx: &RunContext, explicit: Option<&std::path::Path>) -> Result<Loaded, u8> {
+    let Some(path) = config::find_config(explicit, &ctx.env, &ctx.cwd) else {
+        eprintln!(
+            "error: no config file found; pass --config PATH or create one of: {}",
+            config::DEFAULT_PATHS.join(", ")
+        );
+        return Err(EXIT_USAGE);
+    };
+    let path = if path.is_absolute() { path } else { ctx.cwd.join(&path) };
+    let shown = path.strip_prefix(&ctx.cwd).map(|p| p.to_path_buf()).unwrap_or(path.clone());
+    config::load_file(&shown_or(&path, &shown), &ctx.env).map_err(|diags| {
+        print_diags(&diags);
+        EXIT_USAGE
+    })
+}
+
+fn shown_or(abs: &std::path::Path, rel: &std::path::Path) -> PathBuf {
+    if rel.exists() {
+        rel.to_path_buf()
+    } else {
+        abs.to_path_buf()
+    }
+}
+
+fn print_diags(diags: &[Diagnostic]) {
+    for d in diags {
+        eprintln!("error: {d}");
+    }
+    eprintln!("{} problem{} found; nothing was checked", diags.len(), if diags.len() == 1 { "" } else { "s" });
+}
+
+fn validate(ctx: &RunContext, explicit: Option<&std::path::Path>) -> u8 {
+    match load(ctx, explicit) {
+        Ok(l) => {
+            let kinds: std::collections::BTreeMap<&str, usize> = l.config.monitors.iter().fold(Default::default(), |mut m, x| {
+                *m.entry(x.kind.type_name()).or_default() += 1;
+                m
+            });
+            let list = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
+            println!("{}: valid — {} monitors ({list}), {} rules", l.file, l.config.monitors.len(), vaktpost::rules::merged(&l.config.rules).len());
+            for n in &l.notes {
+                println!("note: {n}");
+            }
+            EXIT_OK
+        }
+        Err(code) => code,
+    }
+}
+
+fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u8 {
+    let loaded = match load(ctx, explicit) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    if ctx.github_actions() {
+        print!("{}", report::actions::masks(&loaded.secrets));
+    }
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let mut opts = RunOptions::new(ctx, &loaded.config);
+    opts.report_path = ctx.path(&args.report.to_string_lossy());
+    opts.summary_path = args.summary.map(|p| ctx.path(&p.to_string_lossy()));
+    opts.fail_on = args.fail_on;
+    opts.selection = Selection { only: args.only.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(), shard: args.shard };
+    opts.dry_run = args.dry_run;
+    if let Some(s) = args.state {
+        opts.state_dir = ctx.path(&s.to_string_lossy());
+    }
+    opts.deadline = args.deadline;
+    let _ = args.fail_on_alert_error;
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_INTERNAL;
+        }
+    };
+    let tty = ctx.is_tty;
+    let progress = move |done: usize, total: usize| {
+        if tty {
+            eprint!("\rchecking {done}/{total}…");
+            if done == total {
+                eprint!("\r\x1b[K");
+            }
+        }
+    };
+    let outcome = match runtime.block_on(vaktpost::run(ctx, &loaded, &opts, &progress)) {
+        Ok(o) => o,
+        Err(RunError::Usage(m)) => {
+            eprintln!("error: {m}");
+            return EXIT_USAGE;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_INTERNAL;
+        }
+    };
+    let written = match vaktpost::write_outputs(ctx, &loaded, &opts, &outcome) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_INTERNAL;
+        }
+    };
+    let report = &outcome.report;
+    if ctx.github_actions() {
+        print!("{}", report::actions::annotations(report));
+    }
+    print!("{}", report::console::render(report));
+    println!("report: {}", opts.report_path.display());
+    for p in &written.summary_paths {
+        println!("summary: {}", p.display());
+    }
+    if opts.fail_on.trips(report) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}

@@ -1,0 +1,78 @@
+//! GitHub Actions integration: step outputs (`$GITHUB_OUTPUT`, multi-line safe),
+//! workflow-command annotations with GitHub's escaping, and `::add-mask::`.
+
+use std::fmt::Write;
+
+use super::model::Report;
+use crate::config::Severity;
+
+/// `name<<DELIM` blocks for `$GITHUB_OUTPUT`; a random delimiter that the value cannot contain.
+pub fn outputs(report: &Report, report_path: &str, summary_path: Option<&str>) -> String {
+    let c = &report.counts;
+    let pairs = [
+        ("status", report.status.as_str().to_string()),
+        ("findings", c.findings.to_string()),
+        ("high", c.high.to_string()),
+        ("medium", c.medium.to_string()),
+        ("low", c.low.to_string()),
+        ("report-path", report_path.to_string()),
+        ("summary-path", summary_path.unwrap_or("").to_string()),
+    ];
+    let mut out = String::new();
+    for (k, v) in pairs {
+        let mut delim = format!("ghadelimiter_{}", uuid_like(k, &v));
+        while v.contains(&delim) {
+            delim.push('_');
+        }
+        let _ = write!(out, "{k}<<{delim}\n{v}\n{delim}\n");
+    }
+    out
+}
+
+fn uuid_like(k: &str, v: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let h = Sha256::digest(format!("{k}{v}{nanos}{}", std::process::id()).as_bytes());
+    hex::encode(&h[..12])
+}
+
+/// Escapes the message part of a workflow command.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a property value (`title=`) of a workflow command.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One `::error` / `::warning` / `::notice` line per finding.
+pub fn annotations(report: &Report) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        let level = match f.severity {
+            Severity::High => "error",
+            Severity::Medium => "warning",
+            Severity::Low => "notice",
+        };
+        let title = format!("vaktpost {} ({})", f.fingerprint, f.severity.as_str());
+        let _ = writeln!(out, "::{level} title={}::{}", escape_property(&title), escape_data(&f.message));
+    }
+    out
+}
+
+/// `::add-mask::` lines so the runner hides secrets in every later log line.
+pub fn masks(secrets: &[String]) -> String {
+    secrets.iter().filter(|s| !s.contains('\n')).map(|s| format!("::add-mask::{}\n", escape_data(s))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_escaping() {
+        assert_eq!(escape_data("50% down\nnext"), "50%25 down%0Anext");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+}

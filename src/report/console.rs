@@ -1,0 +1,52 @@
+//! The console table: one line per monitor, aligned, then findings. Plain text so it
+//! reads the same in a terminal and in a CI log.
+
+use std::fmt::Write;
+
+use super::model::Report;
+use super::summary::key_metric;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let w = report.checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(7).clamp(7, 40);
+    let _ = writeln!(out, "{:<w$}  {:<11}  {:<8}  {:<28}  DETAILS", "MONITOR", "TYPE", "STATUS", "METRIC");
+    for c in &report.checks {
+        let details = c
+            .error
+            .as_ref()
+            .map(|e| format!("[{}] {}", e.kind.as_str(), e.message))
+            .or_else(|| c.message.clone())
+            .unwrap_or_default();
+        let name: String = c.name.chars().take(40).collect();
+        let _ = writeln!(
+            out,
+            "{name:<w$}  {:<11}  {:<8}  {:<28}  {}",
+            c.kind,
+            c.status.as_str(),
+            key_metric(c),
+            details.replace('\n', " ")
+        );
+    }
+    if !report.findings.is_empty() {
+        let _ = writeln!(out, "\nFINDINGS");
+        for f in &report.findings {
+            let _ = writeln!(out, "  {:<6}  {}  {}", f.severity.as_str(), f.fingerprint, f.message);
+        }
+    }
+    let c = &report.counts;
+    let _ = writeln!(
+        out,
+        "\n{}: {} up, {} degraded, {} down, {} skipped; {} findings ({} high, {} medium, {} low) in {:.2}s",
+        report.status.as_str(),
+        c.up,
+        c.degraded,
+        c.down,
+        c.skipped,
+        c.findings,
+        c.high,
+        c.medium,
+        c.low,
+        report.run.duration_ms / 1000.0
+    );
+    out
+}

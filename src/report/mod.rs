@@ -1,0 +1,47 @@
+//! Outputs, each a function of the [`Report`]: JSON file, job summary markdown,
+//! GitHub step outputs and annotations, console table.
+
+pub mod actions;
+pub mod console;
+pub mod model;
+pub mod summary;
+
+pub use model::*;
+
+use std::io::Write;
+use std::path::Path;
+
+/// Writes a file through a temporary sibling and a rename, so readers never see half of it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+pub fn to_json(report: &Report) -> Vec<u8> {
+    let mut v = serde_json::to_vec_pretty(report).unwrap_or_else(|_| b"{}".to_vec());
+    v.push(b'\n');
+    v
+}
+
+/// The JSON Schema of the report, as committed in `schemas/report.schema.json`.
+pub fn report_schema() -> serde_json::Value {
+    let mut s = serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default();
+    if let Some(o) = s.as_object_mut() {
+        o.insert("$id".into(), "https://github.com/vaktpost/vaktpost/schemas/report.schema.json".into());
+    }
+    s
+}
+
+/// The JSON Schema of the config, as committed in `schemas/config.schema.json`.
+pub fn config_schema() -> serde_json::Value {
+    let mut s = serde_json::to_value(schemars::schema_for!(crate::config::Config)).unwrap_or_default();
+    if let Some(o) = s.as_object_mut() {
+        o.insert("$id".into(), "https://github.com/vaktpost/vaktpost/schemas/config.schema.json".into());
+    }
+    s
+}

@@ -1,0 +1,134 @@
+//! The report: plain data that every output (JSON, job summary, console, annotations)
+//! is rendered from.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{CheckResult, Status};
+use crate::config::Severity;
+use crate::rules::Finding;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub run: RunInfo,
+    /// Worst status of the checks that ran: `up`, `degraded` or `down`.
+    pub status: Status,
+    pub counts: Counts,
+    /// One per selected monitor, in config order.
+    pub checks: Vec<CheckResult>,
+    pub findings: Vec<Finding>,
+    pub alerts: Vec<AlertAction>,
+    /// Per monitor history aggregates (uptime, error rate, percentiles) when history is kept.
+    pub history: BTreeMap<String, serde_json::Value>,
+    /// Things the user should know that are not findings (state repaired, seed variables used).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RunInfo {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github_run_url: Option<String>,
+    pub dry_run: bool,
+    pub config: String,
+    pub fail_on: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    pub monitors: usize,
+    pub up: usize,
+    pub degraded: usize,
+    pub down: usize,
+    pub skipped: usize,
+    pub findings: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Opened,
+    Updated,
+    Resolved,
+    Unchanged,
+    Suppressed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AlertAction {
+    pub fingerprint: String,
+    pub channel: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue_number: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Report {
+    pub fn worst_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// The gate level from `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Level(Severity),
+    Never,
+}
+
+impl std::str::FromStr for FailOn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "high" => Ok(FailOn::Level(Severity::High)),
+            "medium" => Ok(FailOn::Level(Severity::Medium)),
+            "low" => Ok(FailOn::Level(Severity::Low)),
+            "never" | "none" => Ok(FailOn::Never),
+            other => Err(format!("invalid --fail-on {other:?}; use high, medium, low or never")),
+        }
+    }
+}
+
+impl std::fmt::Display for FailOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailOn::Level(s) => f.write_str(s.as_str()),
+            FailOn::Never => f.write_str("never"),
+        }
+    }
+}
+
+impl FailOn {
+    /// Whether the report's findings reach the gate.
+    pub fn trips(&self, report: &Report) -> bool {
+        match self {
+            FailOn::Never => false,
+            FailOn::Level(level) => report.findings.iter().any(|f| f.severity >= *level),
+        }
+    }
+}

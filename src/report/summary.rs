@@ -1,0 +1,185 @@
+//! The job summary (`$GITHUB_STEP_SUMMARY`): headline, monitors table, findings by
+//! severity, alert actions. Failing monitors come first when rows are capped, and the
+//! whole text stays far below GitHub's 1 MiB limit.
+
+use std::fmt::Write;
+
+use super::model::{Action, Report};
+use crate::checks::{CheckResult, Status};
+use crate::config::Severity;
+
+/// GitHub rejects step summaries over 1 MiB; stay well under it.
+pub const MAX_BYTES: usize = 900 * 1024;
+const MAX_CELL: usize = 160;
+
+pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
+    let mut md = String::new();
+    let c = &report.counts;
+    let ran = c.up + c.degraded + c.down;
+    let (icon, headline) = match report.status {
+        Status::Down => ("🔴", format!("{} of {ran} monitors down", c.down)),
+        Status::Degraded => ("🟡", format!("{} of {ran} monitors degraded", c.degraded)),
+        _ if ran == 0 => ("⚪", "no monitor was due".to_string()),
+        _ => ("🟢", format!("all {ran} monitors up")),
+    };
+    let title = title.unwrap_or("vaktpost");
+    let _ = writeln!(md, "## {icon} {}: {headline}\n", cell(title));
+    let mut facts = vec![];
+    if c.skipped > 0 {
+        facts.push(format!("{} skipped (not due)", c.skipped));
+    }
+    facts.push(format!("{} finding{}", c.findings, if c.findings == 1 { "" } else { "s" }));
+    if c.findings > 0 {
+        facts.push(format!("🔴 {} high · 🟠 {} medium · 🔵 {} low", c.high, c.medium, c.low));
+    }
+    if let Some(s) = &report.run.shard {
+        facts.push(format!("shard {s}"));
+    }
+    if report.run.dry_run {
+        facts.push("dry run: nothing sent".into());
+    }
+    facts.push(format!("took {:.1}s", report.run.duration_ms / 1000.0));
+    let _ = writeln!(md, "{}\n", facts.join(" · "));
+
+    if !report.findings.is_empty() {
+        let _ = writeln!(md, "### Findings\n");
+        for sev in [Severity::High, Severity::Medium, Severity::Low] {
+            let list: Vec<_> = report.findings.iter().filter(|f| f.severity == sev).collect();
+            if list.is_empty() {
+                continue;
+            }
+            let _ = writeln!(md, "**{} {}**\n", sev_icon(sev), sev.as_str());
+            for f in list.iter().take(max_rows) {
+                let carried = if f.carried_over { " _(from the last check)_" } else { "" };
+                let _ = writeln!(md, "- `{}` {}{carried}", cell(&f.fingerprint), cell(&f.message));
+            }
+            if list.len() > max_rows {
+                let _ = writeln!(md, "- …and {} more (see the JSON report)", list.len() - max_rows);
+            }
+            md.push('\n');
+        }
+    }
+
+    let _ = writeln!(md, "### Monitors\n");
+    let _ = writeln!(md, "| | Monitor | Type | Status | Key metric | Details |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    let mut order: Vec<&CheckResult> = report.checks.iter().collect();
+    if order.len() > max_rows {
+        // Problems first, so a capped table still shows everything that matters.
+        order.sort_by_key(|r| match r.status {
+            Status::Down => 0,
+            Status::Degraded => 1,
+            Status::Up => 2,
+            Status::Skipped => 3,
+        });
+    }
+    for r in order.iter().take(max_rows) {
+        let details = r
+            .error
+            .as_ref()
+            .map(|e| format!("`{}` {}", e.kind.as_str(), e.message))
+            .or_else(|| r.message.clone())
+            .unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.status.emoji(),
+            cell(&r.name),
+            r.kind,
+            r.status.as_str(),
+            cell(&key_metric(r)),
+            cell(&details)
+        );
+        if md.len() > MAX_BYTES {
+            break;
+        }
+    }
+    if order.len() > max_rows {
+        let _ = writeln!(md, "\n_{} more monitors not shown; all are in the JSON report._", order.len() - max_rows);
+    }
+
+    if !report.alerts.is_empty() {
+        let _ = writeln!(md, "\n### Alerts\n");
+        for a in report.alerts.iter().take(max_rows) {
+            let link = a.url.as_ref().map(|u| format!(" [{}]({u})", a.issue_number.map(|n| format!("#{n}")).unwrap_or("link".into()))).unwrap_or_default();
+            let err = a.error.as_ref().map(|e| format!(" — {}", cell(e))).unwrap_or_default();
+            let verb = match a.action {
+                Action::Opened => "opened",
+                Action::Updated => "updated",
+                Action::Resolved => "resolved",
+                Action::Unchanged => "unchanged",
+                Action::Suppressed => "suppressed",
+                Action::Failed => "⚠️ failed",
+            };
+            let _ = writeln!(md, "- {} `{}` {verb}{link}{err}", a.channel, cell(&a.fingerprint));
+        }
+    }
+    if !report.notes.is_empty() {
+        let _ = writeln!(md, "\n### Notes\n");
+        for n in &report.notes {
+            let _ = writeln!(md, "- {}", cell(n));
+        }
+    }
+    if let Some(u) = &report.run.github_run_url {
+        let _ = writeln!(md, "\n<sub>[workflow run]({u}) · vaktpost {}</sub>", report.tool.version);
+    }
+    if md.len() > MAX_BYTES {
+        let mut cut = MAX_BYTES;
+        while !md.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        md.truncate(cut);
+        md.push_str("\n\n_Summary truncated to stay under GitHub's 1 MiB limit; see the JSON report._\n");
+    }
+    md
+}
+
+fn sev_icon(s: Severity) -> &'static str {
+    match s {
+        Severity::High => "🔴",
+        Severity::Medium => "🟠",
+        Severity::Low => "🔵",
+    }
+}
+
+/// The one number that says most about a result.
+pub fn key_metric(r: &CheckResult) -> String {
+    let f = |k: &str| r.metric_f64(k);
+    if r.status == Status::Skipped {
+        return "—".into();
+    }
+    let mut parts = vec![];
+    if let Some(code) = f("status_code") {
+        parts.push(format!("HTTP {code}"));
+    }
+    if let Some(ms) = f("response_time_ms") {
+        parts.push(if ms >= 1000.0 { format!("{:.2}s", ms / 1000.0) } else { format!("{ms:.0}ms") });
+    }
+    if let (Some(e), Some(n)) = (f("errors"), f("samples")) {
+        if n > 1.0 {
+            parts.push(format!("{e}/{n} errors"));
+        }
+    }
+    if let Some(p) = f("percent") {
+        parts.push(format!("{p:.1}% memory"));
+    }
+    if let Some(d) = f("days_left") {
+        parts.push(format!("{d:.0} days left"));
+    }
+    parts.join(" · ")
+}
+
+/// Makes text safe inside a markdown table cell: no pipes, newlines or raw HTML.
+pub fn cell(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
+        .collect::<String>()
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    if out.chars().count() > MAX_CELL {
+        out = out.chars().take(MAX_CELL - 1).collect::<String>() + "…";
+    }
+    out
+}
