@@ -404,13 +404,16 @@ fn evaluate(h: &HttpOptions, samples: Vec<Sample>, r: &mut CheckResult) {
     let mut last_ok: Option<&Response> = None;
     let mut last_any: Option<&Response> = None;
     let mut ok_times = Vec::new();
-    let mut all_times = Vec::new();
+    // Only samples that got a response have a response time (as in the seed's script).
+    let mut resp_times = Vec::new();
     let mut phases: [Vec<f64>; 5] = Default::default();
     let mut attempts = 0;
     for s in &samples {
         attempts += s.attempts;
         let total = ms(s.timings.total);
-        all_times.push(total);
+        if s.resp.is_some() {
+            resp_times.push(total);
+        }
         for (i, d) in [s.timings.dns, s.timings.connect, s.timings.tls, s.timings.ttfb, s.timings.transfer].iter().enumerate() {
             phases[i].push(ms(*d));
         }
@@ -433,14 +436,18 @@ fn evaluate(h: &HttpOptions, samples: Vec<Sample>, r: &mut CheckResult) {
             }
         }
     }
-    let times = if ok_times.is_empty() { &all_times } else { &ok_times };
+    let times = if ok_times.is_empty() { &resp_times } else { &ok_times };
     let p50 = percentile(times, 50.0);
-    r.set("response_time_ms", p50);
+    if !times.is_empty() {
+        r.set("response_time_ms", p50);
+    }
     r.set("samples", n as u64);
     r.set("errors", errors as u64);
     r.set("error_rate", round4(errors as f64 / n.max(1) as f64));
-    r.set("p50_ms", p50);
-    r.set("p95_ms", percentile(times, 95.0));
+    if !times.is_empty() {
+        r.set("p50_ms", p50);
+        r.set("p95_ms", percentile(times, 95.0));
+    }
     for (i, name) in ["dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "transfer_ms"].iter().enumerate() {
         r.set(name, percentile(&phases[i], 50.0));
     }
