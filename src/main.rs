@@ -80,6 +80,15 @@ fn parse_dur(s: &str) -> Result<std::time::Duration, String> {
 }
 
 fn main() -> ExitCode {
+    // GitHub sets every declared input, "" when the workflow does not give it; an empty
+    // input means "use the default", so drop it before clap reads `INPUT_*`.
+    // Single-threaded here: nothing else reads the environment yet.
+    for (k, v) in std::env::vars_os() {
+        let key = k.to_string_lossy();
+        if key.starts_with("INPUT_") && v.to_string_lossy().trim().is_empty() {
+            std::env::remove_var(&k);
+        }
+    }
     let cli = Cli::parse();
     let ctx = RunContext::from_process();
     ExitCode::from(match cli.command {

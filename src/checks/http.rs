@@ -251,6 +251,16 @@ async fn exchange(
     headers.insert(USER_AGENT, HeaderValue::from_static(UA));
     headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
     headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br, zstd"));
+    if !url.username().is_empty() {
+        // Credentials in the URL mean HTTP Basic auth, as in curl.
+        use base64::Engine;
+        let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy().into_owned();
+        let pass = url.password().map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned()).unwrap_or_default();
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        if let Ok(v) = HeaderValue::from_str(&format!("Basic {token}")) {
+            headers.insert(http::header::AUTHORIZATION, v);
+        }
+    }
     for (k, v) in &h.headers {
         let name = HeaderName::from_bytes(k.as_bytes())
             .map_err(|_| CheckError::new(ErrorKind::Config, format!("invalid header name {k:?}")))?;

@@ -26,7 +26,7 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
     let _ = writeln!(md, "## {icon} {}: {headline}\n", cell(title));
     let mut facts = vec![];
     if c.skipped > 0 {
-        facts.push(format!("{} skipped (not due)", c.skipped));
+        facts.push(format!("{} skipped", c.skipped));
     }
     facts.push(format!("{} finding{}", c.findings, if c.findings == 1 { "" } else { "s" }));
     if c.findings > 0 {

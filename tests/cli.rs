@@ -1,0 +1,526 @@
+//! The binary end to end: exit codes, config diagnostics, outputs for GitHub Actions,
+//! state across runs, the JSON report against its committed schema.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A tiny threaded HTTP/1.1 server: `/ok`, `/fail` (500), `/memory` (percent 93), `/count`.
+struct Site {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+}
+
+fn site() -> Site {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let h = h.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    return;
+                }
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                h.fetch_add(1, Ordering::SeqCst);
+                let target = first.split_whitespace().nth(1).unwrap_or("/");
+                let path = target.split('?').next().unwrap_or("/").to_string();
+                let (status, body) = match path.as_str() {
+                    "/ok" => ("200 OK", r#"{"status":"ok","version":"1.2.3"}"#),
+                    "/memory" => ("200 OK", r#"{"percent":93}"#),
+                    "/fail" => ("500 Internal Server Error", "boom"),
+                    _ => ("404 Not Found", "nope"),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    Site { port, hits }
+}
+
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn new() -> Run {
+        Run { dir: tempfile::tempdir().unwrap() }
+    }
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    fn cmd(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vaktpost"));
+        c.args(args).current_dir(self.dir.path()).env_clear();
+        if let Ok(p) = std::env::var("PATH") {
+            c.env("PATH", p);
+        }
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+    fn report(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.path("vaktpost-report.json")).unwrap()).unwrap()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn manifest(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+#[test]
+fn seed_config_validates_unchanged() {
+    let r = Run::new();
+    let seed = manifest("config/seed/external_monitors.yml");
+    let o = r.cmd(&["validate", "-c", seed.to_str().unwrap()], &[]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("3 monitors (2 http, 1 ssl)"), "{}", text(&o));
+    let o = r.cmd(&["run", "--validate", "-c", seed.to_str().unwrap()], &[]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
+fn seed_environment_variables_are_read() {
+    let r = Run::new();
+    let seed = manifest("config/seed/external_monitors.yml");
+    let o = r.cmd(
+        &["validate", "-c", seed.to_str().unwrap()],
+        &[("MONITORING_INTERVAL", "300"), ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/secret"), ("ALERT_EMAIL", "alerts@example.com")],
+    );
+    let t = text(&o);
+    assert_eq!(code(&o), 0, "{t}");
+    assert!(t.contains("default interval 5m from MONITORING_INTERVAL"), "{t}");
+    assert!(t.contains("Slack alerts on from SLACK_WEBHOOK_URL"), "{t}");
+    assert!(t.contains("email alerts to ALERT_EMAIL"), "{t}");
+    assert!(!t.contains("secret"), "webhook URL leaked: {t}");
+}
+
+#[test]
+fn every_shipped_config_validates() {
+    let r = Run::new();
+    for entry in std::fs::read_dir(manifest("config")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "yml") {
+            let o = r.cmd(&["validate", "-c", p.to_str().unwrap()], &[]);
+            assert_eq!(code(&o), 0, "{}: {}", p.display(), text(&o));
+        }
+    }
+}
+
+fn assert_invalid(yaml: &str, env: &[(&str, &str)], expect: &[&str]) {
+    let r = Run::new();
+    r.write("vaktpost.yml", yaml);
+    let o = r.cmd(&["validate"], env);
+    let t = text(&o);
+    assert_eq!(code(&o), 2, "{t}");
+    for e in expect {
+        assert!(t.contains(e), "expected {e:?} in:\n{t}");
+    }
+    // run refuses the same config with the same code and checks nothing.
+    let o = r.cmd(&["run"], env);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(!r.path("vaktpost-report.json").exists());
+}
+
+#[test]
+fn yaml_syntax_error_is_located() {
+    assert_invalid("monitors:\n  - name: a\n    type: http\n   url: x\n", &[], &["vaktpost.yml:4:", "YAML syntax error"]);
+}
+
+#[test]
+fn unknown_key_gets_did_you_mean() {
+    assert_invalid(
+        "monitors:\n  - name: a\n    type: http\n    url: https://example.com\n    expectd_status: 200\n",
+        &[],
+        &["vaktpost.yml:5:5: monitors[0].expectd_status: unknown key", "did you mean \"expected_status\"?"],
+    );
+}
+
+#[test]
+fn wrong_type_is_located_with_key_path() {
+    assert_invalid(
+        "monitors:\n  - name: a\n    type: http\n    url: https://example.com\n    samples: many\n",
+        &[],
+        &["vaktpost.yml:5:14: monitors[0].samples: invalid type", "expected a whole number"],
+    );
+}
+
+#[test]
+fn duplicate_monitor_names_are_rejected() {
+    assert_invalid(
+        "monitors:\n  - name: a\n    type: http\n    url: https://example.com\n  - name: a\n    type: http\n    url: https://example.org\n",
+        &[],
+        &["vaktpost.yml:5:11: monitors[1].name: duplicate monitor name \"a\""],
+    );
+}
+
+#[test]
+fn bad_url_is_rejected() {
+    assert_invalid(
+        "monitors:\n  - name: a\n    type: http\n    url: example.com/health\n",
+        &[],
+        &["monitors[0].url: invalid URL", "https://example.com/health"],
+    );
+}
+
+#[test]
+fn unset_variable_is_named() {
+    assert_invalid(
+        "monitors:\n  - name: a\n    type: http\n    url: https://${API_HOST}/health\n",
+        &[],
+        &["vaktpost.yml:4:10: monitors[0].url: environment variable API_HOST is not set"],
+    );
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    assert_invalid(
+        "defaults:\n  timeout: soon\nmonitors:\n  - name: a\n    type: htp\n  - name: b\n    type: http\n    url: https://x.example\n    expected_status: 700\nrules:\n  - name: r\n    condition: 'up &&'\nalrets: {}\n",
+        &[],
+        &[
+            "defaults.timeout: invalid duration",
+            "monitors[0].type: unknown value \"htp\"; did you mean \"http\"?",
+            "monitors[1].expected_status: status code 700",
+            "rules[0].condition: invalid CEL condition",
+            "unknown top-level key \"alrets\"; did you mean \"alerts\"?",
+            "5 problems found",
+        ],
+    );
+}
+
+#[test]
+fn interpolated_values_work_and_numbers_convert() {
+    let s = site();
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        "monitors:\n  - name: a\n    type: http\n    url: http://127.0.0.1:${PORT}/ok\n    timeout: ${T:-5}\n    expected_status: ${CODE}\n",
+    );
+    let port = s.port.to_string();
+    let o = r.cmd(&["run"], &[("PORT", &port), ("CODE", "200")]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(r.report()["checks"][0]["status"], "up");
+}
+
+fn write_fleet(r: &Run, port: u16) {
+    r.write(
+        "vaktpost.yml",
+        &format!(
+            "monitors:
+  - name: healthy
+    type: http
+    url: http://127.0.0.1:{port}/ok
+  - name: broken
+    type: http
+    url: http://user:pw@127.0.0.1:{port}/fail?token=s3cr3t-token&page=1
+    headers:
+      Authorization: Bearer ${{API_TOKEN}}
+  - name: memory_status
+    type: http
+    url: http://127.0.0.1:{port}/memory
+    extract: {{percent: /percent}}
+  - name: ssl_cert
+    type: ssl
+    host: 127.0.0.1
+    port: {port}
+"
+        ),
+    );
+}
+
+#[test]
+fn exit_code_follows_fail_on() {
+    let s = site();
+    let r = Run::new();
+    write_fleet(&r, s.port);
+    let env = [("API_TOKEN", "tok-very-secret-123")];
+    // broken is down: endpoint_down (high) ⇒ exit 1 at the default gate.
+    let o = r.cmd(&["run"], &env);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let o = r.cmd(&["run", "--fail-on", "never"], &env);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // Only memory_status: a medium finding passes the high gate and trips the medium one.
+    let o = r.cmd(&["run", "--only", "memory_status"], &env);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = r.cmd(&["run", "--only", "memory_status", "--fail-on", "medium"], &env);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let o = r.cmd(&["run", "--fail-on", "sometimes"], &env);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let o = r.cmd(&["run", "--only", "no_such_monitor"], &env);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+}
+
+#[test]
+fn report_is_complete_and_matches_committed_schema() {
+    let s = site();
+    let r = Run::new();
+    write_fleet(&r, s.port);
+    let o = r.cmd(&["run", "--fail-on", "never"], &[("API_TOKEN", "tok-very-secret-123")]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let report = r.report();
+    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(manifest("schemas/report.schema.json")).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let names: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["healthy", "broken", "memory_status", "ssl_cert"], "config order");
+    assert_eq!(report["status"], "down");
+    assert_eq!(report["checks"][1]["error"]["kind"], "http_status");
+    assert_eq!(report["checks"][1]["metrics"]["status_code"], 500);
+    assert_eq!(report["checks"][2]["metrics"]["percent"], 93.0);
+    assert_eq!(report["checks"][3]["status"], "skipped");
+    assert_eq!(report["checks"][3]["error"]["kind"], "config");
+    let findings: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["fingerprint"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        findings,
+        [("broken/endpoint_down".to_string(), "high".to_string()), ("memory_status/high_memory".to_string(), "medium".to_string())]
+    );
+    assert_eq!(report["findings"][1]["message"], "Memory usage is 93%");
+}
+
+#[test]
+fn committed_schemas_match_the_code() {
+    let r = Run::new();
+    for which in ["config", "report"] {
+        let o = r.cmd(&["schema", which], &[]);
+        assert_eq!(code(&o), 0);
+        let generated: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let committed: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(manifest(&format!("schemas/{which}.schema.json"))).unwrap()).unwrap();
+        assert_eq!(generated, committed, "schemas/{which}.schema.json is stale: run `vaktpost schema {which} > schemas/{which}.schema.json`");
+    }
+}
+
+#[test]
+fn github_actions_outputs_summary_and_annotations() {
+    let s = site();
+    let r = Run::new();
+    write_fleet(&r, s.port);
+    std::fs::write(r.path("summary.md"), "previous step\n").unwrap();
+    let out = r.path("output.txt");
+    let sum = r.path("summary.md");
+    let env = [
+        ("API_TOKEN", "tok-very-secret-123"),
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_STEP_SUMMARY", sum.to_str().unwrap()),
+        ("GITHUB_OUTPUT", out.to_str().unwrap()),
+        ("GITHUB_REPOSITORY", "acme/shop"),
+        ("GITHUB_RUN_ID", "42"),
+        ("GITHUB_SERVER_URL", "https://github.com"),
+        ("INPUT_FAIL_ON", "never"),
+        ("INPUT_REPORT", "out/report.json"),
+        ("INPUT_SHARD", ""),
+    ];
+    let o = r.cmd(&["run"], &env);
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(r.path("out/report.json").exists(), "INPUT_REPORT honoured");
+
+    // Outputs: heredoc blocks, every key present.
+    let outputs = std::fs::read_to_string(&out).unwrap();
+    let mut parsed = BTreeMap::new();
+    let mut lines = outputs.lines();
+    while let Some(l) = lines.next() {
+        let (k, delim) = l.split_once("<<").unwrap();
+        let v = lines.next().unwrap();
+        assert_eq!(lines.next().unwrap(), delim);
+        parsed.insert(k.to_string(), v.to_string());
+    }
+    assert_eq!(parsed["status"], "down");
+    assert_eq!(parsed["findings"], "2");
+    assert_eq!(parsed["high"], "1");
+    assert_eq!(parsed["medium"], "1");
+    assert_eq!(parsed["low"], "0");
+    assert!(parsed["report-path"].ends_with("out/report.json"));
+    assert_eq!(parsed["summary-path"], sum.to_str().unwrap());
+
+    // Summary appended, not overwritten.
+    let md = std::fs::read_to_string(&sum).unwrap();
+    assert!(md.starts_with("previous step\n"));
+    assert!(md.contains("## 🔴 vaktpost: 1 of 3 monitors down"), "{md}");
+    assert!(md.contains("| 🔴 | broken | http | down |"), "{md}");
+    assert!(md.contains("`memory_status/high_memory` Memory usage is 93%"), "{md}");
+    assert!(md.contains("https://github.com/acme/shop/actions/runs/42"), "{md}");
+
+    // Annotations, escaped; secrets masked first and never printed otherwise.
+    assert!(stdout.contains("::error title=vaktpost broken/endpoint_down (high)::Endpoint broken is down"), "{stdout}");
+    assert!(stdout.contains("::warning title=vaktpost memory_status/high_memory (medium)::Memory usage is 93%"), "{stdout}");
+    assert!(stdout.starts_with("::add-mask::"), "{stdout}");
+    let after_masks: String = stdout.lines().filter(|l| !l.starts_with("::add-mask::")).collect::<Vec<_>>().join("\n");
+    for secret in ["tok-very-secret-123", "s3cr3t-token", "user:pw"] {
+        assert!(!after_masks.contains(secret), "{secret} leaked to stdout");
+        assert!(!md.contains(secret), "{secret} leaked to the summary");
+        let report = std::fs::read_to_string(r.path("out/report.json")).unwrap();
+        assert!(!report.contains(secret), "{secret} leaked to the report");
+    }
+    let report = std::fs::read_to_string(r.path("out/report.json")).unwrap();
+    assert!(report.contains("token=***&page=1"), "{report}");
+    assert!(md.contains("HTTP 500"), "{md}");
+}
+
+#[test]
+fn interval_skips_until_due_and_dry_run_saves_nothing() {
+    let s = site();
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        &format!(
+            "monitors:\n  - name: hourly\n    type: http\n    url: http://127.0.0.1:{p}/memory\n    interval: 1h\n    extract: {{percent: /percent}}\n  - name: always\n    type: http\n    url: http://127.0.0.1:{p}/ok\n",
+            p = s.port
+        ),
+    );
+    // A dry run checks everything but leaves no state behind.
+    let o = r.cmd(&["run", "--dry-run", "--fail-on", "never"], &[]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(!r.path(".vaktpost").exists());
+    assert_eq!(s.hits.load(Ordering::SeqCst), 2);
+
+    let o = r.cmd(&["run", "--fail-on", "medium"], &[]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert_eq!(s.hits.load(Ordering::SeqCst), 4);
+    // Second run within the hour: hourly is skipped (not requested) but its finding carries over.
+    let o = r.cmd(&["run", "--fail-on", "medium"], &[]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert_eq!(s.hits.load(Ordering::SeqCst), 5);
+    let rep = r.report();
+    assert_eq!(rep["checks"][0]["status"], "skipped");
+    assert!(rep["checks"][0]["last_checked_at"].is_string());
+    assert_eq!(rep["findings"][0]["fingerprint"], "hourly/high_memory");
+    assert_eq!(rep["findings"][0]["carried_over"], true);
+    // --only forces a check regardless of interval.
+    let o = r.cmd(&["run", "--only", "hourly", "--fail-on", "never"], &[]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(s.hits.load(Ordering::SeqCst), 6);
+}
+
+#[test]
+fn for_and_resolve_after_count_runs() {
+    let s = site();
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        &format!(
+            "monitors:\n  - name: m\n    type: http\n    url: http://127.0.0.1:{}/${{PATHX}}\nrules:\n  - name: endpoint_down\n    for: 2\n    resolve_after: 2\n",
+            s.port
+        ),
+    );
+    let run = |p: &str| {
+        let o = r.cmd(&["run"], &[("PATHX", p)]);
+        (code(&o), r.report()["findings"].as_array().unwrap().len())
+    };
+    assert_eq!(run("fail"), (0, 0), "first failure does not fire with for: 2");
+    assert_eq!(run("fail"), (1, 1), "second consecutive failure fires");
+    assert_eq!(run("ok"), (1, 1), "one pass does not resolve with resolve_after: 2");
+    assert_eq!(run("ok"), (0, 0), "second pass resolves");
+    assert_eq!(run("fail"), (0, 0), "streak starts over");
+}
+
+#[test]
+fn shards_split_the_fleet_without_overlap() {
+    let s = site();
+    let r = Run::new();
+    let mut yaml = String::from("monitors:\n");
+    for i in 0..12 {
+        yaml.push_str(&format!("  - name: m{i}\n    type: http\n    url: http://127.0.0.1:{}/ok\n", s.port));
+    }
+    r.write("vaktpost.yml", &yaml);
+    let mut seen = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let o = r.cmd(&["run", "--shard", &shard], &[]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        let rep = r.report();
+        assert_eq!(rep["run"]["shard"], shard.as_str());
+        for c in rep["checks"].as_array().unwrap() {
+            seen.push(c["name"].as_str().unwrap().to_string());
+        }
+    }
+    seen.sort();
+    let mut want: Vec<String> = (0..12).map(|i| format!("m{i}")).collect();
+    want.sort();
+    assert_eq!(seen, want);
+    let o = r.cmd(&["run", "--shard", "4/3"], &[]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn unwritable_report_exits_3() {
+    let s = site();
+    let r = Run::new();
+    write_fleet(&r, s.port);
+    r.write("blocker", "a file, not a directory");
+    let o = r.cmd(&["run", "--report", "blocker/report.json", "--fail-on", "never"], &[("API_TOKEN", "x")]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("cannot write the report"), "{}", text(&o));
+}
+
+#[test]
+fn missing_config_is_a_usage_error() {
+    let r = Run::new();
+    let o = r.cmd(&["run"], &[]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("no config file found"), "{}", text(&o));
+    // The seed's location is found without --config.
+    std::fs::create_dir_all(r.path("monitoring/config")).unwrap();
+    std::fs::copy(manifest("config/seed/external_monitors.yml"), r.path("monitoring/config/external_monitors.yml")).unwrap();
+    let o = r.cmd(&["validate"], &[]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
+fn run_deadline_bounds_a_hung_target() {
+    // A listener that accepts and never answers.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming() {
+            held.push(s);
+        }
+    });
+    let r = Run::new();
+    r.write("vaktpost.yml", &format!("defaults:\n  timeout: 30s\nmonitors:\n  - name: hung\n    type: http\n    url: http://127.0.0.1:{port}/\n"));
+    let t0 = std::time::Instant::now();
+    let o = r.cmd(&["run", "--deadline", "1s"], &[]);
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert_eq!(r.report()["checks"][0]["error"]["kind"], "timeout");
+}
