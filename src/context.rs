@@ -51,7 +51,12 @@ impl RunContext {
     /// Link to this workflow run, when running in GitHub Actions.
     pub fn run_url(&self) -> Option<String> {
         let server = self.var("GITHUB_SERVER_URL").unwrap_or("https://github.com");
-        Some(format!("{}/{}/actions/runs/{}", server.trim_end_matches('/'), self.var("GITHUB_REPOSITORY")?, self.var("GITHUB_RUN_ID")?))
+        Some(format!(
+            "{}/{}/actions/runs/{}",
+            server.trim_end_matches('/'),
+            self.var("GITHUB_REPOSITORY")?,
+            self.var("GITHUB_RUN_ID")?
+        ))
     }
 
     pub fn path(&self, p: &str) -> PathBuf {

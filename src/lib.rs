@@ -118,7 +118,13 @@ pub async fn run(
 
 /// Applies the rules to each result, tracking streaks in `state` for `for:` and
 /// `resolve_after:`. Skipped monitors carry their last findings.
-pub fn evaluate(config: &Config, rules: &[Rule], results: &[CheckResult], state: &mut State, now: chrono::DateTime<Utc>) -> Vec<Finding> {
+pub fn evaluate(
+    config: &Config,
+    rules: &[Rule],
+    results: &[CheckResult],
+    state: &mut State,
+    now: chrono::DateTime<Utc>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in results {
         let Some(m) = config.monitors.iter().find(|m| m.common.name == r.name) else { continue };
@@ -251,10 +257,19 @@ pub struct Written {
 }
 
 /// Writes the report, the job summary, the step outputs and (unless dry-run) the state.
-pub fn write_outputs(ctx: &RunContext, loaded: &Loaded, opts: &RunOptions, outcome: &Outcome) -> Result<Written, RunError> {
+pub fn write_outputs(
+    ctx: &RunContext,
+    loaded: &Loaded,
+    opts: &RunOptions,
+    outcome: &Outcome,
+) -> Result<Written, RunError> {
     let report = &outcome.report;
     let rp = &opts.report_path;
-    report::write_atomic(rp, &report::to_json(report)).map_err(|source| RunError::Write { what: "the report", path: rp.clone(), source })?;
+    report::write_atomic(rp, &report::to_json(report)).map_err(|source| RunError::Write {
+        what: "the report",
+        path: rp.clone(),
+        source,
+    })?;
 
     let rc = &loaded.config.report;
     let md = report::summary::render(report, rc.title.as_deref(), rc.max_summary_rows.unwrap_or(500));
@@ -274,12 +289,18 @@ pub fn write_outputs(ctx: &RunContext, loaded: &Loaded, opts: &RunOptions, outco
     if let Some(p) = ctx.var("GITHUB_OUTPUT") {
         let sp = written.summary_paths.first().map(|p| p.display().to_string());
         let text = report::actions::outputs(report, &rp.display().to_string(), sp.as_deref());
-        append_file(std::path::Path::new(p), text.as_bytes())
-            .map_err(|source| RunError::Write { what: "step outputs", path: PathBuf::from(p), source })?;
+        append_file(std::path::Path::new(p), text.as_bytes()).map_err(|source| RunError::Write {
+            what: "step outputs",
+            path: PathBuf::from(p),
+            source,
+        })?;
     }
     if !opts.dry_run {
-        state::save(&opts.state_dir, &outcome.state)
-            .map_err(|source| RunError::Write { what: "the state", path: opts.state_dir.clone(), source })?;
+        state::save(&opts.state_dir, &outcome.state).map_err(|source| RunError::Write {
+            what: "the state",
+            path: opts.state_dir.clone(),
+            source,
+        })?;
     }
     Ok(written)
 }

@@ -18,7 +18,12 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_INTERNAL: u8 = 3;
 
 #[derive(Parser)]
-#[command(name = "vaktpost", version, about = "Post-deployment monitoring that runs inside CI", propagate_version = true)]
+#[command(
+    name = "vaktpost",
+    version,
+    about = "Post-deployment monitoring that runs inside CI",
+    propagate_version = true
+)]
 struct Cli {
     /// Config file. Default: $INPUT_CONFIG, vaktpost.yml, .github/vaktpost.yml,
     /// monitoring/config/external_monitors.yml (the first that exists).
@@ -137,12 +142,18 @@ fn print_diags(diags: &[Diagnostic]) {
 fn validate(ctx: &RunContext, explicit: Option<&std::path::Path>) -> u8 {
     match load(ctx, explicit) {
         Ok(l) => {
-            let kinds: std::collections::BTreeMap<&str, usize> = l.config.monitors.iter().fold(Default::default(), |mut m, x| {
-                *m.entry(x.kind.type_name()).or_default() += 1;
-                m
-            });
+            let kinds: std::collections::BTreeMap<&str, usize> =
+                l.config.monitors.iter().fold(Default::default(), |mut m, x| {
+                    *m.entry(x.kind.type_name()).or_default() += 1;
+                    m
+                });
             let list = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
-            println!("{}: valid — {} monitors ({list}), {} rules", l.file, l.config.monitors.len(), vaktpost::rules::merged(&l.config.rules).len());
+            println!(
+                "{}: valid — {} monitors ({list}), {} rules",
+                l.file,
+                l.config.monitors.len(),
+                vaktpost::rules::merged(&l.config.rules).len()
+            );
             for n in &l.notes {
                 println!("note: {n}");
             }
@@ -165,7 +176,10 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
     opts.report_path = ctx.path(&args.report.to_string_lossy());
     opts.summary_path = args.summary.map(|p| ctx.path(&p.to_string_lossy()));
     opts.fail_on = args.fail_on;
-    opts.selection = Selection { only: args.only.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(), shard: args.shard };
+    opts.selection = Selection {
+        only: args.only.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        shard: args.shard,
+    };
     opts.dry_run = args.dry_run;
     if let Some(s) = args.state {
         opts.state_dir = ctx.path(&s.to_string_lossy());

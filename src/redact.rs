@@ -3,7 +3,8 @@
 
 use url::Url;
 
-const SECRET_PARAMS: &[&str] = &["token", "key", "secret", "password", "passwd", "pwd", "sig", "signature", "auth", "credential"];
+const SECRET_PARAMS: &[&str] =
+    &["token", "key", "secret", "password", "passwd", "pwd", "sig", "signature", "auth", "credential"];
 
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
@@ -43,7 +44,11 @@ impl Redactor {
             }
         }
         if out.contains("://") {
-            out = out.split(' ').map(|w| if w.contains("://") { redact_url_str(w) } else { w.to_string() }).collect::<Vec<_>>().join(" ");
+            out = out
+                .split(' ')
+                .map(|w| if w.contains("://") { redact_url_str(w) } else { w.to_string() })
+                .collect::<Vec<_>>()
+                .join(" ");
         }
         out
     }
@@ -55,8 +60,13 @@ impl Redactor {
 
 fn is_secret_param(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    SECRET_PARAMS.iter().any(|p| n == *p || n.ends_with(&format!("_{p}")) || n.ends_with(&format!("-{p}")) || n.starts_with(&format!("{p}_")) || (n.contains(p) && *p != "key" && *p != "sig" && *p != "auth"))
-        || n == "apikey"
+    SECRET_PARAMS.iter().any(|p| {
+        n == *p
+            || n.ends_with(&format!("_{p}"))
+            || n.ends_with(&format!("-{p}"))
+            || n.starts_with(&format!("{p}_"))
+            || (n.contains(p) && *p != "key" && *p != "sig" && *p != "auth")
+    }) || n == "apikey"
         || n == "api_key"
         || n == "access_token"
 }
@@ -64,7 +74,10 @@ fn is_secret_param(name: &str) -> bool {
 /// Redacts userinfo and secret query parameters of one URL (a word that may carry punctuation).
 pub fn redact_url_str(word: &str) -> String {
     let start = word.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(0);
-    let end = word.rfind(|c: char| !matches!(c, ')' | ',' | '.' | ';' | '"' | '\'' | ']' | '>')).map(|i| i + 1).unwrap_or(word.len());
+    let end = word
+        .rfind(|c: char| !matches!(c, ')' | ',' | '.' | ';' | '"' | '\'' | ']' | '>'))
+        .map(|i| i + 1)
+        .unwrap_or(word.len());
     if start >= end {
         return word.to_string();
     }
@@ -107,8 +120,14 @@ mod tests {
 
     #[test]
     fn urls_lose_credentials_and_secret_params() {
-        assert_eq!(redact_url_str("https://user:pw@example.com/x?a=1&token=abc"), "https://***@example.com/x?a=1&token=***");
-        assert_eq!(redact_url_str("https://example.com/?api_key=1&sig=2&page=3"), "https://example.com/?api_key=***&sig=***&page=3");
+        assert_eq!(
+            redact_url_str("https://user:pw@example.com/x?a=1&token=abc"),
+            "https://***@example.com/x?a=1&token=***"
+        );
+        assert_eq!(
+            redact_url_str("https://example.com/?api_key=1&sig=2&page=3"),
+            "https://example.com/?api_key=***&sig=***&page=3"
+        );
         assert_eq!(redact_url_str("https://example.com/health"), "https://example.com/health");
     }
 

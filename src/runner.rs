@@ -179,8 +179,9 @@ pub async fn run(
             let r = match tokio::time::timeout_at(deadline, work).await {
                 Ok(r) => r,
                 Err(_) => {
-                    let mut r = CheckResult::new(m, checks::target_of(m, &env.redactor), started)
-                        .fail(CheckError::new(ErrorKind::Timeout, "the run's deadline passed before this check finished"));
+                    let mut r = CheckResult::new(m, checks::target_of(m, &env.redactor), started).fail(
+                        CheckError::new(ErrorKind::Timeout, "the run's deadline passed before this check finished"),
+                    );
                     r.duration_ms = checks::ms((now() - started).to_std().unwrap_or_default());
                     r
                 }
@@ -199,12 +200,20 @@ pub async fn run(
 }
 
 /// A result for a monitor that was not due this run.
-pub fn skipped(m: &Monitor, env: &CheckEnv, last: DateTime<Utc>, now: DateTime<Utc>, last_status: Option<Status>) -> CheckResult {
+pub fn skipped(
+    m: &Monitor,
+    env: &CheckEnv,
+    last: DateTime<Utc>,
+    now: DateTime<Utc>,
+    last_status: Option<Status>,
+) -> CheckResult {
     let mut r = CheckResult::new(m, checks::target_of(m, &env.redactor), now);
     r.status = Status::Skipped;
     r.last_checked_at = Some(last);
     r.message = Some(match last_status {
-        Some(s) => format!("not due yet (interval); last result {} at {}", s.as_str(), last.format("%Y-%m-%d %H:%M:%S UTC")),
+        Some(s) => {
+            format!("not due yet (interval); last result {} at {}", s.as_str(), last.format("%Y-%m-%d %H:%M:%S UTC"))
+        }
         None => format!("not due yet (interval); last checked at {}", last.format("%Y-%m-%d %H:%M:%S UTC")),
     });
     r

@@ -117,7 +117,11 @@ fn seed_environment_variables_are_read() {
     let seed = manifest("config/seed/external_monitors.yml");
     let o = r.cmd(
         &["validate", "-c", seed.to_str().unwrap()],
-        &[("MONITORING_INTERVAL", "300"), ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/secret"), ("ALERT_EMAIL", "alerts@example.com")],
+        &[
+            ("MONITORING_INTERVAL", "300"),
+            ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/secret"),
+            ("ALERT_EMAIL", "alerts@example.com"),
+        ],
     );
     let t = text(&o);
     assert_eq!(code(&o), 0, "{t}");
@@ -156,7 +160,11 @@ fn assert_invalid(yaml: &str, env: &[(&str, &str)], expect: &[&str]) {
 
 #[test]
 fn yaml_syntax_error_is_located() {
-    assert_invalid("monitors:\n  - name: a\n    type: http\n   url: x\n", &[], &["vaktpost.yml:4:", "YAML syntax error"]);
+    assert_invalid(
+        "monitors:\n  - name: a\n    type: http\n   url: x\n",
+        &[],
+        &["vaktpost.yml:4:", "YAML syntax error"],
+    );
 }
 
 #[test]
@@ -290,7 +298,8 @@ fn report_is_complete_and_matches_committed_schema() {
     let o = r.cmd(&["run", "--fail-on", "never"], &[("API_TOKEN", "tok-very-secret-123")]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let report = r.report();
-    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(manifest("schemas/report.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(manifest("schemas/report.schema.json")).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path)).collect();
     assert!(errors.is_empty(), "{errors:#?}");
@@ -311,7 +320,10 @@ fn report_is_complete_and_matches_committed_schema() {
         .collect();
     assert_eq!(
         findings,
-        [("broken/endpoint_down".to_string(), "high".to_string()), ("memory_status/high_memory".to_string(), "medium".to_string())]
+        [
+            ("broken/endpoint_down".to_string(), "high".to_string()),
+            ("memory_status/high_memory".to_string(), "medium".to_string())
+        ]
     );
     assert_eq!(report["findings"][1]["message"], "Memory usage is 93%");
 }
@@ -325,7 +337,10 @@ fn committed_schemas_match_the_code() {
         let generated: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let committed: serde_json::Value =
             serde_json::from_slice(&std::fs::read(manifest(&format!("schemas/{which}.schema.json"))).unwrap()).unwrap();
-        assert_eq!(generated, committed, "schemas/{which}.schema.json is stale: run `vaktpost schema {which} > schemas/{which}.schema.json`");
+        assert_eq!(
+            generated, committed,
+            "schemas/{which}.schema.json is stale: run `vaktpost schema {which} > schemas/{which}.schema.json`"
+        );
     }
 }
 
@@ -382,7 +397,10 @@ fn github_actions_outputs_summary_and_annotations() {
 
     // Annotations, escaped; secrets masked first and never printed otherwise.
     assert!(stdout.contains("::error title=vaktpost broken/endpoint_down (high)::Endpoint broken is down"), "{stdout}");
-    assert!(stdout.contains("::warning title=vaktpost memory_status/high_memory (medium)::Memory usage is 93%"), "{stdout}");
+    assert!(
+        stdout.contains("::warning title=vaktpost memory_status/high_memory (medium)::Memory usage is 93%"),
+        "{stdout}"
+    );
     assert!(stdout.starts_with("::add-mask::"), "{stdout}");
     let after_masks: String = stdout.lines().filter(|l| !l.starts_with("::add-mask::")).collect::<Vec<_>>().join("\n");
     for secret in ["tok-very-secret-123", "s3cr3t-token", "user:pw"] {
@@ -500,7 +518,8 @@ fn missing_config_is_a_usage_error() {
     assert!(text(&o).contains("no config file found"), "{}", text(&o));
     // The seed's location is found without --config.
     std::fs::create_dir_all(r.path("monitoring/config")).unwrap();
-    std::fs::copy(manifest("config/seed/external_monitors.yml"), r.path("monitoring/config/external_monitors.yml")).unwrap();
+    std::fs::copy(manifest("config/seed/external_monitors.yml"), r.path("monitoring/config/external_monitors.yml"))
+        .unwrap();
     let o = r.cmd(&["validate"], &[]);
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
@@ -517,7 +536,12 @@ fn run_deadline_bounds_a_hung_target() {
         }
     });
     let r = Run::new();
-    r.write("vaktpost.yml", &format!("defaults:\n  timeout: 30s\nmonitors:\n  - name: hung\n    type: http\n    url: http://127.0.0.1:{port}/\n"));
+    r.write(
+        "vaktpost.yml",
+        &format!(
+            "defaults:\n  timeout: 30s\nmonitors:\n  - name: hung\n    type: http\n    url: http://127.0.0.1:{port}/\n"
+        ),
+    );
     let t0 = std::time::Instant::now();
     let o = r.cmd(&["run", "--deadline", "1s"], &[]);
     assert!(t0.elapsed() < std::time::Duration::from_secs(10));

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use http::header::{HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, HOST, LOCATION, RETRY_AFTER, USER_AGENT};
+use http::header::{
+    HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, HOST, LOCATION, RETRY_AFTER, USER_AGENT,
+};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyStream, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -55,7 +57,10 @@ pub async fn check(h: &HttpOptions, eff: &Effective, env: &CheckEnv, mut r: Chec
     let url = match Url::parse(&h.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         _ => {
-            return r.fail(CheckError::new(ErrorKind::Config, "url must be a full http:// or https:// URL such as https://example.com/health"))
+            return r.fail(CheckError::new(
+                ErrorKind::Config,
+                "url must be a full http:// or https:// URL such as https://example.com/health",
+            ))
         }
     };
     let method = match Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()) {
@@ -90,7 +95,11 @@ async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, en
             Err(_) => Err((
                 CheckError::new(
                     ErrorKind::Timeout,
-                    format!("timed out after {} while {}", crate::config::duration::format_duration(eff.timeout), phase.get()),
+                    format!(
+                        "timed out after {} while {}",
+                        crate::config::duration::format_duration(eff.timeout),
+                        phase.get()
+                    ),
                 ),
                 None,
             )),
@@ -101,7 +110,9 @@ async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, en
                 let retry_after = resp.as_ref().and_then(|r| retry_after(&r.headers));
                 let retryable = match e.kind {
                     ErrorKind::Connect | ErrorKind::Timeout => true,
-                    ErrorKind::HttpStatus => resp.as_ref().is_some_and(|r| r.status >= 500 || r.status == 408 || r.status == 429),
+                    ErrorKind::HttpStatus => {
+                        resp.as_ref().is_some_and(|r| r.status >= 500 || r.status == 408 || r.status == 429)
+                    }
                     _ => false,
                 };
                 if !retryable || attempts > eff.retries {
@@ -129,7 +140,10 @@ fn status_error(h: &HttpOptions, resp: &Response) -> Option<CheckError> {
     }
     let want = h.expected_status.as_ref().map(|s| s.describe()).unwrap_or_else(|| "2xx".into());
     let reason = StatusCode::from_u16(resp.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
-    Some(CheckError::new(ErrorKind::HttpStatus, format!("HTTP {} {reason}, expected {want}", resp.status).replace("  ", " ")))
+    Some(CheckError::new(
+        ErrorKind::HttpStatus,
+        format!("HTTP {} {reason}, expected {want}", resp.status).replace("  ", " "),
+    ))
 }
 
 /// One request, following redirects.
@@ -156,11 +170,14 @@ async fn attempt(
                         format!("too many redirects (more than {}); the last pointed to {loc}", h.max_redirects),
                     ));
                 }
-                let next = url
-                    .join(loc)
-                    .map_err(|e| CheckError::new(ErrorKind::Protocol, format!("redirect to an invalid Location {loc:?}: {e}")))?;
+                let next = url.join(loc).map_err(|e| {
+                    CheckError::new(ErrorKind::Protocol, format!("redirect to an invalid Location {loc:?}: {e}"))
+                })?;
                 if !matches!(next.scheme(), "http" | "https") {
-                    return Err(CheckError::new(ErrorKind::Protocol, format!("redirect to unsupported scheme in {loc:?}")));
+                    return Err(CheckError::new(
+                        ErrorKind::Protocol,
+                        format!("redirect to unsupported scheme in {loc:?}"),
+                    ));
                 }
                 if resp.status == 303 || (matches!(resp.status, 301 | 302) && method == Method::POST) {
                     method = Method::GET;
@@ -222,22 +239,31 @@ async fn exchange(
     let io = TokioIo::new(io);
     let (mut sender, conn_task) = if h2 {
         let (s, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.map_err(hyper_error)?;
-        (Sender::H2(s), tokio::spawn(async move { let _ = conn.await; }))
+        (
+            Sender::H2(s),
+            tokio::spawn(async move {
+                let _ = conn.await;
+            }),
+        )
     } else {
         let (s, conn) = hyper::client::conn::http1::handshake(io).await.map_err(hyper_error)?;
-        (Sender::H1(s), tokio::spawn(async move { let _ = conn.await; }))
+        (
+            Sender::H1(s),
+            tokio::spawn(async move {
+                let _ = conn.await;
+            }),
+        )
     };
     let _abort = AbortOnDrop(conn_task);
 
-    let uri: http::Uri = if h2 {
-        url.as_str().parse()
-    } else {
-        url[url::Position::BeforePath..url::Position::AfterQuery].parse()
-    }
-    .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot use URL {url}: {e}")))?;
-    let mut req = Request::builder().method(method.clone()).uri(uri).body(Full::new(body)).map_err(|e| {
-        CheckError::new(ErrorKind::Config, format!("cannot build the request: {e}"))
-    })?;
+    let uri: http::Uri =
+        if h2 { url.as_str().parse() } else { url[url::Position::BeforePath..url::Position::AfterQuery].parse() }
+            .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot use URL {url}: {e}")))?;
+    let mut req = Request::builder()
+        .method(method.clone())
+        .uri(uri)
+        .body(Full::new(body))
+        .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot build the request: {e}")))?;
     let headers = req.headers_mut();
     if !h2 {
         let host_header = match url.port() {
@@ -255,7 +281,10 @@ async fn exchange(
         // Credentials in the URL mean HTTP Basic auth, as in curl.
         use base64::Engine;
         let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy().into_owned();
-        let pass = url.password().map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned()).unwrap_or_default();
+        let pass = url
+            .password()
+            .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
+            .unwrap_or_default();
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
         if let Ok(v) = HeaderValue::from_str(&format!("Basic {token}")) {
             headers.insert(http::header::AUTHORIZATION, v);
@@ -285,7 +314,8 @@ async fn exchange(
         _ => "1.1",
     };
     let (parts, incoming) = resp.into_parts();
-    let is_redirect = h.follow_redirects && matches!(status, 301 | 302 | 303 | 307 | 308) && parts.headers.contains_key(LOCATION);
+    let is_redirect =
+        h.follow_redirects && matches!(status, 301 | 302 | 303 | 307 | 308) && parts.headers.contains_key(LOCATION);
     let body = if is_redirect || *method == Method::HEAD {
         Vec::new()
     } else {
@@ -335,7 +365,11 @@ async fn read_body(body: hyper::body::Incoming, headers: &HeaderMap, max: u64) -
     let res = decoded.take(max.saturating_add(1)).read_to_end(&mut buf).await;
     if let Err(e) = res {
         let kind = if is_reset(&e) { ErrorKind::Connect } else { ErrorKind::Protocol };
-        let what = if encoding.is_empty() || kind == ErrorKind::Connect { "reading the body failed".to_string() } else { format!("decoding the {encoding} body failed") };
+        let what = if encoding.is_empty() || kind == ErrorKind::Connect {
+            "reading the body failed".to_string()
+        } else {
+            format!("decoding the {encoding} body failed")
+        };
         return Err(CheckError::new(kind, format!("{what}: {}", io_message(&e))));
     }
     if buf.len() as u64 > max {
@@ -374,7 +408,9 @@ fn is_reset(e: &(dyn std::error::Error + 'static)) -> bool {
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             if matches!(
                 io.kind(),
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::BrokenPipe
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
             ) {
                 return true;
             }
@@ -401,7 +437,10 @@ fn hyper_error(e: hyper::Error) -> CheckError {
         return CheckError::new(ErrorKind::Connect, format!("connection reset by the server ({})", describe_hyper(&e)));
     }
     if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        return CheckError::new(ErrorKind::Connect, format!("the server closed the connection before answering ({})", describe_hyper(&e)));
+        return CheckError::new(
+            ErrorKind::Connect,
+            format!("the server closed the connection before answering ({})", describe_hyper(&e)),
+        );
     }
     CheckError::new(ErrorKind::Protocol, format!("HTTP protocol error: {}", describe_hyper(&e)))
 }
@@ -424,7 +463,9 @@ fn evaluate(h: &HttpOptions, samples: Vec<Sample>, r: &mut CheckResult) {
         if s.resp.is_some() {
             resp_times.push(total);
         }
-        for (i, d) in [s.timings.dns, s.timings.connect, s.timings.tls, s.timings.ttfb, s.timings.transfer].iter().enumerate() {
+        for (i, d) in
+            [s.timings.dns, s.timings.connect, s.timings.tls, s.timings.ttfb, s.timings.transfer].iter().enumerate()
+        {
             phases[i].push(ms(*d));
         }
         if let Some(resp) = &s.resp {
@@ -555,7 +596,12 @@ fn assertions(h: &HttpOptions, resp: &Response) -> Result<(), CheckError> {
         let doc = parse_json(resp, "`json:`")?;
         for (ptr, want) in &h.json {
             match doc.pointer(ptr) {
-                None => return Err(CheckError::new(ErrorKind::Assertion, format!("JSON {ptr} is missing, expected {want}"))),
+                None => {
+                    return Err(CheckError::new(
+                        ErrorKind::Assertion,
+                        format!("JSON {ptr} is missing, expected {want}"),
+                    ))
+                }
                 Some(got) if !json_eq(got, want) => {
                     return Err(CheckError::new(ErrorKind::Assertion, format!("JSON {ptr} is {got}, expected {want}")))
                 }
@@ -569,11 +615,17 @@ fn assertions(h: &HttpOptions, resp: &Response) -> Result<(), CheckError> {
             None => {
                 return Err(CheckError::new(
                     ErrorKind::Assertion,
-                    format!("no version found at {}, expected {want}", h.version_from.as_deref().unwrap_or("json:/version")),
+                    format!(
+                        "no version found at {}, expected {want}",
+                        h.version_from.as_deref().unwrap_or("json:/version")
+                    ),
                 ))
             }
             Some(got) if !version_matches(&got, want) => {
-                return Err(CheckError::new(ErrorKind::Assertion, format!("deployed version is {got}, expected {want}")))
+                return Err(CheckError::new(
+                    ErrorKind::Assertion,
+                    format!("deployed version is {got}, expected {want}"),
+                ))
             }
             _ => {}
         }
@@ -596,9 +648,9 @@ fn extracts(h: &HttpOptions, resp: &Response) -> Result<Vec<(String, serde_json:
     let doc = parse_json(resp, "`extract:`")?;
     let mut out = Vec::new();
     for (name, ptr) in &h.extract {
-        let v = doc
-            .pointer(ptr)
-            .ok_or_else(|| CheckError::new(ErrorKind::Assertion, format!("extract {name}: {ptr} is not in the response")))?;
+        let v = doc.pointer(ptr).ok_or_else(|| {
+            CheckError::new(ErrorKind::Assertion, format!("extract {name}: {ptr} is not in the response"))
+        })?;
         let num = match v {
             serde_json::Value::Number(n) => n.as_f64(),
             serde_json::Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),

@@ -57,7 +57,10 @@ impl Net {
         }
         if bare.to_ascii_lowercase().trim_end_matches('.').ends_with(".invalid") {
             // RFC 6761: never resolves; answer without asking a server.
-            return Err(CheckError::new(ErrorKind::Dns, format!("DNS lookup of {bare} failed: the .invalid domain never resolves")));
+            return Err(CheckError::new(
+                ErrorKind::Dns,
+                format!("DNS lookup of {bare} failed: the .invalid domain never resolves"),
+            ));
         }
         match self.resolver.lookup_ip(bare).await {
             Ok(l) => {
@@ -97,10 +100,9 @@ impl Net {
         let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
         let name = ServerName::try_from(bare.clone())
             .map_err(|_| CheckError::new(ErrorKind::Tls, format!("{bare} is not a valid TLS server name")))?;
-        TlsConnector::from(cfg)
-            .connect(name, tcp)
-            .await
-            .map_err(|e| CheckError::new(ErrorKind::Tls, format!("TLS handshake with {bare} failed: {}", tls_message(&e))))
+        TlsConnector::from(cfg).connect(name, tcp).await.map_err(|e| {
+            CheckError::new(ErrorKind::Tls, format!("TLS handshake with {bare} failed: {}", tls_message(&e)))
+        })
     }
 }
 
@@ -117,9 +119,12 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 fn tls_config(insecure: bool) -> ClientConfig {
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap_or_else(|_| ClientConfig::builder_with_provider(provider()).with_protocol_versions(rustls::DEFAULT_VERSIONS).expect("ring supports the default TLS versions"));
+    let builder =
+        ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().unwrap_or_else(|_| {
+            ClientConfig::builder_with_provider(provider())
+                .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+                .expect("ring supports the default TLS versions")
+        });
     let mut cfg = if insecure {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAny(provider()))).with_no_client_auth()
     } else {

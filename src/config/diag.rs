@@ -32,10 +32,8 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         let dist = strsim::damerau_levenshtein(&w, &c.to_ascii_lowercase());
         let allowed = (c.len().max(w.len()) / 3).max(1);
         let score = strsim::jaro_winkler(&w, &c.to_ascii_lowercase());
-        if dist <= allowed || score >= 0.9 {
-            if best.is_none_or(|(_, s)| score > s) {
-                best = Some((c, score));
-            }
+        if (dist <= allowed || score >= 0.9) && best.is_none_or(|(_, s)| score > s) {
+            best = Some((c, score));
         }
     }
     best.map(|(c, _)| c)

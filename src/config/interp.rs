@@ -17,9 +17,9 @@ pub fn interpolate(s: &str, env: &BTreeMap<String, String>) -> Result<(String, V
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
         let after = &rest[i..];
-        if after.starts_with("$${") {
+        if let Some(r) = after.strip_prefix("$${") {
             out.push_str("${");
-            rest = &after[3..];
+            rest = r;
         } else if let Some(body) = after.strip_prefix("${") {
             let end = body.find('}').ok_or_else(|| InterpError::Malformed(format!("unclosed \"${{\" in {s:?}")))?;
             let expr = &body[..end];

@@ -299,7 +299,8 @@ fn report(cx: &mut Ctx, path: String, msg: String, extra_keys: &[&str], what: &s
         let mut candidates = expected_list(&msg);
         candidates.extend(extra_keys.iter().map(|s| s.to_string()));
         let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
-        let key_path = if path.ends_with(&format!(".{key}")) || path == key { path.clone() } else { join_key(&path, key) };
+        let key_path =
+            if path.ends_with(&format!(".{key}")) || path == key { path.clone() } else { join_key(&path, key) };
         let message = format!("unknown key \"{key}\"{what}{}", hint(key, &refs));
         cx.at_key(&key_path, message);
     } else if let Some(rest) = msg.strip_prefix("unknown variant `") {
@@ -333,12 +334,7 @@ fn friendly_types(msg: &str) -> String {
 
 fn expected_list(msg: &str) -> Vec<String> {
     let Some(i) = msg.find("expected ") else { return Vec::new() };
-    msg[i..]
-        .split('`')
-        .enumerate()
-        .filter(|(n, _)| n % 2 == 1)
-        .map(|(_, s)| s.to_string())
-        .collect()
+    msg[i..].split('`').enumerate().filter(|(n, _)| n % 2 == 1).map(|(_, s)| s.to_string()).collect()
 }
 
 fn section<T: DeserializeOwned>(cx: &mut Ctx, name: &str, v: Value) -> Option<T> {
@@ -368,7 +364,10 @@ fn kind_of(cx: &mut Ctx, path: &str, ty: &str, v: Value) -> Result<MonitorKind, 
         other => {
             return Err((
                 join_key(path, "type"),
-                format!("unknown variant `{other}`, expected one of {}", TYPES.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "unknown variant `{other}`, expected one of {}",
+                    TYPES.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                ),
             ))
         }
     })
@@ -444,7 +443,8 @@ fn apply_seed_env(config: &mut Config, env: &BTreeMap<String, String>, notes: &m
     if let Some(url) = get("SLACK_WEBHOOK_URL") {
         match &mut config.alerts.slack {
             None => {
-                config.alerts.slack = Some(SlackAlerts { enabled: true, webhook_url: Some(Secret::new(url)), min_severity: None });
+                config.alerts.slack =
+                    Some(SlackAlerts { enabled: true, webhook_url: Some(Secret::new(url)), min_severity: None });
                 notes.push("Slack alerts on from SLACK_WEBHOOK_URL".into());
             }
             Some(s) if s.webhook_url.is_none() => s.webhook_url = Some(Secret::new(url)),

@@ -19,8 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Files tried, in order, when no `--config` is given (after `$INPUT_CONFIG`).
-pub const DEFAULT_PATHS: &[&str] =
-    &["vaktpost.yml", ".github/vaktpost.yml", "monitoring/config/external_monitors.yml"];
+pub const DEFAULT_PATHS: &[&str] = &["vaktpost.yml", ".github/vaktpost.yml", "monitoring/config/external_monitors.yml"];
 
 /// The config path to use: the explicit one, else `$INPUT_CONFIG`, else the first default that exists.
 pub fn find_config(explicit: Option<&Path>, env: &BTreeMap<String, String>, cwd: &Path) -> Option<PathBuf> {

@@ -57,7 +57,9 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
             }
             MonitorKind::Redis(r) => {
                 let u = r.url.expose();
-                if !(u.starts_with("redis://") || u.starts_with("rediss://") || u.starts_with("unix://")) || url::Url::parse(u).is_err() {
+                if !(u.starts_with("redis://") || u.starts_with("rediss://") || u.starts_with("unix://"))
+                    || url::Url::parse(u).is_err()
+                {
                     err(&format!("{p}.url"), "must be a redis://, rediss:// or unix:// URL".into());
                 }
             }
@@ -163,7 +165,10 @@ fn http(p: &str, h: &HttpOptions, err: &mut dyn FnMut(&str, String)) {
         let ident = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ident {
-            err(&format!("{p}.extract.{name}"), "metric names must be letters, digits and _ (they are rule variables)".into());
+            err(
+                &format!("{p}.extract.{name}"),
+                "metric names must be letters, digits and _ (they are rule variables)".into(),
+            );
         }
     }
     if let Some(v) = &h.version_from {

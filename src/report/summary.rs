@@ -101,7 +101,11 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
     if !report.alerts.is_empty() {
         let _ = writeln!(md, "\n### Alerts\n");
         for a in report.alerts.iter().take(max_rows) {
-            let link = a.url.as_ref().map(|u| format!(" [{}]({u})", a.issue_number.map(|n| format!("#{n}")).unwrap_or("link".into()))).unwrap_or_default();
+            let link = a
+                .url
+                .as_ref()
+                .map(|u| format!(" [{}]({u})", a.issue_number.map(|n| format!("#{n}")).unwrap_or("link".into())))
+                .unwrap_or_default();
             let err = a.error.as_ref().map(|e| format!(" — {}", cell(e))).unwrap_or_default();
             let verb = match a.action {
                 Action::Opened => "opened",

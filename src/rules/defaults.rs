@@ -41,7 +41,10 @@ pub fn default_rules() -> Vec<RuleConfig> {
             "indicator != 'none'",
             "{name}: {indicator}",
             Severity::Low,
-            vec![Escalation { when: "indicator == 'major' || indicator == 'critical'".into(), severity: Severity::Medium }],
+            vec![Escalation {
+                when: "indicator == 'major' || indicator == 'critical'".into(),
+                severity: Severity::Medium,
+            }],
         ),
     ]
 }

@@ -96,9 +96,13 @@ pub fn build(cfg: &[RuleConfig]) -> Result<Vec<Rule>, Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut errs = Vec::new();
     for r in merged(cfg) {
-        let path = cfg.iter().position(|c| c.name == r.name).map(|i| format!("rules[{i}]")).unwrap_or_else(|| "rules".into());
+        let path =
+            cfg.iter().position(|c| c.name == r.name).map(|i| format!("rules[{i}]")).unwrap_or_else(|| "rules".into());
         let Some(cond) = &r.condition else {
-            errs.push((path.clone(), format!("rule \"{}\" needs a `condition` (a CEL expression such as `!up`)", r.name)));
+            errs.push((
+                path.clone(),
+                format!("rule \"{}\" needs a `condition` (a CEL expression such as `!up`)", r.name),
+            ));
             continue;
         };
         let program = match compile(cond) {
@@ -155,7 +159,11 @@ pub fn build(cfg: &[RuleConfig]) -> Result<Vec<Rule>, Vec<(String, String)>> {
 }
 
 /// The variables a result offers to conditions and messages.
-pub fn variables(m: &Monitor, r: &CheckResult, extra: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, serde_json::Value> {
+pub fn variables(
+    m: &Monitor,
+    r: &CheckResult,
+    extra: &BTreeMap<String, serde_json::Value>,
+) -> BTreeMap<String, serde_json::Value> {
     use serde_json::json;
     let mut v = BTreeMap::new();
     for (k, val) in &r.metrics {
@@ -337,5 +345,31 @@ mod tests {
         assert_eq!(slow.condition, "response_time > 0.5");
         assert_eq!(slow.message, "Response time is {response_time}s");
         assert!(rules.iter().any(|r| r.name == "custom" && r.severity == Severity::High));
+    }
+}
+
+#[cfg(test)]
+mod cel_numbers {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn int_literals_compare_with_metric_numbers() {
+        let cfg: Vec<RuleConfig> = yaml_serde::from_str(
+            "- name: a\n  condition: status_code == 503\n- name: b\n  condition: error_rate >= 0.5 && samples > 1\n- name: c\n  condition: labels.team == 'core'\n",
+        )
+        .unwrap();
+        let rules = build(&cfg).unwrap();
+        let v: BTreeMap<String, serde_json::Value> = [
+            ("status_code".to_string(), json!(503)),
+            ("error_rate".to_string(), json!(0.5)),
+            ("samples".to_string(), json!(4)),
+            ("labels".to_string(), json!({"team": "core"})),
+        ]
+        .into();
+        for name in ["a", "b", "c"] {
+            let r = rules.iter().find(|r| r.name == name).unwrap();
+            assert_eq!(r.evaluates(&v), Some(true), "rule {name}");
+        }
     }
 }

@@ -56,7 +56,12 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> (State, Vec<String>) {
     let text = match std::fs::read_to_string(&file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (State::default(), vec![]),
-        Err(e) => return (State::default(), vec![format!("state file {} could not be read ({e}); starting without state", file.display())]),
+        Err(e) => {
+            return (
+                State::default(),
+                vec![format!("state file {} could not be read ({e}); starting without state", file.display())],
+            )
+        }
     };
     match serde_json::from_str::<State>(&text) {
         Ok(s) => (s, vec![]),
@@ -64,7 +69,11 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> (State, Vec<String>) {
             let aside = dir.join(format!("{STATE_FILE}.corrupt-{}", now.format("%Y%m%dT%H%M%SZ")));
             let moved = std::fs::rename(&file, &aside).is_ok();
             let note = if moved {
-                format!("state file {} was corrupt ({e}); moved to {} and started fresh", file.display(), aside.display())
+                format!(
+                    "state file {} was corrupt ({e}); moved to {} and started fresh",
+                    file.display(),
+                    aside.display()
+                )
             } else {
                 format!("state file {} was corrupt ({e}) and could not be moved aside; started fresh", file.display())
             };
@@ -96,7 +105,8 @@ mod tests {
         assert_eq!(s, State::default());
         assert_eq!(notes.len(), 1);
         assert!(notes[0].contains("corrupt"), "{notes:?}");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         assert!(names.iter().any(|n| n.starts_with("state.json.corrupt-")), "{names:?}");
     }
 
@@ -104,7 +114,10 @@ mod tests {
     fn state_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = State::default();
-        s.monitors.insert("a".into(), MonitorState { last_checked_at: Utc::now(), last_status: Status::Up, findings: vec![] });
+        s.monitors.insert(
+            "a".into(),
+            MonitorState { last_checked_at: Utc::now(), last_status: Status::Up, findings: vec![] },
+        );
         save(dir.path(), &s).unwrap();
         let (back, notes) = load(dir.path(), Utc::now());
         assert!(notes.is_empty());
