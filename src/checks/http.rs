@@ -160,26 +160,32 @@ async fn attempt(
     let mut body = h.body.clone().map(Bytes::from).unwrap_or_default();
     let mut redirects = 0;
     loop {
-        let mut resp = exchange(h, &url, &method, body.clone(), env, t, phase).await?;
+        // Configured headers and URL credentials go to the configured origin only; a
+        // redirect elsewhere (another host, or https→http) drops them, as curl does.
+        let credentials = url.origin() == start.origin();
+        let mut resp = exchange(h, &url, &method, body.clone(), credentials, env, t, phase).await?;
         let is_redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
         if h.follow_redirects && is_redirect {
             if let Some(loc) = resp.headers.get(LOCATION).and_then(|v| v.to_str().ok()) {
+                // Messages name the absolute URL, never the raw Location, so redaction of
+                // secret query parameters applies to relative redirects too.
+                let next = url.join(loc).map_err(|e| {
+                    CheckError::new(ErrorKind::Protocol, format!("redirect to an invalid Location header: {e}"))
+                })?;
                 if redirects >= h.max_redirects {
                     return Err(CheckError::new(
                         ErrorKind::Protocol,
-                        format!("too many redirects (more than {}); the last pointed to {loc}", h.max_redirects),
+                        format!("too many redirects (more than {}); the last pointed to {next}", h.max_redirects),
                     ));
                 }
-                let next = url.join(loc).map_err(|e| {
-                    CheckError::new(ErrorKind::Protocol, format!("redirect to an invalid Location {loc:?}: {e}"))
-                })?;
                 if !matches!(next.scheme(), "http" | "https") {
                     return Err(CheckError::new(
                         ErrorKind::Protocol,
-                        format!("redirect to unsupported scheme in {loc:?}"),
+                        format!("redirect to unsupported scheme: {next}"),
                     ));
                 }
-                if resp.status == 303 || (matches!(resp.status, 301 | 302) && method == Method::POST) {
+                let to_get = resp.status == 303 || (matches!(resp.status, 301 | 302) && method == Method::POST);
+                if to_get && method != Method::HEAD {
                     method = Method::GET;
                     body = Bytes::new();
                 }
@@ -193,11 +199,13 @@ async fn attempt(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn exchange(
     h: &HttpOptions,
     url: &Url,
     method: &Method,
     body: Bytes,
+    credentials: bool,
     env: &CheckEnv,
     t: &mut Timings,
     phase: &Cell<&'static str>,
@@ -277,7 +285,7 @@ async fn exchange(
     headers.insert(USER_AGENT, HeaderValue::from_static(UA));
     headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
     headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br, zstd"));
-    if !url.username().is_empty() {
+    if credentials && !url.username().is_empty() {
         // Credentials in the URL mean HTTP Basic auth, as in curl.
         use base64::Engine;
         let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy().into_owned();
@@ -290,7 +298,7 @@ async fn exchange(
             headers.insert(http::header::AUTHORIZATION, v);
         }
     }
-    for (k, v) in &h.headers {
+    for (k, v) in h.headers.iter().filter(|_| credentials) {
         let name = HeaderName::from_bytes(k.as_bytes())
             .map_err(|_| CheckError::new(ErrorKind::Config, format!("invalid header name {k:?}")))?;
         let value = HeaderValue::from_str(v.expose())

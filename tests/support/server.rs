@@ -40,6 +40,9 @@
 //! | `/not-json` | 200, a body that is not JSON |
 //! | `/binary` | 200, [`BINARY_BODY`] (not UTF-8) |
 //! | `/versioned` | 200, `X-Version: SHA` header and `{"version": SHA}` |
+//! | `/goto?to=URL` | 302 to `URL` |
+//! | `/chunked` | 200, a JSON body in three chunks (`Transfer-Encoding: chunked`) |
+//! | `/reset-mid-body` | headers (Content-Length 1000) and 10 bytes, then a reset |
 //! | `/echo` | 200 `{"echo":true}` (every route records; this one just answers plainly) |
 //! | anything else | 404 |
 
@@ -163,8 +166,18 @@ impl TestServer {
         Self::spawn(Mode::Silent).await
     }
 
+    /// Plain HTTP/1.1 with the routes on [::1]; `None` where IPv6 loopback is missing.
+    pub async fn start_ipv6() -> Option<TestServer> {
+        let listener = TcpListener::bind("[::1]:0").await.ok()?;
+        Some(Self::serve(listener, Mode::Routes(None)))
+    }
+
     async fn spawn(mode: Mode) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        Self::serve(listener, mode)
+    }
+
+    fn serve(listener: TcpListener, mode: Mode) -> TestServer {
         let addr = listener.local_addr().unwrap();
         let tls = matches!(mode, Mode::Routes(Some(_)) | Mode::H2(_));
         let state = Arc::new(State::default());
@@ -190,6 +203,8 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         if self.tls {
             format!("https://localhost:{}{path}", self.port())
+        } else if self.addr.is_ipv6() {
+            format!("http://[::1]:{}{path}", self.port())
         } else {
             format!("http://127.0.0.1:{}{path}", self.port())
         }
@@ -322,11 +337,7 @@ async fn read_request<S: AsyncRead + Unpin>(s: &mut S) -> Option<Req> {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
+    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     while body.len() < len {
         let n = s.read(&mut chunk).await.ok()?;
         if n == 0 {
@@ -354,11 +365,17 @@ enum Body {
 }
 
 enum Action {
-    Respond { status: u16, headers: Vec<(String, String)>, body: Body },
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Body,
+    },
     /// Write these bytes as they are, then close.
     Raw(Vec<u8>),
     /// Write these bytes (a head and part of a body), then never write again.
     RawThenHang(Vec<u8>),
+    /// Write these bytes, then reset the connection.
+    RawThenReset(Vec<u8>),
     Reset,
     Close,
     Hang,
@@ -412,6 +429,9 @@ async fn route(req: &Req, hit: usize, addr: SocketAddr) -> Action {
         ["alternate"] if hit % 2 == 0 => respond(500, "text/plain", "boom"),
         ["alternate"] => json(OK_BODY),
         ["reset"] => Action::Reset,
+        ["reset-mid-body"] => Action::RawThenReset(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\n0123456789".to_vec(),
+        ),
         ["close"] => Action::Close,
         ["hang"] => Action::Hang,
         ["slow-body"] => Action::RawThenHang(
@@ -443,6 +463,18 @@ async fn route(req: &Req, hit: usize, addr: SocketAddr) -> Action {
         ["binary"] => respond(200, "application/octet-stream", BINARY_BODY),
         ["versioned"] => with_header(json(&format!(r#"{{"version":"{SHA}"}}"#)), "X-Version", SHA),
         ["echo"] => json(r#"{"echo":true}"#),
+        ["goto"] => {
+            let to = url::form_urlencoded::parse(req.query.as_bytes())
+                .find(|(k, _)| k == "to")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_else(|| "/ok".into());
+            redirect(302, to)
+        }
+        ["chunked"] => Action::Raw(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n\
+              7\r\n{\"statu\r\n8\r\ns\":\"ok\",\r\n11\r\n\"chunks\":\"three\"}\r\n0\r\n\r\n"
+                .to_vec(),
+        ),
         _ => respond(404, "text/plain", "not found"),
     }
 }
@@ -466,13 +498,21 @@ async fn handle<C: Conn>(mut c: C, addr: SocketAddr, st: Arc<State>) {
             let _ = c.write_all(&bytes).await;
             let _ = c.shutdown().await;
         }
+        Action::RawThenReset(bytes) => {
+            let _ = c.write_all(&bytes).await;
+            let _ = c.flush().await;
+            // Let the bytes reach the client before the reset discards what is unsent.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            reset(c)
+        }
         Action::RawThenHang(bytes) => {
             let _ = c.write_all(&bytes).await;
             let _ = c.flush().await;
             drain_until_closed(c).await
         }
         Action::Respond { status, headers, body } => {
-            let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Whatever");
+            let reason =
+                http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Whatever");
             let no_body = matches!(status, 204 | 304) || (100..200).contains(&status);
             let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
             for (k, v) in &headers {
@@ -542,7 +582,8 @@ async fn serve_h2(tls: tokio_rustls::server::TlsStream<TcpStream>, st: Arc<State
             Ok::<_, Infallible>(resp)
         }
     });
-    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), svc).await;
+    let _ =
+        hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), svc).await;
 }
 
 /// A TLS server config with a fresh self-signed certificate for `localhost`.
