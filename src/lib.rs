@@ -90,7 +90,7 @@ pub async fn run(
     let due: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| **d == Decision::Run).map(|(i, _)| i).collect();
     let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(config.defaults.deadline.get());
     let clock = ctx.clock.clone();
-    let ran = runner::run(config, &due, env.clone(), deadline, move || clock(), progress).await;
+    let ran = runner::run(config, &state, &due, env.clone(), deadline, move || clock(), progress).await;
     let mut ran = ran.into_iter();
 
     let mut results: Vec<CheckResult> = Vec::new();
@@ -184,7 +184,12 @@ pub fn evaluate(
         }
         state.monitors.insert(
             r.name.clone(),
-            MonitorState { last_checked_at: r.started_at, last_status: r.status, findings: mine.clone() },
+            MonitorState {
+                last_checked_at: r.started_at,
+                last_status: r.status,
+                findings: mine.clone(),
+                data: r.carry.clone(),
+            },
         );
         out.extend(mine);
     }

@@ -130,6 +130,7 @@ pub fn effective(config: &Config, m: &Monitor) -> Effective {
         timeout: m.common.timeout.unwrap_or(d.timeout).get(),
         retries: m.common.retries.unwrap_or(d.retries),
         samples,
+        prev: None,
     }
 }
 
@@ -148,6 +149,7 @@ fn host_key(m: &Monitor) -> String {
 /// `progress` is called after each result with (done, total).
 pub async fn run(
     config: &Config,
+    state: &State,
     indices: &[usize],
     env: Arc<CheckEnv>,
     deadline: Instant,
@@ -169,7 +171,8 @@ pub async fn run(
     let now = &now;
     let mut stream = futures::stream::iter(jobs.into_iter().enumerate().map(|(pos, (_, m, sem))| {
         let env = env.clone();
-        let eff = effective(config, m);
+        let mut eff = effective(config, m);
+        eff.prev = state.monitors.get(&m.common.name).and_then(|s| s.data.clone());
         async move {
             let started = now();
             let work = async {

@@ -113,6 +113,11 @@ pub struct CheckResult {
     pub last_checked_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Data this check keeps for its next run (counters for deltas, file offsets), saved
+    /// in the state and handed back as [`Effective::prev`]. Not part of the report.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub carry: Option<serde_json::Value>,
 }
 
 impl CheckResult {
@@ -129,6 +134,7 @@ impl CheckResult {
             message: None,
             last_checked_at: None,
             labels: m.common.labels.clone(),
+            carry: None,
         }
     }
 
@@ -153,6 +159,8 @@ pub struct Effective {
     pub timeout: Duration,
     pub retries: u32,
     pub samples: u32,
+    /// What this monitor's previous check left in [`CheckResult::carry`], if any.
+    pub prev: Option<serde_json::Value>,
 }
 
 /// Shared, per-run resources for checks (DNS resolver, TLS configs, redaction).

@@ -30,6 +30,9 @@ pub struct MonitorState {
     pub last_status: Status,
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// The check's own carry-over data (see `CheckResult::carry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
 }
 
 /// Consecutive outcomes of one rule on one monitor (key: the fingerprint).
@@ -116,7 +119,7 @@ mod tests {
         let mut s = State::default();
         s.monitors.insert(
             "a".into(),
-            MonitorState { last_checked_at: Utc::now(), last_status: Status::Up, findings: vec![] },
+            MonitorState { last_checked_at: Utc::now(), last_status: Status::Up, findings: vec![], data: None },
         );
         save(dir.path(), &s).unwrap();
         let (back, notes) = load(dir.path(), Utc::now());
