@@ -3,6 +3,7 @@
 //! One run is a straight pipeline: config → plan → checks → rules → report → outputs.
 //! Each stage takes plain data and returns plain data; only the edges touch the world.
 
+pub mod alerts;
 pub mod checks;
 pub mod config;
 pub mod context;
@@ -111,8 +112,37 @@ pub async fn run(
     }
     let findings = evaluate(config, &rules, &results, &mut state, ctx.now());
 
+    // Alerts get their own minute past the checks' deadline, so a run whose checks
+    // timed out still reports them.
+    let alert_deadline = deadline + Duration::from_secs(60);
+    let alert_run = alerts::AlertRun {
+        config,
+        ctx,
+        redactor: &env.redactor,
+        checks: &results,
+        dry_run: opts.dry_run,
+        deadline: alert_deadline,
+    };
+    let recon = alerts::reconcile(&alert_run, &findings, &mut state).await;
+    let mut actions = recon.actions.clone();
+    actions.extend(alerts::deliver::deliver(&alert_run, &recon, &mut state).await);
+
     let finished = ctx.now();
-    let report = build_report(ctx, loaded, opts, results, findings, notes, started, finished, t0.elapsed());
+    let mut report = build_report(ctx, loaded, opts, results, findings, notes, started, finished, t0.elapsed());
+    report.alerts = actions;
+    // Dead man's switch: a ping every run, `/fail` when the gate trips.
+    if let (Some(h), false) = (&config.alerts.heartbeat, opts.dry_run) {
+        let ok = !opts.fail_on.trips(&report);
+        let res = alerts::heartbeat::ping(&alerts::deliver::http_client(), &h.url, ok, alert_deadline).await;
+        report.alerts.push(report::AlertAction {
+            fingerprint: "*".into(),
+            channel: "heartbeat".into(),
+            action: if res.is_ok() { report::Action::Updated } else { report::Action::Failed },
+            issue_number: None,
+            url: None,
+            error: res.err().map(|e| env.redactor.redact_text(&e)),
+        });
+    }
     Ok(Outcome { report, state })
 }
 
@@ -159,6 +189,7 @@ pub fn evaluate(
                             message: rule.render(&vars),
                             fingerprint: fp.clone(),
                             carried_over: false,
+                            category: rules::category_of(&rule.name),
                         };
                         rs.finding = Some(f.clone());
                         mine.push(f);
@@ -253,6 +284,24 @@ fn build_report(
         history: BTreeMap::new(),
         notes,
     }
+}
+
+/// `vaktpost test-alert`: per channel, what happened or why it failed.
+pub async fn test_alert(
+    ctx: &RunContext,
+    loaded: &Loaded,
+    channel: Option<&str>,
+) -> Vec<(String, Result<String, String>)> {
+    let redactor = redact::Redactor::new(&loaded.secrets);
+    let run = alerts::AlertRun {
+        config: &loaded.config,
+        ctx,
+        redactor: &redactor,
+        checks: &[],
+        dry_run: false,
+        deadline: tokio::time::Instant::now() + Duration::from_secs(120),
+    };
+    alerts::test_alert(&run, channel).await
 }
 
 /// Where the outputs went.

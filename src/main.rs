@@ -39,6 +39,12 @@ enum Command {
     Run(RunArgs),
     /// Check the config without network access; exit 0 when valid, 2 when not.
     Validate,
+    /// Send a clearly marked test alert through each configured channel.
+    TestAlert {
+        /// Only this channel.
+        #[arg(long, value_parser = ["github", "slack", "email", "heartbeat", "all"], default_value = "all")]
+        channel: String,
+    },
     /// Print the JSON Schema of the config or the report.
     Schema {
         #[arg(value_parser = ["config", "report"])]
@@ -103,6 +109,7 @@ fn main() -> ExitCode {
             EXIT_OK
         }
         Command::Validate => validate(&ctx, cli.config.as_deref()),
+        Command::TestAlert { channel } => test_alert(&ctx, cli.config.as_deref(), &channel),
         Command::Run(args) if args.validate => validate(&ctx, cli.config.as_deref()),
         Command::Run(args) => run(&ctx, cli.config.as_deref(), args),
     })
@@ -163,6 +170,44 @@ fn validate(ctx: &RunContext, explicit: Option<&std::path::Path>) -> u8 {
     }
 }
 
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
+fn test_alert(ctx: &RunContext, explicit: Option<&std::path::Path>, channel: &str) -> u8 {
+    let loaded = match load(ctx, explicit) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let Some(rt) = runtime() else { return EXIT_INTERNAL };
+    let results = rt.block_on(vaktpost::test_alert(ctx, &loaded, Some(channel)));
+    if results.is_empty() {
+        eprintln!("error: no alert channel is configured{}; configure alerts.github, alerts.slack (or SLACK_WEBHOOK_URL), alerts.email or alerts.heartbeat", if channel == "all" { String::new() } else { format!(" for --channel {channel}") });
+        return EXIT_USAGE;
+    }
+    let mut failed = false;
+    for (ch, res) in &results {
+        match res {
+            Ok(what) => println!("{ch:<10} ok      {what}"),
+            Err(why) => {
+                failed = true;
+                println!("{ch:<10} FAILED  {why}");
+            }
+        }
+    }
+    if failed {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
 fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u8 {
     let loaded = match load(ctx, explicit) {
         Ok(l) => l,
@@ -185,15 +230,9 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
         opts.state_dir = ctx.path(&s.to_string_lossy());
     }
     opts.deadline = args.deadline;
-    let _ = args.fail_on_alert_error;
+    let fail_on_alert_error = args.fail_on_alert_error;
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return EXIT_INTERNAL;
-        }
-    };
+    let Some(runtime) = runtime() else { return EXIT_INTERNAL };
     let tty = ctx.is_tty;
     let progress = move |done: usize, total: usize| {
         if tty {
@@ -230,7 +269,13 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
     for p in &written.summary_paths {
         println!("summary: {}", p.display());
     }
-    if opts.fail_on.trips(report) {
+    let alert_failures = report.alerts.iter().filter(|a| a.action == report::Action::Failed).count();
+    if alert_failures > 0 {
+        eprintln!("warning: {alert_failures} alert action(s) failed; they are retried on the next run (see the report's alerts)");
+    }
+    if fail_on_alert_error && alert_failures > 0 {
+        EXIT_INTERNAL
+    } else if opts.fail_on.trips(report) {
         EXIT_FINDINGS
     } else {
         EXIT_OK

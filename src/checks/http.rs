@@ -17,8 +17,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
 use tokio_util::io::StreamReader;
 use url::Url;
 
+use super::ssl::CertFacts;
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::config::{HttpOptions, StatusItem, StatusSpec};
+
+mod security;
 
 const UA: &str = concat!("vaktpost/", env!("CARGO_PKG_VERSION"), " (+https://github.com/vaktpost/vaktpost)");
 
@@ -42,6 +45,8 @@ struct Response {
     body: Vec<u8>,
     version: &'static str,
     tls_version: Option<&'static str>,
+    /// The leaf certificate of the TLS connection that carried this response.
+    cert: Option<CertFacts>,
     redirects: u32,
 }
 
@@ -72,8 +77,45 @@ pub async fn check(h: &HttpOptions, eff: &Effective, env: &CheckEnv, mut r: Chec
     for _ in 0..samples_n {
         samples.push(sample(h, &url, &method, eff, env).await);
     }
+    let violations = match &h.security {
+        Some(opts) => {
+            // The headers of the response the metrics describe: the last good one, else the last.
+            let main = samples
+                .iter()
+                .rev()
+                .find(|s| s.err.is_none() && s.resp.is_some())
+                .or_else(|| samples.iter().rev().find(|s| s.resp.is_some()))
+                .and_then(|s| s.resp.as_ref());
+            match main {
+                Some(resp) => Some(security::check(opts, h, &url, resp, eff, env).await),
+                None => None,
+            }
+        }
+        None => None,
+    };
     evaluate(h, samples, &mut r);
+    if let Some(v) = violations {
+        r.set("security_violations", security::to_metric(&v));
+    }
     r
+}
+
+/// One extra GET for the security checks: no configured headers or credentials (what
+/// anyone on the internet gets), no redirects followed, a small body cap.
+async fn probe(h: &HttpOptions, url: &Url, eff: &Effective, env: &CheckEnv) -> Result<Response, CheckError> {
+    let mut p = h.clone();
+    p.follow_redirects = false;
+    p.max_body_bytes = crate::config::duration::ByteSize(256 << 10);
+    p.headers.clear();
+    p.security = None;
+    let mut t = Timings::default();
+    let phase = Cell::new("resolving the host");
+    match tokio::time::timeout(eff.timeout, exchange(&p, url, &Method::GET, Bytes::new(), false, env, &mut t, &phase))
+        .await
+    {
+        Ok(res) => res,
+        Err(_) => Err(CheckError::new(ErrorKind::Timeout, format!("timed out while {}", phase.get()))),
+    }
 }
 
 /// One sample: an attempt, retried with backoff while the failure is retryable.
@@ -226,6 +268,7 @@ async fn exchange(
 
     let mut h2 = false;
     let mut tls_version = None;
+    let mut cert = None;
     let io: Box<dyn Io> = if https {
         phase.set("in the TLS handshake");
         let t0 = Instant::now();
@@ -233,11 +276,8 @@ async fn exchange(
         t.tls += t0.elapsed();
         let (_, conn) = tls.get_ref();
         h2 = conn.alpn_protocol() == Some(b"h2");
-        tls_version = conn.protocol_version().map(|v| match v {
-            rustls::ProtocolVersion::TLSv1_3 => "1.3",
-            rustls::ProtocolVersion::TLSv1_2 => "1.2",
-            _ => "other",
-        });
+        tls_version = conn.protocol_version().map(super::ssl::tls_version_name);
+        cert = conn.peer_certificates().and_then(|c| c.first()).and_then(|d| CertFacts::parse(d));
         Box::new(tls)
     } else {
         Box::new(tcp)
@@ -333,7 +373,7 @@ async fn exchange(
         t.transfer += t0.elapsed();
         b
     };
-    Ok(Response { status, headers: parts.headers, body, version, tls_version, redirects: 0 })
+    Ok(Response { status, headers: parts.headers, body, version, tls_version, cert, redirects: 0 })
 }
 
 enum Sender {
@@ -518,6 +558,9 @@ fn evaluate(h: &HttpOptions, samples: Vec<Sample>, r: &mut CheckResult) {
         r.set("http_version", resp.version);
         if let Some(v) = resp.tls_version {
             r.set("tls_version", v);
+        }
+        if let Some(c) = &resp.cert {
+            super::ssl::set_expiry(r, c);
         }
         for (k, v) in extracts(h, resp).unwrap_or_default() {
             r.metrics.insert(k, v);

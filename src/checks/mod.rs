@@ -2,8 +2,12 @@
 //! A check never returns `Err` for a target problem: a target that is down is a
 //! [`CheckResult`] with `status: down` and an [`ErrorKind`].
 
+pub mod chroma;
 pub mod http;
 pub mod net;
+pub mod redis;
+pub mod ssl;
+pub mod system;
 
 use std::time::Duration;
 
@@ -190,6 +194,10 @@ pub async fn run_check(m: &Monitor, eff: &Effective, env: &CheckEnv, started_at:
     let result = CheckResult::new(m, target_of(m, &env.redactor), started_at);
     let mut result = match &m.kind {
         MonitorKind::Http(h) => http::check(h, eff, env, result).await,
+        MonitorKind::Redis(o) => redis::check(o, eff, env, result).await,
+        MonitorKind::Chroma(c) => chroma::check(c, eff, env, result).await,
+        MonitorKind::System(o) => system::check(o, result).await,
+        MonitorKind::Ssl(s) => ssl::check(s, eff, env, result).await,
         // Valid config, but this version cannot check it: say so, and do not call the
         // target down (that would page someone for vaktpost's gap).
         other => CheckResult {

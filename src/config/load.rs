@@ -481,7 +481,18 @@ fn collect_secrets(c: &Config) -> Vec<String> {
         match &m.kind {
             MonitorKind::Http(h) => h.headers.values().for_each(&mut add),
             MonitorKind::Redis(r) => {
-                add(&r.url);
+                // The URL's password is the secret, not its host: the report still names
+                // the target, as `redis://***@host:6379`.
+                match url::Url::parse(r.url.expose()) {
+                    Ok(u) => {
+                        let query = u.query_pairs().filter(|(k, _)| k == "password").map(|(_, v)| v.into_owned());
+                        for p in u.password().into_iter().map(str::to_string).chain(query) {
+                            add(&Secret::new(percent_encoding::percent_decode_str(&p).decode_utf8_lossy()));
+                            add(&Secret::new(p));
+                        }
+                    }
+                    Err(_) => add(&r.url),
+                }
                 if let Some(p) = &r.password {
                     add(p)
                 }

@@ -220,10 +220,100 @@ pub struct HttpOptions {
     /// still reported by an `ssl` monitor.
     #[serde(default)]
     pub insecure_skip_verify: bool,
+    /// Security events: `true` for every check, or a block that chooses them.
+    #[serde(default, deserialize_with = "de_security")]
+    #[schemars(with = "Option<SecuritySetting>")]
+    pub security: Option<SecurityOptions>,
 }
 
 fn d_get() -> String {
     "GET".into()
+}
+
+/// The checks behind `security:` on an `http` monitor; each is on unless set to `false`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityOptions {
+    /// HTTPS responses carry `Strict-Transport-Security`.
+    #[serde(default = "d_true")]
+    pub hsts: bool,
+    /// Smallest acceptable HSTS `max-age`.
+    #[serde(default = "d_min_hsts_max_age")]
+    pub min_hsts_max_age: Dur,
+    /// Plain HTTP redirects to HTTPS.
+    #[serde(default = "d_true")]
+    pub redirect_https: bool,
+    /// The plain-HTTP URL to try for `redirect_https`; default: the monitor's URL with
+    /// `http://` on port 80 (an https URL on another port is then not tried).
+    #[serde(default)]
+    pub http_url: Option<String>,
+    /// Responses carry `X-Content-Type-Options: nosniff`.
+    #[serde(default = "d_true")]
+    pub nosniff: bool,
+    /// Responses carry a `Content-Security-Policy`.
+    #[serde(default = "d_true")]
+    pub csp: bool,
+    /// Every `Set-Cookie` has `Secure` and `HttpOnly`.
+    #[serde(default = "d_true")]
+    pub cookies: bool,
+    /// Paths on the monitor's origin that must not be served (a 2xx is a violation).
+    #[serde(default = "d_forbidden_paths")]
+    pub forbidden_paths: Vec<String>,
+}
+
+impl Default for SecurityOptions {
+    fn default() -> Self {
+        SecurityOptions {
+            hsts: true,
+            min_hsts_max_age: d_min_hsts_max_age(),
+            redirect_https: true,
+            http_url: None,
+            nosniff: true,
+            csp: true,
+            cookies: true,
+            forbidden_paths: d_forbidden_paths(),
+        }
+    }
+}
+
+// Mozilla's HTTP Observatory asks for at least six months.
+fn d_min_hsts_max_age() -> Dur {
+    Dur::secs(180 * 86_400)
+}
+fn d_forbidden_paths() -> Vec<String> {
+    ["/.env", "/.git/HEAD", "/.git/config", "/server-status"].map(String::from).to_vec()
+}
+
+/// `security:` as written: `true`/`false` or a block (for the JSON Schema).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum SecuritySetting {
+    On(bool),
+    Options(SecurityOptions),
+}
+
+fn de_security<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecurityOptions>, D::Error> {
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Option<SecurityOptions>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("true, false, or a block such as {hsts: true, forbidden_paths: [/.env]}")
+        }
+        fn visit_bool<E: de::Error>(self, on: bool) -> Result<Self::Value, E> {
+            Ok(on.then(SecurityOptions::default))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            SecurityOptions::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    d.deserialize_any(V)
 }
 fn d_max_redirects() -> u32 {
     10
@@ -409,28 +499,39 @@ fn d_critical_days() -> u32 {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedisOptions {
-    /// `redis://` or `rediss://` URL; credentials in it are secrets.
+    /// `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS) or
+    /// `unix:///path/to.sock?db=N`; credentials in it are secrets.
     pub url: Secret,
+    /// ACL user; overrides the URL's.
     #[serde(default)]
     pub username: Option<String>,
+    /// Overrides the URL's password.
     #[serde(default)]
     pub password: Option<Secret>,
+    /// `percent` (of maxmemory, or of total_system_memory) above this ⇒ `degraded`.
     #[serde(default)]
     pub max_memory_percent: Option<f64>,
+    /// `hit_rate` (0–1) below this ⇒ `degraded`.
     #[serde(default)]
     pub min_hit_rate: Option<f64>,
+    /// `fragmentation_ratio` (RSS / used) above this ⇒ `degraded`.
     #[serde(default)]
     pub max_fragmentation_ratio: Option<f64>,
+    /// `rediss://`: accept any certificate (self-signed managed Redis).
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChromaOptions {
+    /// Base URL of the Chroma server, e.g. `http://chroma:8000` (the check adds `/api/v2/...`).
     pub url: String,
     #[serde(default = "d_tenant")]
     pub tenant: String,
     #[serde(default = "d_database")]
     pub database: String,
+    /// Collections whose record counts are reported; a missing one is a finding.
     #[serde(default)]
     pub collections: Vec<String>,
     #[serde(default)]
@@ -438,6 +539,9 @@ pub struct ChromaOptions {
     /// Header that carries `token` (default `Authorization: Bearer`).
     #[serde(default)]
     pub auth_header: Option<String>,
+    /// Accept any certificate (self-signed test targets).
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
 }
 
 fn d_tenant() -> String {
@@ -481,6 +585,7 @@ pub struct RailwayOptions {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SystemOptions {
+    /// `percent` (used = total − available) above this ⇒ `degraded`.
     #[serde(default)]
     pub max_memory_percent: Option<f64>,
 }
@@ -566,6 +671,28 @@ pub struct AlertsConfig {
     pub email: Option<EmailAlerts>,
     #[serde(default)]
     pub heartbeat: Option<HeartbeatAlerts>,
+    /// Windows in which alerts are suppressed (checks still run).
+    #[serde(default)]
+    pub maintenance: Vec<MaintenanceWindow>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceWindow {
+    /// `"2026-12-01T02:00"` (once) or `"02:00"` (every day, or on `weekdays`).
+    pub start: String,
+    pub duration: Dur,
+    /// IANA time zone of `start`; default UTC.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// `mon` … `sun`; empty means every day.
+    #[serde(default)]
+    pub weekdays: Vec<String>,
+    /// Monitor names or globs; empty means all.
+    #[serde(default)]
+    pub monitors: Vec<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

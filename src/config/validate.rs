@@ -62,8 +62,24 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
                 {
                     err(&format!("{p}.url"), "must be a redis://, rediss:// or unix:// URL".into());
                 }
+                memory_thresholds(&p, r.max_memory_percent, r.min_hit_rate, r.max_fragmentation_ratio, err);
             }
-            MonitorKind::Chroma(ch) => url_check(&format!("{p}.url"), &ch.url, err),
+            MonitorKind::Chroma(ch) => {
+                url_check(&format!("{p}.url"), &ch.url, err);
+                if let Some(h) = &ch.auth_header {
+                    if http::HeaderName::from_bytes(h.trim().as_bytes()).is_err() {
+                        err(
+                            &format!("{p}.auth_header"),
+                            format!("{h:?} is not a header name; write e.g. X-Chroma-Token"),
+                        );
+                    }
+                }
+                for (j, c) in ch.collections.iter().enumerate() {
+                    if c.trim().is_empty() {
+                        err(&format!("{p}.collections[{j}]"), "must not be empty".into());
+                    }
+                }
+            }
             MonitorKind::StatusPage(s) => {
                 if s.url.is_none() && s.preset.is_none() {
                     err(&p, "a status_page monitor needs `url` or `preset`".into());
@@ -93,7 +109,7 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
                     }
                 }
             }
-            MonitorKind::System(_) => {}
+            MonitorKind::System(s) => memory_thresholds(&p, s.max_memory_percent, None, None, err),
         }
         for (j, dep) in m.common.depends_on.iter().enumerate() {
             if !c.monitors.iter().any(|o| &o.common.name == dep) {
@@ -119,12 +135,36 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
             err("state.backend", format!("must be \"file\" or \"github\", got {b:?}"));
         }
     }
+    for (i, w) in c.alerts.maintenance.iter().enumerate() {
+        for (key, msg) in crate::alerts::maintenance::check(w) {
+            err(&format!("alerts.maintenance[{i}].{key}"), msg);
+        }
+    }
     if let Some(g) = &c.alerts.github {
         if let Some(r) = &g.reopen {
             if !matches!(r.as_str(), "new" | "reopen") {
                 err("alerts.github.reopen", format!("must be \"new\" or \"reopen\", got {r:?}"));
             }
         }
+    }
+}
+
+/// `max_memory_percent` in (0, 100], `min_hit_rate` a ratio in [0, 1], `max_fragmentation_ratio` > 0.
+fn memory_thresholds(
+    p: &str,
+    max_percent: Option<f64>,
+    min_hit_rate: Option<f64>,
+    max_frag: Option<f64>,
+    err: &mut dyn FnMut(&str, String),
+) {
+    if let Some(v) = max_percent.filter(|v| !(*v > 0.0 && *v <= 100.0)) {
+        err(&format!("{p}.max_memory_percent"), format!("must be a percentage above 0 and at most 100, got {v}"));
+    }
+    if let Some(v) = min_hit_rate.filter(|v| !(0.0..=1.0).contains(v)) {
+        err(&format!("{p}.min_hit_rate"), format!("must be a ratio between 0 and 1 (0.9 means 90%), got {v}"));
+    }
+    if let Some(v) = max_frag.filter(|v| !(*v > 0.0)) {
+        err(&format!("{p}.max_fragmentation_ratio"), format!("must be more than 0 (e.g. 1.5), got {v}"));
     }
 }
 

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use super::model::{Action, Report};
 use crate::checks::{CheckResult, Status};
 use crate::config::Severity;
+use crate::rules::Finding;
 
 /// GitHub rejects step summaries over 1 MiB; stay well under it.
 pub const MAX_BYTES: usize = 900 * 1024;
@@ -41,10 +42,12 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
     facts.push(format!("took {:.1}s", report.run.duration_ms / 1000.0));
     let _ = writeln!(md, "{}\n", facts.join(" · "));
 
-    if !report.findings.is_empty() {
+    // Security events get their own section below, so they are not listed twice.
+    let is_security = |f: &&Finding| f.category.as_deref() == Some("security");
+    if report.findings.iter().any(|f| !is_security(&f)) {
         let _ = writeln!(md, "### Findings\n");
         for sev in [Severity::High, Severity::Medium, Severity::Low] {
-            let list: Vec<_> = report.findings.iter().filter(|f| f.severity == sev).collect();
+            let list: Vec<_> = report.findings.iter().filter(|f| f.severity == sev && !is_security(f)).collect();
             if list.is_empty() {
                 continue;
             }
@@ -59,6 +62,7 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
             md.push('\n');
         }
     }
+    security_events(&mut md, report, max_rows);
 
     let _ = writeln!(md, "### Monitors\n");
     let _ = writeln!(md, "| | Monitor | Type | Status | Key metric | Details |");
@@ -138,6 +142,32 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
     md
 }
 
+/// "Security events": the `security` findings, or a line saying the checked monitors
+/// had none. Absent when no monitor has `security:` on.
+fn security_events(md: &mut String, report: &Report, max_rows: usize) {
+    let checked = report.checks.iter().filter(|r| r.metrics.contains_key("security_violations")).count();
+    let events: Vec<&Finding> = report.findings.iter().filter(|f| f.category.as_deref() == Some("security")).collect();
+    if checked == 0 && events.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "### Security events\n");
+    if events.is_empty() {
+        let s = if checked == 1 { "" } else { "s" };
+        let _ = writeln!(md, "✅ no violations on {checked} monitor{s} with security checks\n");
+        return;
+    }
+    let mut sorted = events;
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in sorted.iter().take(max_rows) {
+        let carried = if f.carried_over { " _(from the last check)_" } else { "" };
+        let _ = writeln!(md, "- {} `{}` {}{carried}", sev_icon(f.severity), cell(&f.fingerprint), cell(&f.message));
+    }
+    if sorted.len() > max_rows {
+        let _ = writeln!(md, "- …and {} more (see the JSON report)", sorted.len() - max_rows);
+    }
+    md.push('\n');
+}
+
 fn sev_icon(s: Severity) -> &'static str {
     match s {
         Severity::High => "🔴",
@@ -164,8 +194,26 @@ pub fn key_metric(r: &CheckResult) -> String {
             parts.push(format!("{e}/{n} errors"));
         }
     }
-    if let Some(p) = f("percent") {
-        parts.push(format!("{p:.1}% memory"));
+    // Memory monitors name their byte series (`memory_series`) and what bounds them.
+    let used = r
+        .metrics
+        .get("memory_series")
+        .and_then(|v| v.as_array())
+        .and_then(|a| a.first())
+        .and_then(|n| n.as_str())
+        .and_then(|n| f(n));
+    let bytes = |v: f64| crate::config::duration::format_bytes(v.max(0.0) as u64);
+    match (used, f("memory_limit"), f("percent")) {
+        (Some(u), Some(l), Some(p)) => parts.push(format!("{} of {} ({p:.1}%)", bytes(u), bytes(l))),
+        (_, _, Some(p)) => parts.push(format!("{p:.1}% memory")),
+        (Some(u), _, None) => parts.push(format!("{} used", bytes(u))),
+        _ => {}
+    }
+    if let Some(h) = f("hit_rate") {
+        parts.push(format!("hit rate {:.1}%", h * 100.0));
+    }
+    if let Some(c) = f("collections_count") {
+        parts.push(format!("{c} collections"));
     }
     if let Some(d) = f("days_left") {
         parts.push(format!("{d:.0} days left"));

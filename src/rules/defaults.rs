@@ -17,6 +17,12 @@ fn rule(name: &str, condition: &str, message: &str, severity: Severity, escalate
     }
 }
 
+/// A security-event rule: it holds when the check reported a violation of this name,
+/// whose message is the variable of the same name.
+fn security(name: &str, severity: Severity) -> RuleConfig {
+    rule(name, &format!("'{name}' in security_rules"), &format!("{{name}}: {{{name}}}"), severity, vec![])
+}
+
 pub fn default_rules() -> Vec<RuleConfig> {
     vec![
         rule("endpoint_down", "!up", "Endpoint {name} is down", Severity::High, vec![]),
@@ -29,6 +35,31 @@ pub fn default_rules() -> Vec<RuleConfig> {
             Severity::Medium,
             vec![Escalation { when: "days_left < critical_days".into(), severity: Severity::High }],
         ),
+        // `ssl` monitors: an intermediate that expires before the leaf, and a certificate
+        // that is not trusted or not for this name. Expiry is `cert_expiring`'s (or
+        // `cert_chain_expiring`'s) to report, so `cert_invalid` leaves expired chains out.
+        rule(
+            "cert_chain_expiring",
+            "chain_days_left < warning_days && chain_days_left < days_left",
+            "An intermediate certificate served for {name} expires in {chain_days_left} days, before the certificate itself",
+            Severity::Medium,
+            vec![Escalation { when: "chain_days_left < critical_days".into(), severity: Severity::High }],
+        ),
+        rule(
+            "cert_invalid",
+            "!hostname_valid || (!chain_valid && !expired)",
+            "Certificate for {name} is not valid: {cert_error}",
+            Severity::High,
+            vec![],
+        ),
+        // Security events of `http` monitors with `security:`; see checks/http/security.rs.
+        security("security_hsts_missing", Severity::Medium),
+        security("security_hsts_max_age", Severity::Low),
+        security("security_https_redirect", Severity::Medium),
+        security("security_nosniff_missing", Severity::Low),
+        security("security_csp_missing", Severity::Low),
+        security("security_insecure_cookie", Severity::Medium),
+        security("security_forbidden_path", Severity::High),
         rule(
             "memory_leak_suspected",
             "memory_leak_suspected",
@@ -45,6 +76,51 @@ pub fn default_rules() -> Vec<RuleConfig> {
                 when: "indicator == 'major' || indicator == 'critical'".into(),
                 severity: Severity::Medium,
             }],
+        ),
+        // `redis`, `system` and `chroma` monitors: thresholds come from the monitor's
+        // own options, which `rules::variables` exposes; without the option the rule does
+        // not apply. Counter deltas exist from a monitor's second run on.
+        rule(
+            "memory_over_limit",
+            "percent > max_memory_percent",
+            "Memory usage of {name} is {percent}%, over its max_memory_percent of {max_memory_percent}%",
+            Severity::Medium,
+            vec![],
+        ),
+        rule(
+            "redis_hit_rate_low",
+            "hit_rate < min_hit_rate",
+            "Cache hit rate of {name} is {hit_rate} ({hit_rate_scope}), under its min_hit_rate of {min_hit_rate}",
+            Severity::Low,
+            vec![],
+        ),
+        rule(
+            "redis_fragmentation_high",
+            "fragmentation_ratio > max_fragmentation_ratio",
+            "Memory fragmentation of {name} is {fragmentation_ratio}, over its max_fragmentation_ratio of {max_fragmentation_ratio}",
+            Severity::Low,
+            vec![],
+        ),
+        rule(
+            "redis_evicting",
+            "evicted_keys_delta > 0",
+            "{name} evicted {evicted_keys_delta} keys since the last run (memory full)",
+            Severity::Low,
+            vec![],
+        ),
+        rule(
+            "redis_rejecting_connections",
+            "rejected_connections_delta > 0",
+            "{name} rejected {rejected_connections_delta} connections since the last run (maxclients reached)",
+            Severity::Medium,
+            vec![],
+        ),
+        rule(
+            "chroma_collection_missing",
+            "size(collections_missing) > 0",
+            "Chroma {name} is missing collections: {collections_missing}",
+            Severity::High,
+            vec![],
         ),
     ]
 }

@@ -38,6 +38,23 @@ pub struct Finding {
     /// Present when the monitor was skipped this run and the finding is from its last check.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub carried_over: bool,
+    /// `security` for security events (rules named `security_*`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+/// The category of a rule's findings: rules named `security_*` report security events.
+pub fn category_of(rule: &str) -> Option<String> {
+    rule.starts_with("security_").then(|| "security".to_string())
+}
+
+/// A glob set from names or globs, for `monitors:` filters.
+pub fn globs(patterns: &[String]) -> Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        b.add(Glob::new(p).map_err(|e| format!("invalid glob {p:?}: {e}"))?);
+    }
+    b.build().map_err(|e| e.to_string())
 }
 
 pub fn compile(src: &str) -> Result<Program, String> {
@@ -169,12 +186,50 @@ pub fn variables(
     for (k, val) in &r.metrics {
         v.insert(k.clone(), val.clone());
     }
+    // CEL reads `records.docs` as field `docs` of `records`, so a dotted metric is also put
+    // in a map under its first part (`records["my.coll"]` for names with dots).
+    for (k, val) in &r.metrics {
+        if let Some((head, tail)) = k.split_once('.') {
+            if let Some(map) = v.entry(head.to_string()).or_insert_with(|| json!({})).as_object_mut() {
+                map.insert(tail.to_string(), val.clone());
+            }
+        }
+    }
+    // Thresholds of memory monitors, for the default rules that compare against them.
+    let thresholds = match &m.kind {
+        MonitorKind::Redis(o) => [o.max_memory_percent, o.min_hit_rate, o.max_fragmentation_ratio],
+        MonitorKind::System(o) => [o.max_memory_percent, None, None],
+        _ => [None; 3],
+    };
+    for (k, t) in ["max_memory_percent", "min_hit_rate", "max_fragmentation_ratio"].into_iter().zip(thresholds) {
+        if let Some(t) = t {
+            v.insert(k.into(), json!(t));
+        }
+    }
     if let Some(ms) = r.metric_f64("response_time_ms") {
         v.insert("response_time".into(), json!(round3(ms / 1000.0)));
     }
     if let MonitorKind::Ssl(s) = &m.kind {
         v.insert("warning_days".into(), json!(s.warning_days));
         v.insert("critical_days".into(), json!(s.critical_days));
+    }
+    // https `http` monitors report `days_left` too; `cert_expiring` needs thresholds
+    // there, and they are the `ssl` defaults (30 and 7 days).
+    if matches!(m.kind, MonitorKind::Http(_)) && r.metrics.contains_key("days_left") {
+        v.insert("warning_days".into(), json!(30));
+        v.insert("critical_days".into(), json!(7));
+    }
+    // Security events: `security_rules` lists the violated `security_*` rules, and each
+    // violation's message is the variable of its rule's name (for that rule's message).
+    if let Some(list) = r.metrics.get("security_violations").and_then(|x| x.as_array()) {
+        let mut names = Vec::new();
+        for item in list {
+            if let (Some(rule), Some(msg)) = (item["rule"].as_str(), item["message"].as_str()) {
+                names.push(json!(rule));
+                v.insert(rule.to_string(), json!(msg));
+            }
+        }
+        v.insert("security_rules".into(), json!(names));
     }
     for (k, val) in extra {
         v.insert(k.clone(), val.clone());
@@ -290,6 +345,10 @@ pub fn format_value(v: &serde_json::Value) -> String {
             }
             _ => n.to_string(),
         },
+        // A list of names (`collections_missing`) reads as `a, b`.
+        serde_json::Value::Array(a) if a.iter().all(|x| x.is_string()) => {
+            a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+        }
         other => other.to_string(),
     }
 }

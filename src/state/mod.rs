@@ -22,6 +22,43 @@ pub struct State {
     pub monitors: BTreeMap<String, MonitorState>,
     #[serde(default)]
     pub rules: BTreeMap<String, RuleState>,
+    /// Open alerts by fingerprint.
+    #[serde(default)]
+    pub alerts: BTreeMap<String, AlertRecord>,
+    /// Events a channel failed to deliver, by channel; sent again on the next run.
+    #[serde(default)]
+    pub pending: BTreeMap<String, Vec<crate::alerts::AlertEvent>>,
+    /// Issues of resolved alerts that could not be closed yet, by fingerprint.
+    #[serde(default)]
+    pub pending_close: BTreeMap<String, PendingClose>,
+}
+
+/// An ongoing problem that alerts were raised for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AlertRecord {
+    pub monitor: String,
+    pub rule: String,
+    pub severity: crate::config::Severity,
+    pub message: String,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    #[serde(default)]
+    pub issue_number: Option<u64>,
+    #[serde(default)]
+    pub issue_url: Option<String>,
+    /// Severity and message the issue shows, to update only on change.
+    #[serde(default)]
+    pub issue_severity: Option<crate::config::Severity>,
+    #[serde(default)]
+    pub issue_message: Option<String>,
+    #[serde(default)]
+    pub last_reminded_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PendingClose {
+    pub issue_number: u64,
+    pub comment: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod server;
+pub mod services;
 
 use std::collections::BTreeMap;
 

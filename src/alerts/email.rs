@@ -1,0 +1,417 @@
+//! Email channel: one message per notice over SMTP (lettre), for teams that live in their
+//! inbox or whose seed config only had `ALERT_EMAIL`. The server URL carries credentials,
+//! so it is parsed here into a form whose errors and `Debug` never show them.
+//!
+//! Supported `smtp_url` forms (parsed here, not by lettre's `from_url`, whose bare
+//! `smtp://` means *unencrypted*):
+//!
+//! | URL | connection | default port |
+//! | --- | --- | --- |
+//! | `smtp://user:pass@host:587` | STARTTLS, required (no upgrade ⇒ error, nothing sent) | 587 |
+//! | `smtp://…?tls=required` | the same, said explicitly | 587 |
+//! | `smtps://user:pass@host:465` | implicit TLS from the first byte | 465 |
+//! | `smtp://host:25?tls=none` | plain text, for a local relay or test server; credentials are refused | 25 |
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::time::Instant;
+
+use super::event::{AlertEvent, EventKind, Notice};
+use super::slack::severity_emoji;
+use crate::config::{EmailAlerts, Secret};
+
+/// Longest wait for one SMTP command (capped by the deadline).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Events listed in one message; the rest are counted.
+const MAX_LISTED: usize = 500;
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// `smtp://`: plain connect, then STARTTLS, which the server must offer.
+    StartTls,
+    /// `smtps://`: TLS from the first byte.
+    Implicit,
+    /// `smtp://…?tls=none`: no TLS at all.
+    None,
+}
+
+/// A parsed `smtp_url`. `Debug` shows no password (it is a [`Secret`]).
+#[derive(Debug, Clone)]
+pub struct SmtpTarget {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+/// Parses `smtp_url` (forms in the module docs). Errors never contain the URL.
+pub fn parse_smtp_url(url: &Secret) -> Result<SmtpTarget, String> {
+    let bad = |why: &str| {
+        format!("alerts.email.smtp_url {why}; use smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 or smtp://host:25?tls=none")
+    };
+    let u = url::Url::parse(url.expose().trim()).map_err(|_| bad("is not a valid URL"))?;
+    let host = match u.host() {
+        Some(url::Host::Domain(d)) => d.to_string(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        None => return Err(bad("has no host")),
+    };
+    let mut tls_param: Option<String> = None;
+    for (k, v) in u.query_pairs() {
+        match k.as_ref() {
+            "tls" => tls_param = Some(v.to_ascii_lowercase()),
+            _ => {
+                return Err(bad(&format!("has an unknown parameter {:?} (only tls=required or tls=none)", k.as_ref())))
+            }
+        }
+    }
+    let security = match (u.scheme(), tls_param.as_deref()) {
+        ("smtps", None) => Security::Implicit,
+        ("smtp", None | Some("required")) => Security::StartTls,
+        ("smtp", Some("none")) => Security::None,
+        ("smtps", Some(_)) => return Err(bad("uses smtps://, which is always TLS; drop the tls parameter")),
+        ("smtp", Some(_)) => return Err(bad("has tls set to something other than required or none")),
+        _ => return Err(bad("must start with smtp:// or smtps://")),
+    };
+    let port = u.port().unwrap_or(match security {
+        Security::StartTls => 587,
+        Security::Implicit => 465,
+        Security::None => 25,
+    });
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let username = Some(decode(u.username())).filter(|s| !s.is_empty());
+    let password = u.password().map(|p| Secret::new(decode(p)));
+    if security == Security::None && (username.is_some() || password.is_some()) {
+        return Err(bad("has credentials but tls=none would send them unencrypted; use STARTTLS or smtps://"));
+    }
+    if password.is_some() && username.is_none() {
+        return Err(bad("has a password but no user name"));
+    }
+    Ok(SmtpTarget { host, port, security, username, password })
+}
+
+/// Sends `notice` as one email to every address in `cfg.to`. Missing settings, bad
+/// addresses and SMTP failures come back as messages without credentials.
+pub async fn send(cfg: &EmailAlerts, notice: &Notice, deadline: Instant) -> Result<(), String> {
+    send_inner(cfg, notice, deadline, None).await
+}
+
+/// [`send`], also trusting the given PEM certificates as roots — for tests against a
+/// local TLS server with a self-signed certificate.
+#[doc(hidden)]
+pub async fn send_trusting(
+    cfg: &EmailAlerts,
+    notice: &Notice,
+    deadline: Instant,
+    roots_pem: &[u8],
+) -> Result<(), String> {
+    send_inner(cfg, notice, deadline, Some(roots_pem)).await
+}
+
+async fn send_inner(
+    cfg: &EmailAlerts,
+    notice: &Notice,
+    deadline: Instant,
+    roots_pem: Option<&[u8]>,
+) -> Result<(), String> {
+    if notice.events.is_empty() {
+        return Ok(());
+    }
+    let Some(url) = cfg.smtp_url.as_ref().filter(|s| !s.expose().trim().is_empty()) else {
+        return Err("email alerts need an SMTP server: set alerts.email.smtp_url (or the SMTP_URL environment variable), e.g. smtp://user:pass@smtp.example.com:587".into());
+    };
+    if cfg.to.iter().all(|t| t.trim().is_empty()) {
+        return Err(
+            "email alerts need recipients: set alerts.email.to (or the ALERT_EMAIL environment variable)".into()
+        );
+    }
+    let target = parse_smtp_url(url)?;
+    let scrub = |s: String| scrub_credentials(s, &target);
+    let host_name = local_hostname();
+
+    let from_text =
+        cfg.from.clone().filter(|f| !f.trim().is_empty()).unwrap_or_else(|| default_from(host_name.as_deref()));
+    let from: Mailbox = from_text
+        .trim()
+        .parse()
+        .map_err(|_| format!("alerts.email.from {from_text:?} is not an email address; write e.g. vaktpost@example.com or \"vaktpost <vaktpost@example.com>\""))?;
+    let mut builder = Message::builder().from(from).subject(subject(notice));
+    for t in cfg.to.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        let mb: Mailbox = t
+            .parse()
+            .map_err(|_| format!("alerts.email.to: {t:?} is not an email address; write e.g. oncall@example.com"))?;
+        builder = builder.to(mb);
+    }
+    let message = builder
+        .multipart(MultiPart::alternative_plain_html(text_body(notice), html_body(notice)))
+        .map_err(|e| format!("email: cannot build the message: {e}"))?;
+
+    let tls = || -> Result<TlsParameters, String> {
+        let mut b = TlsParameters::builder(target.host.clone());
+        if let Some(pem) = roots_pem {
+            let cert = Certificate::from_pem(pem).map_err(|e| format!("email: bad root certificate: {e}"))?;
+            b = b.add_root_certificate(cert);
+        }
+        b.build_rustls().map_err(|e| format!("email: TLS setup failed: {e}"))
+    };
+    let mut tb = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(target.host.as_str()).port(target.port).tls(
+        match target.security {
+            Security::StartTls => Tls::Required(tls()?),
+            Security::Implicit => Tls::Wrapper(tls()?),
+            Security::None => Tls::None,
+        },
+    );
+    if let Some(h) = host_name {
+        tb = tb.hello_name(ClientId::Domain(h));
+    }
+    if let (Some(user), Some(pass)) = (&target.username, &target.password) {
+        tb = tb.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
+    } else if let Some(user) = &target.username {
+        tb = tb.credentials(Credentials::new(user.clone(), String::new()));
+    }
+
+    let server = format!("{}:{}", target.host, target.port);
+    // One retry for transient (4xx) replies such as greylisting or "try again later".
+    for attempt in 1..=2 {
+        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+            return Err(format!("email to {server}: not sent before the run's deadline"));
+        };
+        let transport = tb.clone().timeout(Some(COMMAND_TIMEOUT.min(left))).build::<Tokio1Executor>();
+        match tokio::time::timeout_at(deadline, transport.send(message.clone())).await {
+            Ok(Ok(_)) => return Ok(()),
+            Err(_) => return Err(format!("email to {server}: timed out at the run's deadline")),
+            Ok(Err(e)) => {
+                let mut text = scrub(smtp_error_text(&e));
+                if text.contains("STARTTLS") {
+                    text.push_str("; use smtps:// for implicit TLS, or ?tls=none for a local relay without TLS");
+                }
+                if attempt == 2 || !e.is_transient() || Instant::now() + Duration::from_secs(2) >= deadline {
+                    return Err(format!("email via {server} failed: {text}"));
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
+    Err(format!("email via {server} failed"))
+}
+
+/// `[vaktpost] 🔴 opened: api_health: Endpoint api_health is down` for one event,
+/// `[vaktpost] 3 alerts opened` for several.
+pub fn subject(notice: &Notice) -> String {
+    let tag = if notice.title.trim().is_empty() { "vaktpost" } else { notice.title.trim() };
+    let count = |k: EventKind| notice.events.iter().filter(|e| e.kind == k).count();
+    let (opened, resolved, test) = (count(EventKind::Opened), count(EventKind::Resolved), count(EventKind::Test));
+    let body = match notice.events.as_slice() {
+        [e] => match e.kind {
+            EventKind::Opened => format!("{} opened: {}: {}", severity_emoji(e.severity), e.monitor, e.message),
+            EventKind::Resolved => match e.duration_text() {
+                Some(d) => format!("✅ resolved after {d}: {}: {}", e.monitor, e.message),
+                None => format!("✅ resolved: {}: {}", e.monitor, e.message),
+            },
+            EventKind::Test => format!("🧪 TEST: {}: {} (test alert, no action needed)", e.monitor, e.message),
+        },
+        _ if test > 0 && opened == 0 && resolved == 0 => format!("🧪 TEST: {test} test alerts, no action needed"),
+        _ if resolved == 0 && test == 0 => format!("{opened} alerts opened"),
+        _ if opened == 0 && test == 0 => format!("{resolved} alerts resolved"),
+        _ => {
+            let mut parts = Vec::new();
+            for (n, what) in [(opened, "opened"), (resolved, "resolved"), (test, "test")] {
+                if n > 0 {
+                    parts.push(format!("{n} {what}"));
+                }
+            }
+            format!("{} alerts: {}", notice.events.len(), parts.join(", "))
+        }
+    };
+    let s: String = format!("[{tag}] {body}").chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    clip(&s, 200)
+}
+
+/// The plain-text body: a headline, then each event with its details and links.
+pub fn text_body(notice: &Notice) -> String {
+    let mut out = String::new();
+    if notice.events.iter().any(|e| e.kind == EventKind::Test) {
+        out.push_str("🧪 TEST — vaktpost test alert, no action needed.\n\n");
+    }
+    out.push_str(&subject(notice));
+    out.push_str("\n\n");
+    for e in notice.events.iter().take(MAX_LISTED) {
+        out.push_str(&format!("{}  {} ({})\n", event_label(e), e.monitor, e.rule));
+        out.push_str(&format!("    {}\n", e.message.replace('\n', "\n    ")));
+        out.push_str(&format!("    First seen: {}\n", e.first_seen.format("%Y-%m-%d %H:%M:%S UTC")));
+        if let Some(r) = e.resolved_at {
+            out.push_str(&format!("    Resolved:   {}\n", r.format("%Y-%m-%d %H:%M:%S UTC")));
+        }
+        for (k, v) in &e.details {
+            out.push_str(&format!("    {k}: {v}\n"));
+        }
+        if let Some(u) = &e.issue_url {
+            out.push_str(&format!("    Issue: {u}\n"));
+        }
+        out.push('\n');
+    }
+    if notice.events.len() > MAX_LISTED {
+        out.push_str(&format!("…and {} more\n\n", notice.events.len() - MAX_LISTED));
+    }
+    if let Some(u) = &notice.run_url {
+        out.push_str(&format!("Workflow run: {u}\n\n"));
+    }
+    out.push_str("-- \nSent by vaktpost (alerts.email).\n");
+    out
+}
+
+/// The HTML alternative: the same content, escaped.
+pub fn html_body(notice: &Notice) -> String {
+    let mut out = String::from("<!DOCTYPE html><html><body style=\"font-family:sans-serif\">");
+    if notice.events.iter().any(|e| e.kind == EventKind::Test) {
+        out.push_str("<p style=\"background:#fff3cd;padding:8px\"><strong>🧪 TEST — vaktpost test alert, no action needed.</strong></p>");
+    }
+    out.push_str(&format!("<h2>{}</h2><ul>", html(&subject(notice))));
+    for e in notice.events.iter().take(MAX_LISTED) {
+        out.push_str(&format!(
+            "<li><p><strong>{} {}</strong> ({})<br>{}<br><small>First seen {}</small></p>",
+            html(&event_label(e)),
+            html(&e.monitor),
+            html(&e.rule),
+            html(&e.message),
+            e.first_seen.format("%Y-%m-%d %H:%M:%S UTC")
+        ));
+        if !e.details.is_empty() {
+            out.push_str("<ul>");
+            for (k, v) in &e.details {
+                out.push_str(&format!("<li>{}: {}</li>", html(k), html(v)));
+            }
+            out.push_str("</ul>");
+        }
+        if let Some(u) = e.issue_url.as_deref().filter(|u| is_http(u)) {
+            out.push_str(&format!("<p><a href=\"{}\">GitHub issue</a></p>", html(u)));
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ul>");
+    if notice.events.len() > MAX_LISTED {
+        out.push_str(&format!("<p>…and {} more</p>", notice.events.len() - MAX_LISTED));
+    }
+    if let Some(u) = notice.run_url.as_deref().filter(|u| is_http(u)) {
+        out.push_str(&format!("<p><a href=\"{}\">Workflow run</a></p>", html(u)));
+    }
+    out.push_str("<p><small>Sent by vaktpost (alerts.email).</small></p></body></html>");
+    out
+}
+
+/// `vaktpost@<this machine's host name>`, or `vaktpost@localhost` when it has none usable.
+pub fn default_from(hostname: Option<&str>) -> String {
+    match hostname {
+        Some(h) if format!("vaktpost@{h}").parse::<lettre::Address>().is_ok() => format!("vaktpost@{h}"),
+        _ => "vaktpost@localhost".to_string(),
+    }
+}
+
+fn local_hostname() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+}
+
+fn event_label(e: &AlertEvent) -> String {
+    match e.kind {
+        EventKind::Opened => format!("{} {} OPENED", severity_emoji(e.severity), e.severity.as_str().to_uppercase()),
+        EventKind::Resolved => match e.duration_text() {
+            Some(d) => format!("✅ RESOLVED after {d}"),
+            None => "✅ RESOLVED".to_string(),
+        },
+        EventKind::Test => "🧪 TEST".to_string(),
+    }
+}
+
+fn smtp_error_text(e: &lettre::transport::smtp::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    parts.join(": ")
+}
+
+fn scrub_credentials(mut text: String, t: &SmtpTarget) -> String {
+    if let Some(p) = t.password.as_ref().map(|p| p.expose()).filter(|p| p.len() >= 3) {
+        text = text.replace(p, "***");
+    }
+    if let Some(u) = t.username.as_deref().filter(|u| u.len() >= 3) {
+        text = text.replace(u, "***");
+    }
+    text
+}
+
+fn is_http(u: &str) -> bool {
+    u.starts_with("https://") || u.starts_with("http://")
+}
+
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(u: &str) -> Result<SmtpTarget, String> {
+        parse_smtp_url(&Secret::new(u))
+    }
+
+    #[test]
+    fn url_forms_pick_the_documented_security_and_port() {
+        let t = parse("smtp://user:p%40ss@mail.example.com").unwrap();
+        assert_eq!((t.security, t.port, t.username.as_deref()), (Security::StartTls, 587, Some("user")));
+        assert_eq!(t.password.as_ref().map(|p| p.expose()), Some("p@ss"));
+        assert_eq!(parse("smtp://h:2525?tls=required").unwrap().security, Security::StartTls);
+        let t = parse("smtps://u:p@h").unwrap();
+        assert_eq!((t.security, t.port), (Security::Implicit, 465));
+        let t = parse("smtp://127.0.0.1:2525?tls=none").unwrap();
+        assert_eq!((t.security, t.port, t.host.as_str()), (Security::None, 2525, "127.0.0.1"));
+        assert_eq!(parse("smtp://localhost?tls=none").unwrap().port, 25);
+    }
+
+    #[test]
+    fn bad_urls_say_why_without_the_secret() {
+        for (u, why) in [
+            ("http://u:hunter2@h", "smtp://"),
+            ("smtp://u:hunter2@h?tls=none", "unencrypted"),
+            ("smtp://u:hunter2@h?tls=maybe", "required or none"),
+            ("smtp://u:hunter2@h?password=x", "unknown parameter"),
+            ("not a url hunter2", "not a valid URL"),
+        ] {
+            let e = parse(u).unwrap_err();
+            assert!(e.contains(why) && !e.contains("hunter2"), "{u}: {e}");
+        }
+    }
+
+    #[test]
+    fn default_sender_uses_the_host_name_when_it_is_usable() {
+        assert_eq!(default_from(Some("runner-1.example.com")), "vaktpost@runner-1.example.com");
+        assert_eq!(default_from(Some("bad host")), "vaktpost@localhost");
+        assert_eq!(default_from(None), "vaktpost@localhost");
+    }
+}

@@ -1,0 +1,143 @@
+//! Maintenance windows: while one is active, alerts for the monitors it covers are
+//! suppressed (checks still run, the report says "suppressed"). A window is one-off
+//! (`start: "2026-12-01T02:00"`) or recurring (`start: "02:00"`, optionally on
+//! `weekdays`), in a time zone (default UTC).
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+
+use crate::config::MaintenanceWindow;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Start {
+    Once(NaiveDateTime),
+    Daily(NaiveTime),
+}
+
+fn parse_start(s: &str) -> Result<Start, String> {
+    let t = s.trim();
+    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
+            return Ok(Start::Once(d));
+        }
+    }
+    for f in ["%H:%M:%S", "%H:%M"] {
+        if let Ok(d) = NaiveTime::parse_from_str(t, f) {
+            return Ok(Start::Daily(d));
+        }
+    }
+    Err(format!("invalid start {t:?}; write \"2026-12-01T02:00\" for one window or \"02:00\" for every day"))
+}
+
+fn parse_tz(s: Option<&str>) -> Result<Tz, String> {
+    match s {
+        None => Ok(Tz::UTC),
+        Some(name) => name
+            .parse::<Tz>()
+            .map_err(|_| format!("unknown time zone {name:?}; use an IANA name such as Europe/Stockholm")),
+    }
+}
+
+fn parse_weekday(s: &str) -> Result<Weekday, String> {
+    s.trim().parse::<Weekday>().map_err(|_| format!("invalid weekday {s:?}; use mon, tue, wed, thu, fri, sat or sun"))
+}
+
+/// Every problem with a window, for validation: (key, message).
+pub fn check(w: &MaintenanceWindow) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Err(e) = parse_start(&w.start) {
+        out.push(("start", e));
+    }
+    if let Err(e) = parse_tz(w.timezone.as_deref()) {
+        out.push(("timezone", e));
+    }
+    for d in &w.weekdays {
+        if let Err(e) = parse_weekday(d) {
+            out.push(("weekdays", e));
+        }
+    }
+    if w.duration.get().is_zero() {
+        out.push(("duration", "must be more than 0".into()));
+    }
+    if let Err(e) = crate::rules::globs(&w.monitors) {
+        out.push(("monitors", e));
+    }
+    out
+}
+
+/// Whether `w` covers `now` (monitor filtering is separate: [`covers`]).
+pub fn active(w: &MaintenanceWindow, now: DateTime<Utc>) -> bool {
+    let (Ok(start), Ok(tz)) = (parse_start(&w.start), parse_tz(w.timezone.as_deref())) else { return false };
+    let Ok(len) = Duration::from_std(w.duration.get()) else { return false };
+    let days: Vec<Weekday> = w.weekdays.iter().filter_map(|d| parse_weekday(d).ok()).collect();
+    let within = |local_start: NaiveDateTime| {
+        tz.from_local_datetime(&local_start).earliest().is_some_and(|s| {
+            let s = s.with_timezone(&Utc);
+            s <= now && now < s + len
+        })
+    };
+    match start {
+        Start::Once(dt) => within(dt),
+        Start::Daily(t) => {
+            let today: NaiveDate = now.with_timezone(&tz).date_naive();
+            let back = len.num_days() + 1;
+            (0..=back)
+                .filter_map(|i| today.checked_sub_signed(Duration::days(i)))
+                .any(|d| (days.is_empty() || days.contains(&d.weekday())) && within(d.and_time(t)))
+        }
+    }
+}
+
+/// Whether an active window suppresses alerts for `monitor`.
+pub fn covers(windows: &[MaintenanceWindow], monitor: &str, now: DateTime<Utc>) -> bool {
+    windows.iter().any(|w| {
+        active(w, now) && (w.monitors.is_empty() || crate::rules::globs(&w.monitors).is_ok_and(|g| g.is_match(monitor)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Dur;
+
+    fn window(start: &str, dur: u64, tz: Option<&str>, days: &[&str]) -> MaintenanceWindow {
+        MaintenanceWindow {
+            start: start.into(),
+            duration: Dur::secs(dur),
+            timezone: tz.map(String::from),
+            weekdays: days.iter().map(|s| s.to_string()).collect(),
+            monitors: vec![],
+            reason: None,
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn one_off_window() {
+        let w = window("2026-12-01T02:00", 7200, None, &[]);
+        assert!(!active(&w, at("2026-12-01T01:59:59Z")));
+        assert!(active(&w, at("2026-12-01T02:00:00Z")));
+        assert!(active(&w, at("2026-12-01T03:59:59Z")));
+        assert!(!active(&w, at("2026-12-01T04:00:00Z")));
+    }
+
+    #[test]
+    fn recurring_window_in_a_time_zone_across_midnight() {
+        // 23:00–01:00 Stockholm (UTC+1 in winter) on Saturdays.
+        let w = window("23:00", 7200, Some("Europe/Stockholm"), &["sat"]);
+        assert!(active(&w, at("2026-11-28T22:30:00Z")), "Sat 23:30 local");
+        assert!(active(&w, at("2026-11-28T23:30:00Z")), "Sun 00:30 local, window began Saturday");
+        assert!(!active(&w, at("2026-11-29T22:30:00Z")), "Sunday evening is not a window");
+        assert!(!active(&w, at("2026-11-28T21:59:00Z")));
+    }
+
+    #[test]
+    fn bad_windows_are_explained() {
+        let w = window("25:99", 0, Some("Mars/Olympus"), &["funday"]);
+        let keys: Vec<&str> = check(&w).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["start", "timezone", "weekdays", "duration"]);
+    }
+}

@@ -1,0 +1,468 @@
+//! Slack incoming-webhook channel: one Block Kit message per notice (what opened, or what
+//! resolved, in one run), coloured by severity, with a plain-text fallback. Rendering
+//! ([`payload`]) is apart from delivery ([`send`]) so it is checked without a network.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use super::event::{AlertEvent, EventKind, Notice};
+use crate::config::{Secret, Severity};
+
+/// Slack's documented limits: blocks per message, characters of a section's text, of a
+/// header's text, and of the top-level `text`.
+pub const MAX_BLOCKS: usize = 50;
+pub const MAX_SECTION_CHARS: usize = 3000;
+pub const MAX_HEADER_CHARS: usize = 150;
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+pub const COLOR_HIGH: &str = "#d73a49";
+pub const COLOR_MEDIUM: &str = "#fb8500";
+pub const COLOR_LOW: &str = "#0366d6";
+pub const COLOR_RESOLVED: &str = "#28a745";
+pub const COLOR_TEST: &str = "#8b949e";
+
+/// What marks a test message, in the header and the fallback text.
+pub const TEST_BANNER: &str = "🧪 TEST — vaktpost test alert, no action needed";
+
+/// One request attempt (capped by the deadline).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Attempts in all, 429s and 5xx together; `Retry-After: 0` must not spin forever.
+const MAX_ATTEMPTS: u32 = 6;
+/// Slack's error bodies are one word (`invalid_payload`, `no_service`); read no more than this.
+const MAX_ERROR_BODY: usize = 2048;
+
+/// Posts `notice` to the webhook as one message. Honours `429 Retry-After` and retries
+/// 5xx and transport failures briefly, never past `deadline`. Errors never contain the
+/// webhook URL.
+pub async fn send(
+    client: &reqwest::Client,
+    webhook_url: &Secret,
+    notice: &Notice,
+    deadline: Instant,
+) -> Result<(), String> {
+    if notice.events.is_empty() {
+        return Ok(());
+    }
+    let url = parse_endpoint(webhook_url, "alerts.slack.webhook_url", "https://hooks.slack.com/services/…")?;
+    let body = serde_json::to_vec(&payload(notice)).map_err(|e| format!("Slack: cannot encode the message: {e}"))?;
+    let mut last = String::new();
+    for attempt in 1..=MAX_ATTEMPTS {
+        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+            break;
+        };
+        let sent = client
+            .post(url.clone())
+            .header(CONTENT_TYPE, "application/json; charset=utf-8")
+            .body(body.clone())
+            .timeout(REQUEST_TIMEOUT.min(left))
+            .send()
+            .await;
+        let wait = match sent {
+            Ok(resp) if resp.status().is_success() => return Ok(()),
+            Ok(resp) => {
+                let status = resp.status();
+                let retry_after = retry_after_secs(resp.headers());
+                let text = scrub(&error_body(resp).await, webhook_url);
+                match status.as_u16() {
+                    429 => {
+                        last = format!("rate limited by Slack (HTTP 429{})", with_text(&text));
+                        Duration::from_secs(retry_after.unwrap_or(1))
+                    }
+                    408 | 500..=599 => {
+                        last = format!("HTTP {}{}", status.as_u16(), with_text(&text));
+                        backoff(attempt)
+                    }
+                    _ => {
+                        return Err(format!("Slack rejected the message: HTTP {}{}", status.as_u16(), with_text(&text)))
+                    }
+                }
+            }
+            Err(e) => {
+                let retryable = e.is_timeout() || e.is_connect();
+                last = scrub(&describe_error(e), webhook_url);
+                if !retryable {
+                    return Err(format!("Slack: {last}"));
+                }
+                backoff(attempt)
+            }
+        };
+        if attempt == MAX_ATTEMPTS {
+            break;
+        }
+        if Instant::now() + wait >= deadline {
+            return Err(format!(
+                "Slack: {last}; not retried, as the next attempt (in {}s) would pass the run's deadline",
+                wait.as_secs_f64().ceil()
+            ));
+        }
+        tokio::time::sleep(wait).await;
+    }
+    if last.is_empty() {
+        last = "no attempt made".into();
+    }
+    Err(format!("Slack: not delivered before the run's deadline or after {MAX_ATTEMPTS} attempts; last: {last}"))
+}
+
+/// The message for `notice`: a header block, then an attachment (for its colour bar) with
+/// one section per event, "…and N more" when they do not fit, and a footer with the run link.
+pub fn payload(notice: &Notice) -> Value {
+    let header = json!({
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(&headline(notice), MAX_HEADER_CHARS), "emoji": true}
+    });
+    let footer = footer(notice);
+    // Header and footer take two of the 50 blocks.
+    let room = MAX_BLOCKS - 2;
+    let n = notice.events.len();
+    let shown = if n <= room { n } else { room - 1 };
+    let mut blocks: Vec<Value> = notice.events[..shown].iter().map(section).collect();
+    if shown < n {
+        blocks.push(mrkdwn_section(format!("…and {} more", n - shown)));
+    }
+    blocks.push(footer);
+    json!({
+        "text": fallback_text(notice),
+        "blocks": [header],
+        "attachments": [{"color": color(notice), "blocks": blocks}],
+    })
+}
+
+/// The colour bar: the highest severity that opened; green when everything resolved;
+/// grey for a test.
+pub fn color(notice: &Notice) -> &'static str {
+    let opened = notice.events.iter().filter(|e| e.kind == EventKind::Opened).map(|e| e.severity).max();
+    match opened {
+        Some(Severity::High) => COLOR_HIGH,
+        Some(Severity::Medium) => COLOR_MEDIUM,
+        Some(Severity::Low) => COLOR_LOW,
+        None if notice.events.iter().any(|e| e.kind == EventKind::Resolved) => COLOR_RESOLVED,
+        None => COLOR_TEST,
+    }
+}
+
+pub fn severity_emoji(s: Severity) -> &'static str {
+    match s {
+        Severity::High => "🔴",
+        Severity::Medium => "🟠",
+        Severity::Low => "🔵",
+    }
+}
+
+/// Escapes the three characters Slack's mrkdwn treats as control characters.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_escaped(&mut out, s, usize::MAX);
+    out
+}
+
+/// `<url|text>` for an http(s) URL, with the text escaped; `None` for anything else, so a
+/// malformed URL never breaks the markup.
+pub fn link(url: &str, text: &str) -> Option<String> {
+    let u = url::Url::parse(url.trim()).ok()?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return None;
+    }
+    let href = u.as_str().replace('&', "&amp;").replace('|', "%7C").replace('<', "%3C").replace('>', "%3E");
+    Some(format!("<{href}|{}>", escape(text)))
+}
+
+fn headline(notice: &Notice) -> String {
+    let count = |k: EventKind| notice.events.iter().filter(|e| e.kind == k).count();
+    let (opened, resolved, test) = (count(EventKind::Opened), count(EventKind::Resolved), count(EventKind::Test));
+    if test > 0 && opened == 0 && resolved == 0 {
+        return TEST_BANNER.to_string();
+    }
+    let icon = match color(notice) {
+        COLOR_RESOLVED => "✅",
+        _ => notice
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Opened)
+            .map(|e| e.severity)
+            .max()
+            .map(severity_emoji)
+            .unwrap_or("🔔"),
+    };
+    match (opened, resolved, notice.events.first()) {
+        (1, 0, Some(e)) | (0, 1, Some(e)) if notice.events.len() == 1 => {
+            let verb = if opened == 1 { "" } else { "Resolved: " };
+            format!("{icon} {verb}{}: {}", one_line(&e.monitor), one_line(&e.message))
+        }
+        (o, 0, _) => format!("{icon} {} opened", alerts(o)),
+        (0, r, _) => format!("{icon} {} resolved", alerts(r)),
+        (o, r, _) => format!("{icon} {} opened, {r} resolved", alerts(o)),
+    }
+}
+
+fn alerts(n: usize) -> String {
+    if n == 1 {
+        "1 alert".to_string()
+    } else {
+        format!("{n} alerts")
+    }
+}
+
+fn kind_label(e: &AlertEvent) -> String {
+    match e.kind {
+        EventKind::Opened => format!("{} *{}*", severity_emoji(e.severity), e.severity.as_str().to_uppercase()),
+        EventKind::Resolved => match e.duration_text() {
+            Some(d) => format!("✅ *Resolved after {d}*"),
+            None => "✅ *Resolved*".to_string(),
+        },
+        EventKind::Test => "🧪 *TEST*".to_string(),
+    }
+}
+
+fn section(e: &AlertEvent) -> Value {
+    let mut t = String::new();
+    t.push_str(&kind_label(e));
+    t.push_str(" · *");
+    push_escaped(&mut t, &one_line(&e.monitor), 150);
+    t.push_str("* · ");
+    push_escaped(&mut t, &one_line(&e.rule), 100);
+    t.push('\n');
+    push_escaped(&mut t, &e.message, 1200);
+    if e.kind == EventKind::Test {
+        t.push_str("\n_vaktpost test alert, no action needed_");
+    }
+    for (k, v) in e.details.iter().take(8) {
+        t.push_str("\n• ");
+        push_escaped(&mut t, &one_line(k), 40);
+        t.push_str(": ");
+        push_escaped(&mut t, &one_line(v), 120);
+    }
+    if e.details.len() > 8 {
+        t.push_str(&format!("\n• …and {} more details", e.details.len() - 8));
+    }
+    if let Some(l) = e.issue_url.as_deref().filter(|u| u.len() <= 500).and_then(|u| link(u, "GitHub issue")) {
+        t.push('\n');
+        t.push_str(&l);
+    }
+    mrkdwn_section(t)
+}
+
+fn footer(notice: &Notice) -> Value {
+    let title = if notice.title.trim().is_empty() { "vaktpost" } else { notice.title.trim() };
+    let mut t = String::new();
+    push_escaped(&mut t, &one_line(title), 200);
+    if let Some(l) = notice.run_url.as_deref().filter(|u| u.len() <= 1000).and_then(|u| link(u, "Workflow run")) {
+        t.push_str(" · ");
+        t.push_str(&l);
+    }
+    json!({"type": "context", "elements": [{"type": "mrkdwn", "text": t}]})
+}
+
+fn mrkdwn_section(text: String) -> Value {
+    json!({"type": "section", "text": {"type": "mrkdwn", "text": cap_lines(text, MAX_SECTION_CHARS)}})
+}
+
+/// The top-level `text`: notifications and clients without Block Kit show it.
+fn fallback_text(notice: &Notice) -> String {
+    let mut out = escape(&headline(notice));
+    // Room kept for the "…and N more" line.
+    let budget = MAX_TEXT_CHARS - 40;
+    let mut used = out.chars().count();
+    for (i, e) in notice.events.iter().enumerate() {
+        let what = match e.kind {
+            EventKind::Opened => format!("{} {} opened", severity_emoji(e.severity), e.severity.as_str()),
+            EventKind::Resolved => match e.duration_text() {
+                Some(d) => format!("✅ resolved after {d}"),
+                None => "✅ resolved".to_string(),
+            },
+            EventKind::Test => "🧪 TEST".to_string(),
+        };
+        let mut line = String::from("\n");
+        push_escaped(&mut line, &format!("{what}: {}: {}", one_line(&e.monitor), one_line(&e.message)), 300);
+        let len = line.chars().count();
+        if used + len > budget {
+            out.push_str(&format!("\n…and {} more", notice.events.len() - i));
+            break;
+        }
+        used += len;
+        out.push_str(&line);
+    }
+    out
+}
+
+/// Appends `s` escaped, stopping (with "…") before the escaped text would pass `max` chars,
+/// so an entity is never cut in half.
+fn push_escaped(out: &mut String, s: &str, max: usize) {
+    let width = |c: char| match c {
+        '&' => 5,
+        '<' | '>' => 4,
+        _ => 1,
+    };
+    let total: usize = s.chars().map(width).sum();
+    let limit = if total <= max { usize::MAX } else { max.saturating_sub(1) };
+    let mut n = 0usize;
+    for c in s.chars() {
+        let w = width(c);
+        if n + w > limit {
+            out.push('…');
+            return;
+        }
+        n += w;
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Last guard on a section's length: cut at a line break so no link or entity is split.
+fn cap_lines(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut out = String::new();
+    let mut n = 0;
+    for line in text.split('\n') {
+        let len = line.chars().count() + 1;
+        if n + len > max - 2 {
+            break;
+        }
+        if n > 0 {
+            out.push('\n');
+        }
+        out.push_str(line);
+        n += len;
+    }
+    out.push_str("\n…");
+    out
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+fn with_text(t: &str) -> String {
+    if t.is_empty() {
+        String::new()
+    } else {
+        format!(": {t}")
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((250u64 << attempt.min(4)).min(3000))
+}
+
+fn retry_after_secs(h: &reqwest::header::HeaderMap) -> Option<u64> {
+    h.get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()
+}
+
+/// A validated http(s) URL from a secret. The error names the setting, never the value.
+pub(crate) fn parse_endpoint(secret: &Secret, setting: &str, example: &str) -> Result<reqwest::Url, String> {
+    match reqwest::Url::parse(secret.expose().trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u),
+        _ => Err(format!("{setting} is not a valid http(s) URL; use a full URL such as {example}")),
+    }
+}
+
+/// Up to [`MAX_ERROR_BODY`] bytes of an error response, printable and on one line.
+async fn error_body(mut resp: reqwest::Response) -> String {
+    let mut buf: Vec<u8> = Vec::new();
+    let read = async {
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            buf.extend_from_slice(&chunk);
+            if buf.len() >= MAX_ERROR_BODY {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
+    buf.truncate(MAX_ERROR_BODY);
+    let text: String = String::from_utf8_lossy(&buf).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    clip(&one_line(&text), 300)
+}
+
+/// A transport error as text, without the request URL (reqwest puts it in `Display`).
+pub(crate) fn describe_error(e: reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let e = e.without_url();
+    let mut parts: Vec<String> = Vec::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    if parts.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {}", parts.join(": "))
+    }
+}
+
+/// Removes the secret URL, its path and its long path segments (webhook tokens) from `text`.
+pub(crate) fn scrub(text: &str, secret: &Secret) -> String {
+    let raw = secret.expose().trim();
+    let mut needles: Vec<String> = vec![raw.to_string()];
+    if let Ok(u) = url::Url::parse(raw) {
+        needles.push(u.as_str().to_string());
+        needles.push(u.path().to_string());
+        if let Some(q) = u.query() {
+            needles.push(q.to_string());
+        }
+        needles.extend(u.path_segments().into_iter().flatten().map(str::to_string));
+    }
+    needles.retain(|n| n.len() >= 8);
+    needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    let mut out = text.to_string();
+    for n in &needles {
+        out = out.replace(n.as_str(), "***");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_follows_slacks_three_characters() {
+        assert_eq!(escape("a & b <c> d"), "a &amp; b &lt;c&gt; d");
+        let mut s = String::new();
+        push_escaped(&mut s, "&&&&", 8);
+        assert_eq!(s, "&amp;…");
+    }
+
+    #[test]
+    fn links_escape_their_parts() {
+        assert_eq!(
+            link("https://example.com/x?a=1&b=2", "run <1>").as_deref(),
+            Some("<https://example.com/x?a=1&amp;b=2|run &lt;1&gt;>")
+        );
+        assert_eq!(link("javascript:alert(1)", "x"), None);
+        assert_eq!(link("not a url", "x"), None);
+    }
+
+    #[test]
+    fn scrub_removes_webhook_tokens() {
+        let s = Secret::new("https://hooks.example/services/T000/B000/sekrit-token-123");
+        let t = scrub("failed for https://hooks.example/services/T000/B000/sekrit-token-123 and sekrit-token-123", &s);
+        assert!(!t.contains("sekrit"), "{t}");
+    }
+}

@@ -1,0 +1,474 @@
+//! The `redis` check: memory, clients, evictions and the cache hit rate, read from `INFO`.
+//! vaktpost opens the connection itself (hickory DNS, TCP, rustls from [`super::net`]), so a
+//! `rediss://` target resolves, times out and fails TLS exactly like an `https` monitor, and
+//! the `redis` crate only speaks RESP and the AUTH handshake over that stream.
+//!
+//! Counters (`keyspace_hits`, `evicted_keys`, …) only mean something as changes, so the
+//! check carries them to its next run ([`CheckResult::carry`]) and reports the deltas.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, RedisConnectionInfo, RedisError};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncWrite};
+use url::Url;
+
+use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
+use crate::config::duration::format_duration;
+use crate::config::RedisOptions;
+
+/// The metrics leak detection trends for this check (bytes).
+pub const MEMORY_SERIES: &[&str] = &["used_memory", "used_memory_rss"];
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Where and as whom to connect, from the URL and the `username`/`password` options.
+struct Target {
+    addr: Addr,
+    db: i64,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+enum Addr {
+    Tcp {
+        host: String,
+        port: u16,
+        tls: bool,
+    },
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Unix(String),
+}
+
+/// What this check keeps for its next run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+struct Carry {
+    run_id: String,
+    keyspace_hits: u64,
+    keyspace_misses: u64,
+    evicted_keys: u64,
+    rejected_connections: u64,
+}
+
+pub async fn check(o: &RedisOptions, eff: &Effective, env: &CheckEnv, mut r: CheckResult) -> CheckResult {
+    // A failed run keeps the last counters, so the next good run still has a baseline.
+    r.carry = eff.prev.clone();
+    let target = match parse_target(o) {
+        Ok(t) => t,
+        Err(e) => return r.fail(e),
+    };
+    let mut attempts = 0;
+    let info = loop {
+        attempts += 1;
+        match fetch_info(o, &target, eff, env).await {
+            Ok(info) => break Ok(info),
+            Err(e) if matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout) && attempts <= eff.retries => {
+                let backoff = Duration::from_millis(200 * (1u64 << (attempts - 1).min(4))).min(Duration::from_secs(3));
+                tokio::time::sleep(backoff).await;
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    r.set("attempts", attempts as u64);
+    match info {
+        Ok(text) => match evaluate(o, &text, eff.prev.as_ref(), &mut r) {
+            Ok(()) => {}
+            Err(e) => r = r.fail(e),
+        },
+        Err(e) => r = r.fail(e),
+    }
+    scrub(&mut r, &target);
+    r
+}
+
+/// The password may sit in the URL percent-encoded; the redactor knows the whole URL and
+/// the `password` option, so the decoded URL password is removed here.
+fn scrub(r: &mut CheckResult, t: &Target) {
+    let Some(p) = t.password.as_deref().filter(|p| p.len() >= 3) else { return };
+    if let Some(e) = &mut r.error {
+        e.message = e.message.replace(p, "***");
+    }
+    if let Some(m) = &mut r.message {
+        *m = m.replace(p, "***");
+    }
+}
+
+fn config_err(msg: impl Into<String>) -> CheckError {
+    CheckError::new(ErrorKind::Config, msg)
+}
+
+fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+fn parse_target(o: &RedisOptions) -> Result<Target, CheckError> {
+    // Messages here never quote the URL: it may carry a password.
+    let url = Url::parse(o.url.expose())
+        .map_err(|e| config_err(format!("url is not a valid URL ({e}); write redis://host:6379/0")))?;
+    let db_err =
+        |v: &str| config_err(format!("database {v:?} in the URL is not a number; write e.g. redis://host:6379/0"));
+    let (addr, db) = match url.scheme() {
+        "redis" | "rediss" => {
+            let host = url
+                .host_str()
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| config_err("url has no host; write redis://host:6379"))?
+                .to_string();
+            let port = url.port().unwrap_or(6379);
+            let path = url.path().trim_matches('/');
+            let db = if path.is_empty() { 0 } else { path.parse::<i64>().map_err(|_| db_err(path))? };
+            (Addr::Tcp { host, port, tls: url.scheme() == "rediss" }, db)
+        }
+        "unix" => {
+            let db = match url.query_pairs().find(|(k, _)| k == "db") {
+                Some((_, v)) => v.parse::<i64>().map_err(|_| db_err(&v))?,
+                None => 0,
+            };
+            (Addr::Unix(decode(url.path())), db)
+        }
+        other => {
+            return Err(config_err(format!("unsupported scheme {other:?}; use redis://, rediss:// (TLS) or unix://")))
+        }
+    };
+    let username = o.username.clone().or_else(|| Some(decode(url.username())).filter(|u| !u.is_empty()));
+    let password = o
+        .password
+        .as_ref()
+        .map(|p| p.expose().to_string())
+        .or_else(|| url.password().map(decode))
+        .or_else(|| url.query_pairs().find(|(k, _)| k == "password").map(|(_, v)| v.into_owned()))
+        .filter(|p| !p.is_empty());
+    Ok(Target { addr, db, username, password })
+}
+
+/// Connects, authenticates and reads `INFO`, each step under the monitor's timeout.
+async fn fetch_info(o: &RedisOptions, t: &Target, eff: &Effective, env: &CheckEnv) -> Result<String, CheckError> {
+    let phase = Cell::new("resolving the host");
+    let timed_out = |phase: &str| {
+        CheckError::new(ErrorKind::Timeout, format!("timed out after {} while {phase}", format_duration(eff.timeout)))
+    };
+    let (mut conn, mut driver) =
+        tokio::time::timeout(eff.timeout, connect(o, t, env, &phase)).await.map_err(|_| timed_out(phase.get()))??;
+    // The connection's driver runs beside the query rather than in a spawned task, so the
+    // socket is closed the moment the check returns.
+    let info = redis::cmd("INFO");
+    let query = tokio::time::timeout(eff.timeout, info.query_async::<String>(&mut conn));
+    tokio::pin!(query);
+    let res = tokio::select! {
+        res = &mut query => res,
+        // The driver ends when the connection breaks; the pending query then holds the reason.
+        _ = &mut driver => match futures::FutureExt::now_or_never(&mut query) {
+            Some(res) => res,
+            None => {
+                return Err(CheckError::new(ErrorKind::Connect, "the server closed the connection before answering INFO"))
+            }
+        },
+    };
+    res.map_err(|_| timed_out("waiting for the INFO reply"))?.map_err(|e| redis_error(&e, "INFO"))
+}
+
+type Driver = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+async fn connect(
+    o: &RedisOptions,
+    t: &Target,
+    env: &CheckEnv,
+    phase: &Cell<&'static str>,
+) -> Result<(MultiplexedConnection, Driver), CheckError> {
+    let stream: Box<dyn Io> = match &t.addr {
+        Addr::Tcp { host, port, tls } => {
+            phase.set("resolving the host");
+            let addrs = env.net.resolve(host).await?;
+            phase.set("connecting");
+            let tcp = env.net.connect(&addrs, *port).await?;
+            if *tls {
+                phase.set("in the TLS handshake");
+                Box::new(env.net.tls(tcp, host, o.insecure_skip_verify).await?)
+            } else {
+                Box::new(tcp)
+            }
+        }
+        #[cfg(unix)]
+        Addr::Unix(path) => {
+            phase.set("connecting");
+            Box::new(tokio::net::UnixStream::connect(path).await.map_err(|e| {
+                CheckError::new(ErrorKind::Connect, format!("cannot connect to the unix socket {path}: {e}"))
+            })?)
+        }
+        #[cfg(not(unix))]
+        Addr::Unix(_) => return Err(config_err("unix:// sockets are not supported on this platform")),
+    };
+    phase.set("authenticating");
+    let mut info = RedisConnectionInfo::default().set_db(t.db).set_skip_set_lib_name();
+    if let Some(u) = &t.username {
+        info = info.set_username(u);
+    }
+    if let Some(p) = &t.password {
+        info = info.set_password(p);
+    }
+    // vaktpost's own timeouts bound every step; none from the crate.
+    let config = AsyncConnectionConfig::new().set_response_timeout(None).set_connection_timeout(None);
+    let (conn, driver) = MultiplexedConnection::new_with_config(&info, stream, config)
+        .await
+        .map_err(|e| redis_error(&e, "the connection handshake"))?;
+    Ok((conn, Box::pin(driver)))
+}
+
+/// Maps a client or server error to an [`ErrorKind`]. Server texts never contain the
+/// password (Redis answers `WRONGPASS invalid username-password pair`).
+fn redis_error(e: &RedisError, during: &str) -> CheckError {
+    use redis::ErrorKind as K;
+    let text = e.to_string();
+    let upper = text.to_ascii_uppercase();
+    let code = e.code().unwrap_or("");
+    let auth = e.kind() == K::AuthenticationFailed
+        || matches!(code, "WRONGPASS" | "NOAUTH" | "NOPERM")
+        || upper.contains("WRONGPASS")
+        || upper.contains("NOAUTH")
+        || upper.contains("INVALID PASSWORD")
+        || upper.contains("AUTHENTICATION REQUIRED")
+        || upper.contains("WITHOUT ANY PASSWORD CONFIGURED");
+    if auth {
+        return CheckError::new(
+            ErrorKind::Auth,
+            format!("Redis refused the credentials during {during}: {text}; check `password` and `username` (or the URL's user:password)"),
+        );
+    }
+    if e.is_timeout() {
+        return CheckError::new(ErrorKind::Timeout, format!("timed out during {during}: {text}"));
+    }
+    if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
+        return CheckError::new(ErrorKind::Connect, format!("the connection failed during {during}: {text}"));
+    }
+    let what = match e.kind() {
+        K::Parse | K::UnexpectedReturnType => "the server did not answer in the Redis protocol",
+        _ => "Redis answered with an error",
+    };
+    CheckError::new(ErrorKind::Protocol, format!("{what} during {during}: {text}"))
+}
+
+/// `INFO` text (`key:value` lines, `# Section` headers) as a map.
+pub fn parse_info(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+fn round(v: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (v * f).round() / f
+}
+
+/// Turns `INFO` into metrics, deltas since the previous run, the carry, and the status.
+fn evaluate(
+    o: &RedisOptions,
+    text: &str,
+    prev: Option<&serde_json::Value>,
+    r: &mut CheckResult,
+) -> Result<(), CheckError> {
+    let info = parse_info(text);
+    let int = |k: &str| info.get(k).and_then(|v| v.parse::<u64>().ok());
+    let float = |k: &str| info.get(k).and_then(|v| v.parse::<f64>().ok()).filter(|f| f.is_finite());
+    let used = int("used_memory").ok_or_else(|| {
+        CheckError::new(
+            ErrorKind::Protocol,
+            "the INFO reply has no used_memory field; is this a Redis server (or a proxy that hides INFO)?",
+        )
+    })?;
+    let maxmemory = int("maxmemory").unwrap_or(0);
+    let total_system = int("total_system_memory").unwrap_or(0);
+
+    r.set("used_memory", used);
+    for k in ["used_memory_rss", "used_memory_peak"] {
+        if let Some(v) = int(k) {
+            r.set(k, v);
+        }
+    }
+    r.set("maxmemory", maxmemory);
+    if total_system > 0 {
+        r.set("total_system_memory", total_system);
+    }
+    let limit = if maxmemory > 0 {
+        Some(("maxmemory", maxmemory))
+    } else if total_system > 0 {
+        Some(("total_system_memory", total_system))
+    } else {
+        None
+    };
+    if let Some((of, limit)) = limit {
+        r.set("percent", round(used as f64 / limit as f64 * 100.0, 2));
+        r.set("percent_of", of);
+        r.set("memory_limit", limit);
+    }
+    r.set("memory_series", serde_json::json!(MEMORY_SERIES));
+    if let Some(f) = float("mem_fragmentation_ratio") {
+        r.set("fragmentation_ratio", f);
+    }
+    if let Some(p) = info.get("maxmemory_policy") {
+        r.set("maxmemory_policy", p.as_str());
+    }
+    for k in ["connected_clients", "blocked_clients"] {
+        if let Some(v) = int(k) {
+            r.set(k, v);
+        }
+    }
+    if let Some(v) = info.get("redis_version") {
+        r.set("redis_version", v.as_str());
+    }
+    if let Some(v) = int("uptime_in_seconds") {
+        r.set("uptime_s", v);
+    }
+
+    let now = Carry {
+        run_id: info.get("run_id").cloned().unwrap_or_default(),
+        keyspace_hits: int("keyspace_hits").unwrap_or(0),
+        keyspace_misses: int("keyspace_misses").unwrap_or(0),
+        evicted_keys: int("evicted_keys").unwrap_or(0),
+        rejected_connections: int("rejected_connections").unwrap_or(0),
+    };
+    r.set("evicted_keys", now.evicted_keys);
+    r.set("rejected_connections", now.rejected_connections);
+    r.set("keyspace_hits", now.keyspace_hits);
+    r.set("keyspace_misses", now.keyspace_misses);
+
+    let before = prev.and_then(|v| serde_json::from_value::<Carry>(v.clone()).ok());
+    // A restart (new run_id) or CONFIG RESETSTAT (counters went down) starts the counters
+    // at zero: what they say now is what happened since then, all inside this interval.
+    let reset = before.as_ref().map(|b| {
+        let restarted = !b.run_id.is_empty() && b.run_id != now.run_id;
+        let went_down = now.keyspace_hits < b.keyspace_hits
+            || now.keyspace_misses < b.keyspace_misses
+            || now.evicted_keys < b.evicted_keys
+            || now.rejected_connections < b.rejected_connections;
+        (restarted, restarted || went_down)
+    });
+    let (hits, misses, scope) = match (&before, reset) {
+        (Some(b), Some((restarted, reset))) => {
+            r.set("restarted", restarted);
+            let base = if reset { Carry::default() } else { b.clone() };
+            r.set("evicted_keys_delta", now.evicted_keys - base.evicted_keys);
+            r.set("rejected_connections_delta", now.rejected_connections - base.rejected_connections);
+            if reset {
+                (now.keyspace_hits, now.keyspace_misses, "lifetime")
+            } else {
+                (now.keyspace_hits - b.keyspace_hits, now.keyspace_misses - b.keyspace_misses, "interval")
+            }
+        }
+        _ => (now.keyspace_hits, now.keyspace_misses, "lifetime"),
+    };
+    let lookups = hits + misses;
+    r.set("lookups", lookups);
+    r.set("hit_rate_scope", scope);
+    // No lookups, no rate: `min_hit_rate` and the hit-rate rule then do not apply.
+    let hit_rate = (lookups > 0).then(|| round(hits as f64 / lookups as f64, 4));
+    if let Some(h) = hit_rate {
+        r.set("hit_rate", h);
+    }
+    r.carry = serde_json::to_value(&now).ok();
+
+    let mut over = Vec::new();
+    if let (Some(max), Some(p)) = (o.max_memory_percent, r.metric_f64("percent")) {
+        if p > max {
+            over.push(format!(
+                "memory at {p}% of {}, over max_memory_percent {max}%",
+                r.metrics.get("percent_of").and_then(|v| v.as_str()).unwrap_or("the limit")
+            ));
+        }
+    }
+    if let (Some(min), Some(h)) = (o.min_hit_rate, hit_rate) {
+        if h < min {
+            over.push(format!("hit rate {h} ({scope}) is under min_hit_rate {min}"));
+        }
+    }
+    if let (Some(max), Some(f)) = (o.max_fragmentation_ratio, r.metric_f64("fragmentation_ratio")) {
+        if f > max {
+            over.push(format!("fragmentation ratio {f} is over max_fragmentation_ratio {max}"));
+        }
+    }
+    r.status = Status::Up;
+    if !over.is_empty() {
+        r.status = Status::Degraded;
+        r.message = Some(over.join("; "));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+
+    fn opts(url: &str) -> RedisOptions {
+        RedisOptions {
+            url: Secret::new(url),
+            username: None,
+            password: None,
+            max_memory_percent: None,
+            min_hit_rate: None,
+            max_fragmentation_ratio: None,
+            insecure_skip_verify: false,
+        }
+    }
+
+    #[test]
+    fn url_parts_and_option_overrides() {
+        let t = parse_target(&opts("rediss://al%40ice:p%3Ass@cache.example:6380/3")).unwrap();
+        assert!(matches!(&t.addr, Addr::Tcp { host, port: 6380, tls: true } if host == "cache.example"));
+        assert_eq!((t.db, t.username.as_deref(), t.password.as_deref()), (3, Some("al@ice"), Some("p:ss")));
+        let mut o = opts("redis://:urlpw@h");
+        o.password = Some(Secret::new("cfgpw"));
+        o.username = Some("bob".into());
+        let t = parse_target(&o).unwrap();
+        assert_eq!((t.db, t.username.as_deref(), t.password.as_deref()), (0, Some("bob"), Some("cfgpw")));
+        assert!(parse_target(&opts("redis://h/x")).is_err());
+        assert!(matches!(parse_target(&opts("unix:///tmp/r.sock?db=2")).unwrap(), Target { db: 2, .. }));
+    }
+
+    const INFO: &str = "# Server\r\nredis_version:7.2.4\r\nrun_id:abc\r\n\r\n# Memory\r\nused_memory:1000\r\nused_memory_rss:1500\r\nused_memory_peak:1200\r\nmaxmemory:0\r\ntotal_system_memory:4000\r\nmem_fragmentation_ratio:1.50\r\n# Stats\r\nkeyspace_hits:30\r\nkeyspace_misses:10\r\nevicted_keys:5\r\nrejected_connections:0\r\n";
+
+    #[test]
+    fn info_becomes_metrics_with_lifetime_rate_on_first_run() {
+        let m: crate::config::Monitor =
+            yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\nmax_fragmentation_ratio: 1.2\n").unwrap();
+        let crate::config::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
+        let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());
+        evaluate(o, INFO, None, &mut r).unwrap();
+        assert_eq!(r.metric_f64("percent"), Some(25.0));
+        assert_eq!(r.metrics["percent_of"], "total_system_memory");
+        assert_eq!(r.metric_f64("hit_rate"), Some(0.75));
+        assert_eq!(r.metrics["hit_rate_scope"], "lifetime");
+        assert!(!r.metrics.contains_key("evicted_keys_delta"));
+        assert_eq!(r.status, Status::Degraded, "{r:?}");
+
+        let prev = r.carry.clone();
+        let next =
+            INFO.replace("keyspace_hits:30", "keyspace_hits:31").replace("keyspace_misses:10", "keyspace_misses:13");
+        let mut r2 = CheckResult::new(&m, "t".into(), chrono::Utc::now());
+        evaluate(o, &next.replace("evicted_keys:5", "evicted_keys:9"), prev.as_ref(), &mut r2).unwrap();
+        assert_eq!(r2.metric_f64("hit_rate"), Some(0.25));
+        assert_eq!(r2.metrics["hit_rate_scope"], "interval");
+        assert_eq!(r2.metric_f64("evicted_keys_delta"), Some(4.0));
+
+        let restarted = INFO.replace("run_id:abc", "run_id:def").replace("keyspace_hits:30", "keyspace_hits:1");
+        let mut r3 = CheckResult::new(&m, "t".into(), chrono::Utc::now());
+        evaluate(o, &restarted, r2.carry.as_ref(), &mut r3).unwrap();
+        assert_eq!(r3.metrics["hit_rate_scope"], "lifetime");
+        assert_eq!(r3.metrics["restarted"], true);
+        assert_eq!(r3.metric_f64("evicted_keys_delta"), Some(5.0));
+    }
+
+    #[test]
+    fn no_used_memory_is_a_protocol_error() {
+        let m: crate::config::Monitor = yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\n").unwrap();
+        let crate::config::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
+        let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());
+        assert_eq!(evaluate(o, "hello", None, &mut r).unwrap_err().kind, ErrorKind::Protocol);
+    }
+}

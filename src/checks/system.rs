@@ -1,0 +1,70 @@
+//! The `system` check: memory of the machine vaktpost runs on, for self-hosted runners
+//! next to the app. The numbers are the seed's psutil `virtual_memory()` ones: on Linux
+//! `total` is MemTotal, `available` is MemAvailable, `percent` is (total − available) /
+//! total × 100 rounded to one decimal; sysinfo reads them on Linux, macOS and Windows.
+
+use sysinfo::{MemoryRefreshKind, RefreshKind, System};
+
+use super::{CheckError, CheckResult, ErrorKind, Status};
+use crate::config::SystemOptions;
+
+/// The metric leak detection trends for this check (bytes).
+pub const MEMORY_SERIES: &[&str] = &["used"];
+
+pub async fn check(o: &SystemOptions, mut r: CheckResult) -> CheckResult {
+    // A file read or a syscall: quick, but blocking, so off the async workers.
+    let read = tokio::task::spawn_blocking(|| {
+        let sys =
+            System::new_with_specifics(RefreshKind::nothing().with_memory(MemoryRefreshKind::nothing().with_ram()));
+        (sys.total_memory(), sys.available_memory())
+    })
+    .await;
+    let Ok((total, available)) = read else {
+        return r.fail(CheckError::new(ErrorKind::Protocol, "reading this machine's memory failed"));
+    };
+    evaluate(o, total, available, &mut r);
+    r
+}
+
+fn evaluate(o: &SystemOptions, total: u64, available: u64, r: &mut CheckResult) {
+    if total == 0 {
+        *r = r.clone().fail(CheckError::new(
+            ErrorKind::Protocol,
+            "this platform reports no memory total; the system monitor cannot measure it here",
+        ));
+        return;
+    }
+    let used = total.saturating_sub(available);
+    let percent = (used as f64 / total as f64 * 1000.0).round() / 10.0;
+    r.set("total", total);
+    r.set("available", available);
+    r.set("used", used);
+    r.set("percent", percent);
+    r.set("memory_series", serde_json::json!(MEMORY_SERIES));
+    r.set("memory_limit", total);
+    r.status = Status::Up;
+    if let Some(max) = o.max_memory_percent {
+        if percent > max {
+            r.status = Status::Degraded;
+            r.message = Some(format!("memory at {percent}%, over max_memory_percent {max}%"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_is_psutils() {
+        let m: crate::config::Monitor =
+            yaml_serde::from_str("name: s\ntype: system\nmax_memory_percent: 50\n").unwrap();
+        let crate::config::MonitorKind::System(o) = &m.kind else { unreachable!() };
+        let mut r = CheckResult::new(&m, "this machine".into(), chrono::Utc::now());
+        evaluate(o, 8_000, 2_001, &mut r);
+        assert_eq!(r.metric_f64("percent"), Some(75.0));
+        assert_eq!(r.metric_f64("used"), Some(5_999.0));
+        assert_eq!(r.status, Status::Degraded);
+        assert_eq!(r.message.as_deref(), Some("memory at 75%, over max_memory_percent 50%"));
+    }
+}

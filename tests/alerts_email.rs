@@ -1,0 +1,214 @@
+//! The email channel end to end against a real SMTP server (aiosmtpd): plain for local
+//! relays, STARTTLS and implicit TLS with a self-signed certificate, and the failures.
+
+mod smtp_sink;
+
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use smtp_sink::{free_port, self_signed, SmtpSink, Tls};
+use tokio::time::Instant;
+use vaktpost::alerts::{email, AlertEvent, EventKind, Notice};
+use vaktpost::config::{EmailAlerts, Secret, Severity};
+
+const RUN_URL: &str = "https://github.com/acme/shop/actions/runs/42";
+const ISSUE_URL: &str = "https://github.com/acme/shop/issues/7";
+
+fn event(kind: EventKind, monitor: &str, severity: Severity, message: &str) -> AlertEvent {
+    let first_seen = Utc.with_ymd_and_hms(2025, 1, 2, 3, 0, 0).single().expect("valid date");
+    AlertEvent {
+        kind,
+        fingerprint: format!("{monitor}/endpoint_down"),
+        monitor: monitor.to_string(),
+        rule: "endpoint_down".to_string(),
+        severity,
+        message: message.to_string(),
+        first_seen,
+        resolved_at: (kind == EventKind::Resolved).then(|| first_seen + chrono::Duration::minutes(42)),
+        issue_url: Some(ISSUE_URL.to_string()),
+        details: vec![("status_code".into(), "503".into())],
+    }
+}
+
+fn notice(events: Vec<AlertEvent>) -> Notice {
+    Notice { events, run_url: Some(RUN_URL.to_string()), title: "vaktpost".to_string() }
+}
+
+fn cfg(url: &str) -> EmailAlerts {
+    EmailAlerts {
+        enabled: true,
+        smtp_url: Some(Secret::new(url)),
+        from: Some("monitor@acme.test".to_string()),
+        to: vec!["oncall@acme.test".to_string(), "Ops Team <ops@acme.test>".to_string()],
+        min_severity: None,
+    }
+}
+
+fn deadline(secs: u64) -> Instant {
+    Instant::now() + Duration::from_secs(secs)
+}
+
+fn down() -> Notice {
+    notice(vec![event(EventKind::Opened, "api_health", Severity::High, "Endpoint api_health is down")])
+}
+
+fn str_of<'a>(v: &'a serde_json::Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn one_opened_event_arrives_with_subject_sender_recipients_and_body() {
+    let sink = SmtpSink::start(Tls::Plain);
+    let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
+    email::send(&c, &down(), deadline(20)).await.expect("sent");
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    let m = &msgs[0];
+    assert_eq!(str_of(m, "subject"), "[vaktpost] 🔴 opened: api_health: Endpoint api_health is down");
+    assert_eq!(str_of(m, "from"), "monitor@acme.test");
+    assert_eq!(str_of(m, "mail_from"), "monitor@acme.test");
+    assert!(str_of(m, "to").contains("oncall@acme.test") && str_of(m, "to").contains("Ops Team <ops@acme.test>"));
+    assert_eq!(m["rcpt_tos"], serde_json::json!(["oncall@acme.test", "ops@acme.test"]));
+    let plain = str_of(m, "plain");
+    for want in [
+        "HIGH OPENED",
+        "api_health (endpoint_down)",
+        "Endpoint api_health is down",
+        "status_code: 503",
+        ISSUE_URL,
+        RUN_URL,
+    ] {
+        assert!(plain.contains(want), "missing {want:?} in:\n{plain}");
+    }
+    let html = str_of(m, "html");
+    assert!(html.contains(&format!("href=\"{ISSUE_URL}\"")) && html.contains("Endpoint api_health is down"), "{html}");
+    assert!(!str_of(m, "message_id").is_empty() && !str_of(m, "date").is_empty());
+}
+
+#[tokio::test]
+async fn several_events_get_a_count_in_the_subject_and_each_in_the_body() {
+    let sink = SmtpSink::start(Tls::Plain);
+    let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
+    let n = notice(vec![
+        event(EventKind::Opened, "api_health", Severity::High, "Endpoint api_health is down"),
+        event(EventKind::Opened, "memory_status", Severity::Medium, "Memory usage is 93%"),
+        event(EventKind::Opened, "search", Severity::Low, "Response time is 2.5s"),
+    ]);
+    email::send(&c, &n, deadline(20)).await.expect("sent");
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(str_of(&msgs[0], "subject"), "[vaktpost] 3 alerts opened");
+    let plain = str_of(&msgs[0], "plain");
+    for want in ["api_health", "memory_status", "search", "Memory usage is 93%", "🟠 MEDIUM", "🔵 LOW"] {
+        assert!(plain.contains(want), "missing {want:?} in:\n{plain}");
+    }
+}
+
+#[tokio::test]
+async fn a_resolved_event_says_how_long_it_lasted() {
+    let sink = SmtpSink::start(Tls::Plain);
+    let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
+    let n = notice(vec![event(EventKind::Resolved, "api_health", Severity::High, "Endpoint api_health is down")]);
+    email::send(&c, &n, deadline(20)).await.expect("sent");
+    let m = &sink.messages()[0];
+    assert_eq!(str_of(m, "subject"), "[vaktpost] ✅ resolved after 42m: api_health: Endpoint api_health is down");
+    assert!(str_of(m, "plain").contains("RESOLVED after 42m"), "{}", str_of(m, "plain"));
+}
+
+#[tokio::test]
+async fn a_test_alert_is_clearly_marked() {
+    let sink = SmtpSink::start(Tls::Plain);
+    let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
+    let n = notice(vec![event(EventKind::Test, "vaktpost", Severity::Low, "This is a test alert")]);
+    email::send(&c, &n, deadline(20)).await.expect("sent");
+    let m = &sink.messages()[0];
+    assert!(str_of(m, "subject").starts_with("[vaktpost] 🧪 TEST"), "{}", str_of(m, "subject"));
+    assert!(str_of(m, "plain").starts_with("🧪 TEST — vaktpost test alert, no action needed."));
+    assert!(str_of(m, "html").contains("TEST — vaktpost test alert, no action needed"));
+}
+
+#[tokio::test]
+async fn the_sender_defaults_to_vaktpost_at_this_host() {
+    let sink = SmtpSink::start(Tls::Plain);
+    let mut c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
+    c.from = None;
+    email::send(&c, &down(), deadline(20)).await.expect("sent");
+    let from = str_of(&sink.messages()[0], "from").to_string();
+    assert!(from.starts_with("vaktpost@") && from.len() > "vaktpost@".len(), "{from}");
+}
+
+#[tokio::test]
+async fn starttls_is_required_by_default_and_nothing_is_sent_without_it() {
+    let sink = SmtpSink::start(Tls::Plain);
+    // smtp:// without tls=none means STARTTLS required; this server does not offer it.
+    let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
+    let err = email::send(&c, &down(), deadline(20)).await.expect_err("no STARTTLS offered");
+    assert!(err.to_lowercase().contains("tls"), "{err}");
+    assert!(sink.messages().is_empty());
+}
+
+#[tokio::test]
+async fn starttls_with_a_trusted_certificate_delivers() {
+    let certs = tempfile::tempdir().expect("temp dir");
+    let (cert, key, pem) = self_signed(certs.path());
+    let sink = SmtpSink::start(Tls::StartTls { cert: &cert, key: &key });
+    let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
+    email::send_trusting(&c, &down(), deadline(20), pem.as_bytes()).await.expect("sent over STARTTLS");
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0]["tls"], true, "the message went over TLS");
+}
+
+#[tokio::test]
+async fn starttls_with_an_untrusted_certificate_fails() {
+    let certs = tempfile::tempdir().expect("temp dir");
+    let (cert, key, _) = self_signed(certs.path());
+    let sink = SmtpSink::start(Tls::StartTls { cert: &cert, key: &key });
+    let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
+    let err = email::send(&c, &down(), deadline(20)).await.expect_err("self-signed is not trusted");
+    assert!(err.to_lowercase().contains("certificate") || err.to_lowercase().contains("tls"), "{err}");
+    assert!(sink.messages().is_empty());
+}
+
+#[tokio::test]
+async fn smtps_implicit_tls_delivers() {
+    let certs = tempfile::tempdir().expect("temp dir");
+    let (cert, key, pem) = self_signed(certs.path());
+    let sink = SmtpSink::start(Tls::Implicit { cert: &cert, key: &key });
+    let c = cfg(&format!("smtps://127.0.0.1:{}", sink.port));
+    email::send_trusting(&c, &down(), deadline(20), pem.as_bytes()).await.expect("sent over implicit TLS");
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0]["tls"], true);
+}
+
+#[tokio::test]
+async fn nothing_listening_fails_without_the_credentials() {
+    let port = free_port();
+    let c = cfg(&format!("smtps://alerts%40acme.test:hunter2pw@127.0.0.1:{port}"));
+    let err = email::send(&c, &down(), deadline(10)).await.expect_err("nothing listens");
+    assert!(!err.contains("hunter2pw") && !err.contains("alerts@acme.test"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "names the server: {err}");
+}
+
+#[tokio::test]
+async fn missing_settings_say_which_one() {
+    let mut c = cfg("smtp://127.0.0.1:25?tls=none");
+    c.smtp_url = None;
+    let err = email::send(&c, &down(), deadline(5)).await.expect_err("no smtp_url");
+    assert!(err.contains("alerts.email.smtp_url") && err.contains("SMTP_URL"), "{err}");
+
+    let mut c = cfg("smtp://127.0.0.1:25?tls=none");
+    c.to.clear();
+    let err = email::send(&c, &down(), deadline(5)).await.expect_err("no recipients");
+    assert!(err.contains("alerts.email.to") && err.contains("ALERT_EMAIL"), "{err}");
+
+    let mut c = cfg("smtp://127.0.0.1:25?tls=none");
+    c.to = vec!["not an address".into()];
+    let err = email::send(&c, &down(), deadline(5)).await.expect_err("bad recipient");
+    assert!(err.contains("not an address"), "{err}");
+
+    let c = cfg("smtp://user:hunter2pw@127.0.0.1:25?tls=none");
+    let err = email::send(&c, &down(), deadline(5)).await.expect_err("credentials over plain text");
+    assert!(err.contains("unencrypted") && !err.contains("hunter2pw"), "{err}");
+}
