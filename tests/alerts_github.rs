@@ -412,3 +412,46 @@ async fn test_alert_opens_and_closes_a_marked_issue() {
     let o = d2.cmd(&["test-alert"], &[]).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// Records request lines (method and path) and answers 200.
+fn path_recorder() -> (String, Arc<Mutex<Vec<String>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            let mut first = String::new();
+            let _ = r.read_line(&mut first);
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            s.lock().unwrap().push(first.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+            let _ = write!(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK");
+        }
+    });
+    (base, seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heartbeat_pings_every_run_and_fail_when_the_gate_trips() {
+    let (base, seen) = path_recorder();
+    let t = target();
+    let d = Dir::new(&format!(
+        "monitors:\n  - name: api\n    type: http\n    url: http://127.0.0.1:{}/\nalerts:\n  heartbeat:\n    url: {base}/ping/abc-123?rid=7\n",
+        t.port
+    ));
+    let o = d.cmd(&["run"], &[]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    t.status.store(500, Ordering::SeqCst);
+    let o = d.cmd(&["run"], &[]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = d.cmd(&["run", "--dry-run"], &[]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(*seen.lock().unwrap(), ["GET /ping/abc-123?rid=7", "GET /ping/abc-123/fail?rid=7"]);
+}
