@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub state_dir: PathBuf,
     /// Overrides `defaults.deadline`.
     pub deadline: Option<Duration>,
+    /// Gate mode: re-run failing checks until healthy or this long has passed.
+    pub wait: Option<Duration>,
 }
 
 impl RunOptions {
@@ -62,6 +64,7 @@ impl RunOptions {
             dry_run: false,
             state_dir: ctx.path(config.state.path.as_deref().unwrap_or(".vaktpost")),
             deadline: None,
+            wait: None,
         }
     }
 }
@@ -91,7 +94,39 @@ pub async fn run(
     let due: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| **d == Decision::Run).map(|(i, _)| i).collect();
     let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(config.defaults.deadline.get());
     let clock = ctx.clock.clone();
-    let ran = runner::run(config, &state, &due, env.clone(), deadline, move || clock(), progress).await;
+    let mut ran = runner::run(config, &state, &due, env.clone(), deadline, || clock(), progress).await;
+    let mut gate = None;
+    let mut checks_end = deadline;
+    if let Some(wait) = opts.wait {
+        let until = tokio::time::Instant::now() + wait;
+        checks_end = checks_end.max(until);
+        let g = wait_until_healthy(
+            config,
+            &rules,
+            &state,
+            &due,
+            &mut ran,
+            &env,
+            until,
+            opts.fail_on,
+            &|| clock(),
+            progress,
+        )
+        .await;
+        notes.push(match g.healthy_after_ms {
+            Some(ms) => format!(
+                "gate: healthy after {} ({} attempts)",
+                config::duration::format_duration(Duration::from_millis(ms as u64)),
+                g.attempts
+            ),
+            None => format!(
+                "gate: still failing after waiting {} ({} attempts)",
+                config::duration::format_duration(wait),
+                g.attempts
+            ),
+        });
+        gate = Some(g);
+    }
     let mut ran = ran.into_iter();
 
     let mut results: Vec<CheckResult> = Vec::new();
@@ -114,7 +149,7 @@ pub async fn run(
 
     // Alerts get their own minute past the checks' deadline, so a run whose checks
     // timed out still reports them.
-    let alert_deadline = deadline + Duration::from_secs(60);
+    let alert_deadline = checks_end + Duration::from_secs(60);
     let alert_run = alerts::AlertRun {
         config,
         ctx,
@@ -123,15 +158,23 @@ pub async fn run(
         dry_run: opts.dry_run,
         deadline: alert_deadline,
     };
-    let recon = alerts::reconcile(&alert_run, &findings, &mut state).await;
-    let mut actions = recon.actions.clone();
-    actions.extend(alerts::deliver::deliver(&alert_run, &recon, &mut state).await);
+    // A sharded run leaves alerting to `vaktpost merge`, so a fleet never double-alerts.
+    let sharded = opts.selection.shard.is_some();
+    let mut actions = Vec::new();
+    if sharded {
+        notes.push("sharded run: alerts are reconciled and sent by `vaktpost merge`".into());
+    } else {
+        let recon = alerts::reconcile(&alert_run, &findings, &mut state).await;
+        actions = recon.actions.clone();
+        actions.extend(alerts::deliver::deliver(&alert_run, &recon, &mut state).await);
+    }
 
     let finished = ctx.now();
     let mut report = build_report(ctx, loaded, opts, results, findings, notes, started, finished, t0.elapsed());
     report.alerts = actions;
+    report.run.gate = gate;
     // Dead man's switch: a ping every run, `/fail` when the gate trips.
-    if let (Some(h), false) = (&config.alerts.heartbeat, opts.dry_run) {
+    if let (Some(h), false, false) = (&config.alerts.heartbeat, opts.dry_run, sharded) {
         let ok = !opts.fail_on.trips(&report);
         let res = alerts::heartbeat::ping(&alerts::deliver::http_client(), &h.url, ok, alert_deadline).await;
         report.alerts.push(report::AlertAction {
@@ -146,6 +189,55 @@ pub async fn run(
     Ok(Outcome { report, state })
 }
 
+/// Gate mode: re-runs the checks that fail the gate, with backoff, until none do or
+/// `until` passes. `ran` holds the results of `due` (same order) and is updated in place.
+#[allow(clippy::too_many_arguments)]
+async fn wait_until_healthy(
+    config: &Config,
+    rules: &[Rule],
+    state: &State,
+    due: &[usize],
+    ran: &mut [CheckResult],
+    env: &Arc<CheckEnv>,
+    until: tokio::time::Instant,
+    fail_on: FailOn,
+    now: &(dyn Fn() -> chrono::DateTime<Utc> + Send + Sync),
+    progress: &(dyn Fn(usize, usize) + Send + Sync),
+) -> report::Gate {
+    let t0 = std::time::Instant::now();
+    let mut attempts = 1;
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let failing: Vec<usize> =
+            ran.iter().enumerate().filter(|(_, r)| trips_gate(config, rules, r, fail_on)).map(|(p, _)| p).collect();
+        if failing.is_empty() {
+            return report::Gate { attempts, healthy_after_ms: Some(checks::ms(t0.elapsed())) };
+        }
+        if tokio::time::Instant::now() + backoff >= until {
+            return report::Gate { attempts, healthy_after_ms: None };
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(15));
+        let idx: Vec<usize> = failing.iter().map(|&p| due[p]).collect();
+        let again = runner::run(config, state, &idx, env.clone(), until, now, progress).await;
+        for (p, r) in failing.into_iter().zip(again) {
+            ran[p] = r;
+        }
+        attempts += 1;
+    }
+}
+
+/// Whether a result keeps the gate closed: down, or a rule at or above `--fail-on` holds.
+fn trips_gate(config: &Config, rules: &[Rule], r: &CheckResult, fail_on: FailOn) -> bool {
+    if r.status == Status::Down {
+        return true;
+    }
+    let FailOn::Level(level) = fail_on else { return false };
+    let Some(m) = config.monitors.iter().find(|m| m.common.name == r.name) else { return false };
+    let vars = rules::variables(m, r, &BTreeMap::new());
+    rules.iter().filter(|rule| rule.applies_to(&r.name)).any(|rule| rule.check(&vars).is_some_and(|s| s >= level))
+}
+
 /// Applies the rules to each result, tracking streaks in `state` for `for:` and
 /// `resolve_after:`. Skipped monitors carry their last findings.
 pub fn evaluate(
@@ -156,8 +248,10 @@ pub fn evaluate(
     now: chrono::DateTime<Utc>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    let by_name: std::collections::HashMap<&str, &config::Monitor> =
+        config.monitors.iter().map(|m| (m.common.name.as_str(), m)).collect();
     for r in results {
-        let Some(m) = config.monitors.iter().find(|m| m.common.name == r.name) else { continue };
+        let Some(m) = by_name.get(r.name.as_str()).copied() else { continue };
         if r.status == Status::Skipped {
             if let Some(ms) = state.monitors.get(&r.name) {
                 out.extend(ms.findings.iter().cloned().map(|mut f| {
@@ -275,6 +369,8 @@ fn build_report(
             dry_run: opts.dry_run,
             config: loaded.file.clone(),
             fail_on: opts.fail_on.to_string(),
+            gate: None,
+            merged_shards: Vec::new(),
         },
         status,
         counts: c,
@@ -363,4 +459,102 @@ fn append_file(p: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
     f.write_all(bytes)
+}
+
+/// Combines shard reports into one: checks in the order given (a monitor reported twice
+/// keeps its first result), findings de-duplicated by fingerprint, counts and status
+/// recomputed.
+pub fn merge_reports(reports: Vec<Report>) -> Result<Report, RunError> {
+    let mut it = reports.into_iter();
+    let mut out = it.next().ok_or_else(|| RunError::Usage("merge needs at least one report".into()))?;
+    let mut shards: Vec<String> = out.run.shard.iter().cloned().collect();
+    let mut names: std::collections::HashSet<String> = out.checks.iter().map(|c| c.name.clone()).collect();
+    let mut fps: std::collections::HashSet<String> = out.findings.iter().map(|f| f.fingerprint.clone()).collect();
+    for r in it {
+        if r.schema_version != out.schema_version {
+            return Err(RunError::Usage(format!(
+                "cannot merge report schema_version {} with {}; use reports from the same vaktpost version",
+                r.schema_version, out.schema_version
+            )));
+        }
+        shards.extend(r.run.shard.iter().cloned());
+        out.run.started_at = out.run.started_at.min(r.run.started_at);
+        out.run.finished_at = out.run.finished_at.max(r.run.finished_at);
+        out.checks.extend(r.checks.into_iter().filter(|c| names.insert(c.name.clone())));
+        out.findings.extend(r.findings.into_iter().filter(|f| fps.insert(f.fingerprint.clone())));
+        out.notes.extend(r.notes.into_iter().filter(|n| !n.starts_with("sharded run:")));
+        out.history.extend(r.history);
+    }
+    out.notes.retain(|n| !n.starts_with("sharded run:"));
+    out.run.duration_ms = checks::ms((out.run.finished_at - out.run.started_at).to_std().unwrap_or_default());
+    out.run.shard = None;
+    out.run.merged_shards = shards;
+    let mut c = Counts { monitors: out.checks.len(), findings: out.findings.len(), ..Default::default() };
+    for r in &out.checks {
+        match r.status {
+            Status::Up => c.up += 1,
+            Status::Degraded => c.degraded += 1,
+            Status::Down => c.down += 1,
+            Status::Skipped => c.skipped += 1,
+        }
+    }
+    for f in &out.findings {
+        match f.severity {
+            config::Severity::High => c.high += 1,
+            config::Severity::Medium => c.medium += 1,
+            config::Severity::Low => c.low += 1,
+        }
+    }
+    out.status = if c.down > 0 {
+        Status::Down
+    } else if c.degraded > 0 {
+        Status::Degraded
+    } else {
+        Status::Up
+    };
+    out.counts = c;
+    out.alerts.clear();
+    Ok(out)
+}
+
+/// `vaktpost merge`: one report from the shards' reports, and alerts reconciled once.
+pub async fn merge(
+    ctx: &RunContext,
+    loaded: &Loaded,
+    reports: Vec<Report>,
+    opts: &RunOptions,
+) -> Result<Outcome, RunError> {
+    let mut report = merge_reports(reports)?;
+    report.run.dry_run = opts.dry_run;
+    report.run.fail_on = opts.fail_on.to_string();
+    report.run.github_run_url = ctx.run_url().or(report.run.github_run_url);
+    let (mut state, notes) = state::load(&opts.state_dir, ctx.now());
+    report.notes.extend(notes);
+    let redactor = redact::Redactor::new(&loaded.secrets);
+    let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(loaded.config.defaults.deadline.get());
+    let run = alerts::AlertRun {
+        config: &loaded.config,
+        ctx,
+        redactor: &redactor,
+        checks: &report.checks,
+        dry_run: opts.dry_run,
+        deadline,
+    };
+    let recon = alerts::reconcile(&run, &report.findings, &mut state).await;
+    let mut actions = recon.actions.clone();
+    actions.extend(alerts::deliver::deliver(&run, &recon, &mut state).await);
+    report.alerts = actions;
+    if let (Some(h), false) = (&loaded.config.alerts.heartbeat, opts.dry_run) {
+        let ok = !opts.fail_on.trips(&report);
+        let res = alerts::heartbeat::ping(&alerts::deliver::http_client(), &h.url, ok, deadline).await;
+        report.alerts.push(report::AlertAction {
+            fingerprint: "*".into(),
+            channel: "heartbeat".into(),
+            action: if res.is_ok() { report::Action::Updated } else { report::Action::Failed },
+            issue_number: None,
+            url: None,
+            error: res.err().map(|e| redactor.redact_text(&e)),
+        });
+    }
+    Ok(Outcome { report, state })
 }

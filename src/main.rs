@@ -45,6 +45,10 @@ enum Command {
         #[arg(long, value_parser = ["github", "slack", "email", "heartbeat", "all"], default_value = "all")]
         channel: String,
     },
+    /// Combine shard reports into one report and summary, and send alerts once.
+    Merge(MergeArgs),
+    /// Write a starter vaktpost.yml and .github/workflows/vaktpost.yml (never overwrites).
+    Init,
     /// Print the JSON Schema of the config or the report.
     Schema {
         #[arg(value_parser = ["config", "report"])]
@@ -53,7 +57,17 @@ enum Command {
 }
 
 #[derive(Args)]
-struct RunArgs {
+struct MergeArgs {
+    /// Shard reports (from `vaktpost run --shard K/N`).
+    #[arg(required = true, value_name = "REPORT.json")]
+    reports: Vec<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// Options shared by `run` and `merge`.
+#[derive(Args)]
+struct OutputArgs {
     /// Where to write the JSON report.
     #[arg(long, env = "INPUT_REPORT", default_value = "vaktpost-report.json", value_name = "PATH")]
     report: PathBuf,
@@ -63,12 +77,6 @@ struct RunArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, env = "INPUT_FAIL_ON", default_value = "high", value_name = "high|medium|low|never")]
     fail_on: FailOn,
-    /// Only these monitors (names or globs; repeatable or comma-separated).
-    #[arg(long, env = "INPUT_ONLY", value_delimiter = ',', value_name = "NAME")]
-    only: Vec<String>,
-    /// Run shard K of N (stable split by monitor name).
-    #[arg(long, env = "INPUT_SHARD", value_name = "K/N")]
-    shard: Option<Shard>,
     /// Evaluate everything, send nothing, save no state.
     #[arg(long, env = "INPUT_DRY_RUN")]
     dry_run: bool,
@@ -78,12 +86,27 @@ struct RunArgs {
     /// Deadline for the whole run (overrides defaults.deadline), e.g. 2m.
     #[arg(long, env = "INPUT_DEADLINE", value_parser = parse_dur, value_name = "DURATION")]
     deadline: Option<std::time::Duration>,
-    /// Only validate the config (same as `vaktpost validate`).
-    #[arg(long)]
-    validate: bool,
     /// Exit 3 when an alert could not be delivered.
     #[arg(long, env = "INPUT_FAIL_ON_ALERT_ERROR")]
     fail_on_alert_error: bool,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    /// Only these monitors (names or globs; repeatable or comma-separated).
+    #[arg(long, env = "INPUT_ONLY", value_delimiter = ',', value_name = "NAME")]
+    only: Vec<String>,
+    /// Run shard K of N (stable split by monitor name); alerts are left to `vaktpost merge`.
+    #[arg(long, env = "INPUT_SHARD", value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Gate mode: re-run failing checks until they pass or this long has passed, e.g. 5m.
+    #[arg(long, env = "INPUT_WAIT", value_parser = parse_dur, value_name = "DURATION")]
+    wait: Option<std::time::Duration>,
+    /// Only validate the config (same as `vaktpost validate`).
+    #[arg(long)]
+    validate: bool,
 }
 
 fn parse_dur(s: &str) -> Result<std::time::Duration, String> {
@@ -110,6 +133,8 @@ fn main() -> ExitCode {
         }
         Command::Validate => validate(&ctx, cli.config.as_deref()),
         Command::TestAlert { channel } => test_alert(&ctx, cli.config.as_deref(), &channel),
+        Command::Merge(args) => merge(&ctx, cli.config.as_deref(), args),
+        Command::Init => init(&ctx),
         Command::Run(args) if args.validate => validate(&ctx, cli.config.as_deref()),
         Command::Run(args) => run(&ctx, cli.config.as_deref(), args),
     })
@@ -208,6 +233,20 @@ fn test_alert(ctx: &RunContext, explicit: Option<&std::path::Path>, channel: &st
     }
 }
 
+/// `RunOptions` from the shared output flags.
+fn options(ctx: &RunContext, loaded: &Loaded, out: OutputArgs) -> RunOptions {
+    let mut opts = RunOptions::new(ctx, &loaded.config);
+    opts.report_path = ctx.path(&out.report.to_string_lossy());
+    opts.summary_path = out.summary.map(|p| ctx.path(&p.to_string_lossy()));
+    opts.fail_on = out.fail_on;
+    opts.dry_run = out.dry_run;
+    if let Some(s) = out.state {
+        opts.state_dir = ctx.path(&s.to_string_lossy());
+    }
+    opts.deadline = out.deadline;
+    opts
+}
+
 fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u8 {
     let loaded = match load(ctx, explicit) {
         Ok(l) => l,
@@ -217,20 +256,13 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
         print!("{}", report::actions::masks(&loaded.secrets));
     }
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let mut opts = RunOptions::new(ctx, &loaded.config);
-    opts.report_path = ctx.path(&args.report.to_string_lossy());
-    opts.summary_path = args.summary.map(|p| ctx.path(&p.to_string_lossy()));
-    opts.fail_on = args.fail_on;
+    let fail_on_alert_error = args.out.fail_on_alert_error;
+    let mut opts = options(ctx, &loaded, args.out);
     opts.selection = Selection {
         only: args.only.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
         shard: args.shard,
     };
-    opts.dry_run = args.dry_run;
-    if let Some(s) = args.state {
-        opts.state_dir = ctx.path(&s.to_string_lossy());
-    }
-    opts.deadline = args.deadline;
-    let fail_on_alert_error = args.fail_on_alert_error;
+    opts.wait = args.wait;
 
     let Some(runtime) = runtime() else { return EXIT_INTERNAL };
     let tty = ctx.is_tty;
@@ -242,7 +274,48 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
             }
         }
     };
-    let outcome = match runtime.block_on(vaktpost::run(ctx, &loaded, &opts, &progress)) {
+    let outcome = runtime.block_on(vaktpost::run(ctx, &loaded, &opts, &progress));
+    finish(ctx, &loaded, &opts, outcome, fail_on_alert_error)
+}
+
+fn merge(ctx: &RunContext, explicit: Option<&std::path::Path>, args: MergeArgs) -> u8 {
+    let loaded = match load(ctx, explicit) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let mut reports = Vec::new();
+    for p in &args.reports {
+        let path = ctx.path(&p.to_string_lossy());
+        let parsed = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<report::Report>(&b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("error: {}: not a vaktpost report: {e}", p.display());
+                return EXIT_USAGE;
+            }
+        }
+    }
+    if ctx.github_actions() {
+        print!("{}", report::actions::masks(&loaded.secrets));
+    }
+    let fail_on_alert_error = args.out.fail_on_alert_error;
+    let opts = options(ctx, &loaded, args.out);
+    let Some(runtime) = runtime() else { return EXIT_INTERNAL };
+    let outcome = runtime.block_on(vaktpost::merge(ctx, &loaded, reports, &opts));
+    finish(ctx, &loaded, &opts, outcome, fail_on_alert_error)
+}
+
+/// Writes the outputs, prints, and picks the exit code.
+fn finish(
+    ctx: &RunContext,
+    loaded: &Loaded,
+    opts: &RunOptions,
+    outcome: Result<vaktpost::Outcome, RunError>,
+    fail_on_alert_error: bool,
+) -> u8 {
+    let outcome = match outcome {
         Ok(o) => o,
         Err(RunError::Usage(m)) => {
             eprintln!("error: {m}");
@@ -253,7 +326,7 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
             return EXIT_INTERNAL;
         }
     };
-    let written = match vaktpost::write_outputs(ctx, &loaded, &opts, &outcome) {
+    let written = match vaktpost::write_outputs(ctx, loaded, opts, &outcome) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: {e}");
@@ -280,4 +353,32 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
     } else {
         EXIT_OK
     }
+}
+
+const INIT_CONFIG: &str = include_str!("../config/init/vaktpost.yml");
+const INIT_WORKFLOW: &str = include_str!("../config/init/workflow.yml");
+
+/// `vaktpost init`: starter files; refuses to overwrite anything.
+fn init(ctx: &RunContext) -> u8 {
+    let files = [(ctx.path("vaktpost.yml"), INIT_CONFIG), (ctx.path(".github/workflows/vaktpost.yml"), INIT_WORKFLOW)];
+    let existing: Vec<String> =
+        files.iter().filter(|(p, _)| p.exists()).map(|(p, _)| p.display().to_string()).collect();
+    if !existing.is_empty() {
+        eprintln!(
+            "error: {} already exist{}; vaktpost init never overwrites (move them away first)",
+            existing.join(" and "),
+            if existing.len() == 1 { "s" } else { "" }
+        );
+        return EXIT_USAGE;
+    }
+    for (path, text) in &files {
+        let res = path.parent().map(std::fs::create_dir_all).unwrap_or(Ok(())).and_then(|_| std::fs::write(path, text));
+        if let Err(e) = res {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return EXIT_INTERNAL;
+        }
+        println!("wrote {}", path.display());
+    }
+    println!("next: edit the URLs in vaktpost.yml, run `vaktpost validate`, then commit both files");
+    EXIT_OK
 }

@@ -6,7 +6,7 @@ mod smtp_sink;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use smtp_sink::{free_port, self_signed, SmtpSink, Tls};
+use smtp_sink::{free_port, self_signed, Listen, SmtpSink};
 use tokio::time::Instant;
 use vaktpost::alerts::{email, AlertEvent, EventKind, Notice};
 use vaktpost::config::{EmailAlerts, Secret, Severity};
@@ -58,7 +58,7 @@ fn str_of<'a>(v: &'a serde_json::Value, k: &str) -> &'a str {
 
 #[tokio::test]
 async fn one_opened_event_arrives_with_subject_sender_recipients_and_body() {
-    let sink = SmtpSink::start(Tls::Plain);
+    let sink = SmtpSink::start(Listen::Plain);
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     email::send(&c, &down(), deadline(20)).await.expect("sent");
     let msgs = sink.messages();
@@ -87,7 +87,7 @@ async fn one_opened_event_arrives_with_subject_sender_recipients_and_body() {
 
 #[tokio::test]
 async fn several_events_get_a_count_in_the_subject_and_each_in_the_body() {
-    let sink = SmtpSink::start(Tls::Plain);
+    let sink = SmtpSink::start(Listen::Plain);
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     let n = notice(vec![
         event(EventKind::Opened, "api_health", Severity::High, "Endpoint api_health is down"),
@@ -106,7 +106,7 @@ async fn several_events_get_a_count_in_the_subject_and_each_in_the_body() {
 
 #[tokio::test]
 async fn a_resolved_event_says_how_long_it_lasted() {
-    let sink = SmtpSink::start(Tls::Plain);
+    let sink = SmtpSink::start(Listen::Plain);
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     let n = notice(vec![event(EventKind::Resolved, "api_health", Severity::High, "Endpoint api_health is down")]);
     email::send(&c, &n, deadline(20)).await.expect("sent");
@@ -117,7 +117,7 @@ async fn a_resolved_event_says_how_long_it_lasted() {
 
 #[tokio::test]
 async fn a_test_alert_is_clearly_marked() {
-    let sink = SmtpSink::start(Tls::Plain);
+    let sink = SmtpSink::start(Listen::Plain);
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     let n = notice(vec![event(EventKind::Test, "vaktpost", Severity::Low, "This is a test alert")]);
     email::send(&c, &n, deadline(20)).await.expect("sent");
@@ -129,7 +129,7 @@ async fn a_test_alert_is_clearly_marked() {
 
 #[tokio::test]
 async fn the_sender_defaults_to_vaktpost_at_this_host() {
-    let sink = SmtpSink::start(Tls::Plain);
+    let sink = SmtpSink::start(Listen::Plain);
     let mut c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     c.from = None;
     email::send(&c, &down(), deadline(20)).await.expect("sent");
@@ -139,7 +139,7 @@ async fn the_sender_defaults_to_vaktpost_at_this_host() {
 
 #[tokio::test]
 async fn starttls_is_required_by_default_and_nothing_is_sent_without_it() {
-    let sink = SmtpSink::start(Tls::Plain);
+    let sink = SmtpSink::start(Listen::Plain);
     // smtp:// without tls=none means STARTTLS required; this server does not offer it.
     let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
     let err = email::send(&c, &down(), deadline(20)).await.expect_err("no STARTTLS offered");
@@ -151,7 +151,7 @@ async fn starttls_is_required_by_default_and_nothing_is_sent_without_it() {
 async fn starttls_with_a_trusted_certificate_delivers() {
     let certs = tempfile::tempdir().expect("temp dir");
     let (cert, key, pem) = self_signed(certs.path());
-    let sink = SmtpSink::start(Tls::StartTls { cert: &cert, key: &key });
+    let sink = SmtpSink::start(Listen::StartTls { cert: &cert, key: &key });
     let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
     email::send_trusting(&c, &down(), deadline(20), pem.as_bytes()).await.expect("sent over STARTTLS");
     let msgs = sink.messages();
@@ -163,7 +163,7 @@ async fn starttls_with_a_trusted_certificate_delivers() {
 async fn starttls_with_an_untrusted_certificate_fails() {
     let certs = tempfile::tempdir().expect("temp dir");
     let (cert, key, _) = self_signed(certs.path());
-    let sink = SmtpSink::start(Tls::StartTls { cert: &cert, key: &key });
+    let sink = SmtpSink::start(Listen::StartTls { cert: &cert, key: &key });
     let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
     let err = email::send(&c, &down(), deadline(20)).await.expect_err("self-signed is not trusted");
     assert!(err.to_lowercase().contains("certificate") || err.to_lowercase().contains("tls"), "{err}");
@@ -174,7 +174,7 @@ async fn starttls_with_an_untrusted_certificate_fails() {
 async fn smtps_implicit_tls_delivers() {
     let certs = tempfile::tempdir().expect("temp dir");
     let (cert, key, pem) = self_signed(certs.path());
-    let sink = SmtpSink::start(Tls::Implicit { cert: &cert, key: &key });
+    let sink = SmtpSink::start(Listen::Implicit { cert: &cert, key: &key });
     let c = cfg(&format!("smtps://127.0.0.1:{}", sink.port));
     email::send_trusting(&c, &down(), deadline(20), pem.as_bytes()).await.expect("sent over implicit TLS");
     let msgs = sink.messages();

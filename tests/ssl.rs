@@ -50,7 +50,10 @@ fn finding<'a>(list: &'a [(String, Severity, String)], rule: &str) -> Option<&'a
 }
 
 fn flag(r: &CheckResult, name: &str) -> bool {
-    r.metrics.get(name).and_then(|v| v.as_bool()).unwrap_or_else(|| panic!("metric {name} missing or not a bool in {r:#?}"))
+    r.metrics
+        .get(name)
+        .and_then(|v| v.as_bool())
+        .unwrap_or_else(|| panic!("metric {name} missing or not a bool in {r:#?}"))
 }
 
 fn list(r: &CheckResult, name: &str) -> Vec<String> {
@@ -123,7 +126,10 @@ async fn self_signed_certificate_is_reported_as_self_signed() {
     assert!(r.metrics.get("chain_days_left").is_none(), "only a leaf was served: {r:#?}");
     assert_eq!(text(&r, "issuer"), text(&r, "subject"));
     let f = findings(&loaded, &r);
-    assert!(finding(&f, "cert_invalid").is_some_and(|(_, s, m)| *s == Severity::High && m.contains("self-signed")), "{f:#?}");
+    assert!(
+        finding(&f, "cert_invalid").is_some_and(|(_, s, m)| *s == Severity::High && m.contains("self-signed")),
+        "{f:#?}"
+    );
 }
 
 #[tokio::test]
@@ -160,8 +166,7 @@ async fn server_name_overrides_the_name_checked_and_sent() {
     let chain = Chain::with(90, 365, &["other.example"]);
     let s = Server::tls(chain.server(Versions::Default)).await;
     let ca = pem_file(&chain.root.pem());
-    let (_, r) =
-        run_ssl(s.port(), &format!("server_name: other.example\nca_file: \"{}\"", ca.path().display())).await;
+    let (_, r) = run_ssl(s.port(), &format!("server_name: other.example\nca_file: \"{}\"", ca.path().display())).await;
     assert_up(&r);
     assert!(flag(&r, "hostname_valid"));
 }
@@ -210,7 +215,10 @@ async fn leaf_expiring_in_3_days_is_high() {
     assert_status(&r, Status::Degraded);
     assert_eq!(num(&r, "days_left"), 3.0);
     let f = findings(&loaded, &r);
-    assert_eq!(f, [("cert_expiring".to_string(), Severity::High, "Certificate for cert expires in 3 days".to_string())]);
+    assert_eq!(
+        f,
+        [("cert_expiring".to_string(), Severity::High, "Certificate for cert expires in 3 days".to_string())]
+    );
 }
 
 #[tokio::test]
@@ -218,11 +226,8 @@ async fn warning_and_critical_days_come_from_the_monitor() {
     let chain = Chain::new(10);
     let s = Server::tls(chain.server(Versions::Default)).await;
     let ca = pem_file(&chain.root.pem());
-    let (loaded, r) = run_ssl(
-        s.port(),
-        &format!("warning_days: 60\ncritical_days: 14\nca_file: \"{}\"", ca.path().display()),
-    )
-    .await;
+    let (loaded, r) =
+        run_ssl(s.port(), &format!("warning_days: 60\ncritical_days: 14\nca_file: \"{}\"", ca.path().display())).await;
     assert_status(&r, Status::Degraded);
     let f = findings(&loaded, &r);
     assert_eq!(finding(&f, "cert_expiring").map(|x| x.1), Some(Severity::High), "{f:#?}");
@@ -422,18 +427,15 @@ async fn sites(page: Reply, env: Reply, plain: Option<Reply>) -> (Server, Server
         routes(vec![("/", page), ("/.env", env), ("/.git/HEAD", Reply::new(403, "forbidden"))]),
     )
     .await;
-    let plain = plain.unwrap_or_else(|| {
-        Reply::new(301, "").header("Location", &format!("https://localhost:{}/", https.port()))
-    });
+    let plain = plain
+        .unwrap_or_else(|| Reply::new(301, "").header("Location", &format!("https://localhost:{}/", https.port())));
     let plain = Server::start(None, routes(vec![("/", plain)])).await;
     (https, plain)
 }
 
 async fn run_security(https: &Server, plain: &Server, block: &str) -> (Loaded, CheckResult) {
-    let extra = format!(
-        "insecure_skip_verify: true\nsecurity:\n  http_url: \"http://127.0.0.1:{}/\"\n{block}",
-        plain.port()
-    );
+    let extra =
+        format!("insecure_skip_verify: true\nsecurity:\n  http_url: \"http://127.0.0.1:{}/\"\n{block}", plain.port());
     let loaded = load(&http_yaml(&format!("https://localhost:{}/", https.port()), &extra));
     let r = run_loaded(&loaded).await;
     (loaded, r)
@@ -445,7 +447,9 @@ fn violations(r: &CheckResult) -> Vec<(String, String)> {
         .and_then(|v| v.as_array())
         .unwrap_or_else(|| panic!("no security_violations in {r:#?}"))
         .iter()
-        .map(|v| (v["rule"].as_str().unwrap_or_default().to_string(), v["message"].as_str().unwrap_or_default().to_string()))
+        .map(|v| {
+            (v["rule"].as_str().unwrap_or_default().to_string(), v["message"].as_str().unwrap_or_default().to_string())
+        })
         .collect()
 }
 
@@ -464,7 +468,8 @@ async fn compliant_site_has_no_security_violations() {
 
 #[tokio::test]
 async fn every_violation_becomes_its_own_security_finding() {
-    let page = Reply::new(200, "<html>ok</html>").header("Content-Type", "text/html").header("Set-Cookie", "sid=abc; Path=/");
+    let page =
+        Reply::new(200, "<html>ok</html>").header("Content-Type", "text/html").header("Set-Cookie", "sid=abc; Path=/");
     let env = Reply::new(200, "DATABASE_URL=postgres://x").header("Content-Type", "text/plain");
     let (https, plain) = sites(page, env, Some(Reply::new(200, "plain page"))).await;
     let (loaded, r) = run_security(&https, &plain, "").await;
@@ -531,10 +536,8 @@ async fn plain_http_redirecting_to_plain_http_is_a_violation() {
 #[tokio::test]
 async fn plain_http_not_offered_is_not_a_violation() {
     let (https, _plain) = sites(compliant_page(), Reply::new(404, ""), None).await;
-    let extra = format!(
-        "insecure_skip_verify: true\nsecurity:\n  http_url: \"http://127.0.0.1:{}/\"\n",
-        server::closed_port()
-    );
+    let extra =
+        format!("insecure_skip_verify: true\nsecurity:\n  http_url: \"http://127.0.0.1:{}/\"\n", server::closed_port());
     let r = run_http(&format!("https://localhost:{}/", https.port()), &extra).await;
     assert!(violations(&r).is_empty(), "{:#?}", violations(&r));
 }
@@ -564,7 +567,13 @@ async fn security_block_chooses_the_checks() {
     let r = run_http(&format!("https://localhost:{}/", https.port()), extra).await;
     let v = violations(&r);
     assert_eq!(v.len(), 1, "{v:#?}");
-    assert_eq!(v[0], ("security_forbidden_path".to_string(), "publicly served: /backup.zip (HTTP 200), /.git/HEAD (HTTP 200)".to_string()));
+    assert_eq!(
+        v[0],
+        (
+            "security_forbidden_path".to_string(),
+            "publicly served: /backup.zip (HTTP 200), /.git/HEAD (HTTP 200)".to_string()
+        )
+    );
 }
 
 #[tokio::test]
@@ -585,7 +594,8 @@ async fn http_url_monitor_checks_its_own_redirect_and_skips_hsts() {
 
 #[test]
 fn unknown_security_key_gets_did_you_mean() {
-    let yaml = "monitors:\n  - name: t\n    type: http\n    url: https://example.com\n    security:\n      hstss: true\n";
+    let yaml =
+        "monitors:\n  - name: t\n    type: http\n    url: https://example.com\n    security:\n      hstss: true\n";
     let err = match vaktpost::config::load_str(yaml, "t.yml", &BTreeMap::new()) {
         Ok(_) => panic!("should not load"),
         Err(d) => format!("{d:?}"),

@@ -223,7 +223,7 @@ pub struct HttpOptions {
     /// Security events: `true` for every check, or a block that chooses them.
     #[serde(default, deserialize_with = "de_security")]
     #[schemars(with = "Option<SecuritySetting>")]
-    pub security: Option<SecurityOptions>,
+    pub security: Option<Box<SecurityOptions>>,
 }
 
 fn d_get() -> String {
@@ -293,15 +293,15 @@ enum SecuritySetting {
     Options(SecurityOptions),
 }
 
-fn de_security<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecurityOptions>, D::Error> {
+fn de_security<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<SecurityOptions>>, D::Error> {
     struct V;
     impl<'de> de::Visitor<'de> for V {
-        type Value = Option<SecurityOptions>;
+        type Value = Option<Box<SecurityOptions>>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("true, false, or a block such as {hsts: true, forbidden_paths: [/.env]}")
         }
         fn visit_bool<E: de::Error>(self, on: bool) -> Result<Self::Value, E> {
-            Ok(on.then(SecurityOptions::default))
+            Ok(on.then(Box::default))
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
@@ -310,7 +310,7 @@ fn de_security<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecurityOptions
             Ok(None)
         }
         fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            SecurityOptions::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+            SecurityOptions::deserialize(de::value::MapAccessDeserializer::new(map)).map(|o| Some(Box::new(o)))
         }
     }
     d.deserialize_any(V)

@@ -49,6 +49,21 @@ pub struct RunInfo {
     pub dry_run: bool,
     pub config: String,
     pub fail_on: String,
+    /// Gate mode (`--wait`): how the wait went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<Gate>,
+    /// For a merged report: the shards it was made from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_shards: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Gate {
+    /// Check rounds, the first included.
+    pub attempts: u32,
+    /// Time from the first round until every check passed the gate; absent when it never did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthy_after_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]

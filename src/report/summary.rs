@@ -36,6 +36,15 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
     if let Some(s) = &report.run.shard {
         facts.push(format!("shard {s}"));
     }
+    if let Some(g) = &report.run.gate {
+        facts.push(match g.healthy_after_ms {
+            Some(ms) => format!("✅ healthy after {:.1}s ({} attempts)", ms / 1000.0, g.attempts),
+            None => format!("❌ still failing after {} attempts", g.attempts),
+        });
+    }
+    if !report.run.merged_shards.is_empty() {
+        facts.push(format!("merged from {} shards", report.run.merged_shards.len()));
+    }
     if report.run.dry_run {
         facts.push("dry run: nothing sent".into());
     }

@@ -71,7 +71,7 @@ pub fn require_aiosmtpd() {
 }
 
 /// How the server secures connections.
-pub enum Tls<'a> {
+pub enum Listen<'a> {
     Plain,
     /// STARTTLS offered (and required by aiosmtpd before MAIL) with this cert and key.
     StartTls {
@@ -104,7 +104,7 @@ pub fn free_port() -> u16 {
 }
 
 impl SmtpSink {
-    pub fn start(tls: Tls<'_>) -> SmtpSink {
+    pub fn start(tls: Listen<'_>) -> SmtpSink {
         require_aiosmtpd();
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("mail");
@@ -118,11 +118,11 @@ impl SmtpSink {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         match tls {
-            Tls::Plain => {}
-            Tls::StartTls { cert, key } => {
+            Listen::Plain => {}
+            Listen::StartTls { cert, key } => {
                 cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
             }
-            Tls::Implicit { cert, key } => {
+            Listen::Implicit { cert, key } => {
                 cmd.arg("--smtpscert").arg(cert).arg("--smtpskey").arg(key);
             }
         }

@@ -210,7 +210,8 @@ impl Chroma {
 
     /// Creates a collection and returns its id.
     pub fn create_collection(&self, name: &str) -> String {
-        let (status, v) = http_json(self.port, "POST", &self.db_path("/collections"), Some(&serde_json::json!({"name": name})));
+        let (status, v) =
+            http_json(self.port, "POST", &self.db_path("/collections"), Some(&serde_json::json!({"name": name})));
         assert_eq!(status, 200, "creating collection {name}: {v}");
         v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_string()
     }
@@ -303,8 +304,11 @@ fn try_http_json(
     s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&raw);
     let (head, rest) = text.split_once("\r\n\r\n").ok_or("no end of headers")?;
-    let status: u16 =
-        head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| format!("bad status line: {head}"))?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("bad status line: {head}"))?;
     let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
     let payload = if chunked { dechunk(rest) } else { rest.to_string() };
     let v = serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload));
@@ -338,6 +342,7 @@ type Handler = dyn Fn(&Seen) -> (u16, String) + Send + Sync;
 pub struct FakeHttp {
     pub port: u16,
     seen: Arc<Mutex<Vec<Seen>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeHttp {
@@ -347,14 +352,17 @@ impl FakeHttp {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);
         let log = seen.clone();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = connections.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let (handler, log) = (handler.clone(), log.clone());
                 std::thread::spawn(move || serve(stream, &*handler, &log));
             }
         });
-        FakeHttp { port, seen }
+        FakeHttp { port, seen, connections }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -363,6 +371,11 @@ impl FakeHttp {
 
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

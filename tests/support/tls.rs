@@ -8,9 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
-};
+use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -49,7 +47,12 @@ fn sign(params: CertificateParams, issuer: Option<&Issued>) -> Issued {
 }
 
 /// A CA certificate (a root when `issuer` is None, else an intermediate).
-pub fn ca(cn: &str, not_before: time::OffsetDateTime, not_after: time::OffsetDateTime, issuer: Option<&Issued>) -> Issued {
+pub fn ca(
+    cn: &str,
+    not_before: time::OffsetDateTime,
+    not_after: time::OffsetDateTime,
+    issuer: Option<&Issued>,
+) -> Issued {
     let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
     p.distinguished_name.push(DnType::CommonName, cn);
     p.distinguished_name.push(DnType::OrganizationName, "vaktpost tests");
@@ -90,7 +93,8 @@ impl Chain {
     }
     pub fn with(leaf_days: i64, intermediate_days: i64, names: &[&str]) -> Chain {
         let root = ca("vaktpost Test Root CA", in_days(-30, 0), in_days(3650, 0), None);
-        let intermediate = ca("vaktpost Test Intermediate", in_days(-30, 0), in_days(intermediate_days, 1), Some(&root));
+        let intermediate =
+            ca("vaktpost Test Intermediate", in_days(-30, 0), in_days(intermediate_days, 1), Some(&root));
         let leaf = leaf(names, in_days(-30, 0), in_days(leaf_days, 1), Some(&intermediate));
         Chain { root, intermediate, leaf }
     }
@@ -116,7 +120,8 @@ pub fn server_config(chain: &[&Issued], versions: Versions) -> Arc<rustls::Serve
     }
     .expect("TLS versions");
     let certs: Vec<CertificateDer<'static>> = chain.iter().map(|c| c.der()).collect();
-    let mut cfg = builder.with_no_client_auth().with_single_cert(certs, chain[0].private_key()).expect("server certificate");
+    let mut cfg =
+        builder.with_no_client_auth().with_single_cert(certs, chain[0].private_key()).expect("server certificate");
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(cfg)
 }
