@@ -132,9 +132,10 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("create the temporary directory");
 
     println!(
-        "vaktpost fleet benchmark — binary {}, {} CPUs, RLIMIT_NOFILE {nofile}, work dir {}",
+        "vaktpost fleet benchmark — binary {}, {} CPUs, load average {}, RLIMIT_NOFILE {nofile}, work dir {}",
         opts.bin.display(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        load_average(),
         dir.display()
     );
     let mut rows = Vec::new();
@@ -679,6 +680,12 @@ fn print_table(rows: &[Row]) {
             .collect();
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
+}
+
+/// The 1-minute load average: other work on the machine skews the figures.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().unwrap_or("?").to_string()
 }
 
 fn median(v: &[Duration]) -> Duration {

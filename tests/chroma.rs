@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use support::services::{chroma, fired, findings, not_fired, FakeHttp};
+use support::services::{chroma, findings, fired, not_fired, FakeHttp};
 use support::{assert_down, assert_up, load, num, run_loaded, text};
 use vaktpost::checks::{ErrorKind, Status};
 

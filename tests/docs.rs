@@ -49,3 +49,35 @@ fn documented_http_defaults_are_the_real_ones() {
     assert_eq!(doc["expected_status"], "2xx");
     assert!(h.expected_status.is_none(), "no expected_status means 2xx");
 }
+
+#[test]
+fn documented_default_rules_are_the_real_ones() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("Default rules (the seed's").expect("README has the default rules table");
+    // name ⇒ condition; `\|` is a pipe inside a cell.
+    let doc: BTreeMap<String, String> = readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.is_empty() || l.starts_with('|'))
+        .filter_map(|l| {
+            let cells: Vec<String> =
+                l.replace("\\|", "\u{1}").split('|').map(|c| c.trim().replace('\u{1}', "|")).collect();
+            (cells.len() > 3 && cells[1].starts_with('`'))
+                .then(|| (cells[1].trim_matches('`').to_string(), cells[2].trim_matches('`').to_string()))
+        })
+        .collect();
+    let real: BTreeMap<String, String> = vaktpost::rules::defaults::default_rules()
+        .into_iter()
+        .map(|r| (r.name, r.condition.unwrap_or_default()))
+        .collect();
+    for (name, cond) in &real {
+        // The security_* family is one row (`security_*`), detailed in its own section.
+        if name.starts_with("security_") {
+            continue;
+        }
+        assert_eq!(doc.get(name), Some(cond), "README default rules table, rule {name}");
+    }
+    for name in doc.keys().filter(|n| !n.contains('*')) {
+        assert!(real.contains_key(name), "README documents a default rule {name} that does not exist");
+    }
+}

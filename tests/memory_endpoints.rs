@@ -27,7 +27,13 @@ fn high_memory_fires_for_every_memory_endpoint_over_90_percent() {
         .output()
         .unwrap();
     // high_memory is medium; the default gate is high.
-    assert_eq!(o.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("vaktpost-report.json")).unwrap()).unwrap();
     let checks = report["checks"].as_array().unwrap();

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::services::{fired, findings, not_fired, Redis};
+use support::services::{findings, fired, not_fired, Redis};
 use support::{assert_down, assert_up, load, load_with_env, num, text};
 use vaktpost::checks::{run_check, CheckEnv, CheckResult, ErrorKind, Status};
 use vaktpost::config::Loaded;
@@ -32,7 +32,8 @@ async fn run_prev(l: &Loaded, prev: Option<serde_json::Value>) -> CheckResult {
     let m = &l.config.monitors[0];
     let mut eff = vaktpost::runner::effective(&l.config, m);
     eff.prev = prev;
-    let env = CheckEnv { net: vaktpost::checks::net::Net::new(), redactor: vaktpost::redact::Redactor::new(&l.secrets) };
+    let env =
+        CheckEnv { net: vaktpost::checks::net::Net::new(), redactor: vaktpost::redact::Redactor::new(&l.secrets) };
     run_check(m, &eff, &env, chrono::Utc::now()).await
 }
 
@@ -150,9 +151,7 @@ async fn password_in_url_or_option_is_up_and_a_wrong_one_is_auth() {
 
 #[tokio::test]
 async fn acl_user_from_url_or_option_authenticates() {
-    let srv = Redis::start(&[
-        "--user", "default", "off", "--user", "alice", "on", ">alice-pass", "~*", "&*", "+@all",
-    ]);
+    let srv = Redis::start(&["--user", "default", "off", "--user", "alice", "on", ">alice-pass", "~*", "&*", "+@all"]);
     let port = srv.port;
     assert_up(&run(&load(&yaml(&format!("redis://alice:alice-pass@127.0.0.1:{port}"), ""))).await);
     assert_up(&run(&load(&yaml(&srv.url(), "username: alice\npassword: alice-pass"))).await);
@@ -207,7 +206,10 @@ async fn hit_rate_and_fragmentation_thresholds_degrade_and_fire() {
     assert_eq!(r.status, Status::Degraded, "{r:#?}");
     let m = r.message.clone().unwrap_or_default();
     assert!(m.contains("under min_hit_rate 0.9") && m.contains("over max_fragmentation_ratio 0.01"), "{m}");
-    assert_eq!(fired(&l, &r, "redis_hit_rate_low"), "Cache hit rate of cache is 0.25 (lifetime), under its min_hit_rate of 0.9");
+    assert_eq!(
+        fired(&l, &r, "redis_hit_rate_low"),
+        "Cache hit rate of cache is 0.25 (lifetime), under its min_hit_rate of 0.9"
+    );
     assert!(fired(&l, &r, "redis_fragmentation_high").starts_with("Memory fragmentation of cache is "));
     not_fired(&l, &r, "endpoint_down");
 }

@@ -686,3 +686,50 @@ async fn binary_lists_security_events_in_the_summary_and_report() {
     assert_eq!(checks[1]["metrics"]["chain_valid"], true);
     assert_eq!(checks[0]["metrics"]["security_violations"].as_array().map(|a| a.len()), Some(4));
 }
+
+// ---------------------------------------------------------------- documented defaults
+
+/// The `| key | default | meaning |` rows of a README section, key ⇒ default.
+fn readme_table(section: &str) -> BTreeMap<String, String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let start = readme.find(section).unwrap_or_else(|| panic!("README has no section {section}"));
+    let mut rows = BTreeMap::new();
+    for line in readme[start..].lines().skip(1) {
+        if line.starts_with("###") {
+            break;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() > 3 && cells[1].starts_with('`') && !rows.contains_key(cells[1].trim_matches('`')) {
+            rows.insert(cells[1].trim_matches('`').to_string(), cells[2].trim_matches('`').to_string());
+        }
+    }
+    rows
+}
+
+#[test]
+fn documented_ssl_and_security_defaults_are_the_real_ones() {
+    let yaml = "monitors:\n  - name: c\n    type: ssl\n    host: example.com\n  - name: w\n    type: http\n    url: https://example.com\n    security: true\n";
+    let loaded = load(yaml);
+    let vaktpost::config::MonitorKind::Ssl(s) = &loaded.config.monitors[0].kind else { panic!("not ssl") };
+    let doc = readme_table("### `ssl`");
+    assert_eq!(doc["port"], s.port.to_string());
+    assert_eq!(doc["warning_days"], s.warning_days.to_string());
+    assert_eq!(doc["critical_days"], s.critical_days.to_string());
+    assert_eq!(doc["server_name"], "host");
+    assert!(s.server_name.is_none() && s.ca_file.is_none() && s.min_tls_version.is_none());
+
+    let vaktpost::config::MonitorKind::Http(h) = &loaded.config.monitors[1].kind else { panic!("not http") };
+    let sec = h.security.as_deref().expect("security: true turns every check on");
+    let doc = readme_table("### Security events");
+    for (key, on) in [
+        ("hsts", sec.hsts),
+        ("redirect_https", sec.redirect_https),
+        ("nosniff", sec.nosniff),
+        ("csp", sec.csp),
+        ("cookies", sec.cookies),
+    ] {
+        assert_eq!(doc[key], on.to_string(), "README security table, key {key}");
+    }
+    assert_eq!(doc["min_hsts_max_age"], sec.min_hsts_max_age.to_string());
+    assert_eq!(doc["forbidden_paths"], format!("[{}]", sec.forbidden_paths.join(", ")));
+}

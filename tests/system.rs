@@ -56,7 +56,10 @@ async fn over_max_memory_percent_degrades_and_fires() {
     assert_eq!(r.status, Status::Degraded, "{r:#?}");
     assert!(r.message.as_deref().unwrap_or("").contains("over max_memory_percent 0.1%"), "{r:#?}");
     let msg = fired(&l, &r, "memory_over_limit");
-    assert!(msg.starts_with("Memory usage of host is ") && msg.ends_with("over its max_memory_percent of 0.1%"), "{msg}");
+    assert!(
+        msg.starts_with("Memory usage of host is ") && msg.ends_with("over its max_memory_percent of 0.1%"),
+        "{msg}"
+    );
     not_fired(&l, &r, "endpoint_down");
 }
 

@@ -319,7 +319,7 @@ async fn handshake(
 
     phase.set("in the TLS handshake");
     let t0 = std::time::Instant::now();
-    let mut tls = tokio_rustls::TlsConnector::from(cfg)
+    let tls = tokio_rustls::TlsConnector::from(cfg)
         .connect(server_name.clone(), tcp)
         .await
         .map_err(|e| handshake_error(&e, tls13_only))?;
@@ -327,9 +327,11 @@ async fn handshake(
     let (_, conn) = tls.get_ref();
     let certs = conn.peer_certificates().map(|c| c.to_vec()).unwrap_or_default();
     let version = conn.protocol_version();
-    // Say goodbye properly (close_notify); the outcome does not matter.
-    phase.set("closing the connection");
-    let _ = tls.shutdown().await;
+    // Say goodbye properly (close_notify), off the clock: the outcome does not matter.
+    tokio::spawn(async move {
+        let mut tls = tls;
+        let _ = tokio::time::timeout(Duration::from_secs(1), tls.shutdown()).await;
+    });
     Ok(Handshake { certs, version, verdict: rec.verdict(), dns, connect, tls: tls_time })
 }
 
@@ -437,14 +439,20 @@ fn inspect(s: &SslOptions, server_name: &ServerName<'static>, hs: Handshake, r: 
             s.warning_days
         ));
     } else if let (Some(c), Some(d)) = (earliest, chain_days.filter(|d| *d < warn)) {
+        // Still valid with an expired certificate in the chain: the path was built around
+        // it (an expired cross-sign), which older clients may not manage.
         r.status = Status::Degraded;
-        r.message = Some(format!(
-            "intermediate certificate \"{}\" expires in {} (on {}), under warning_days {}",
-            c.label(),
-            days(d),
-            date(c.not_after),
-            s.warning_days
-        ));
+        r.message = Some(if d < 0 {
+            format!("the server still sends certificate \"{}\", which expired on {}", c.label(), date(c.not_after))
+        } else {
+            format!(
+                "intermediate certificate \"{}\" expires in {} (on {}), under warning_days {}",
+                c.label(),
+                days(d),
+                date(c.not_after),
+                s.warning_days
+            )
+        });
     } else {
         r.status = Status::Up;
     }

@@ -157,13 +157,13 @@ fn memory_thresholds(
     max_frag: Option<f64>,
     err: &mut dyn FnMut(&str, String),
 ) {
-    if let Some(v) = max_percent.filter(|v| !(*v > 0.0 && *v <= 100.0)) {
+    if let Some(v) = max_percent.filter(|v| v.is_nan() || *v <= 0.0 || *v > 100.0) {
         err(&format!("{p}.max_memory_percent"), format!("must be a percentage above 0 and at most 100, got {v}"));
     }
     if let Some(v) = min_hit_rate.filter(|v| !(0.0..=1.0).contains(v)) {
         err(&format!("{p}.min_hit_rate"), format!("must be a ratio between 0 and 1 (0.9 means 90%), got {v}"));
     }
-    if let Some(v) = max_frag.filter(|v| !(*v > 0.0)) {
+    if let Some(v) = max_frag.filter(|v| v.is_nan() || *v <= 0.0) {
         err(&format!("{p}.max_fragmentation_ratio"), format!("must be more than 0 (e.g. 1.5), got {v}"));
     }
 }

@@ -210,7 +210,7 @@ pub fn key_metric(r: &CheckResult) -> String {
         .and_then(|v| v.as_array())
         .and_then(|a| a.first())
         .and_then(|n| n.as_str())
-        .and_then(|n| f(n));
+        .and_then(&f);
     let bytes = |v: f64| crate::config::duration::format_bytes(v.max(0.0) as u64);
     match (used, f("memory_limit"), f("percent")) {
         (Some(u), Some(l), Some(p)) => parts.push(format!("{} of {} ({p:.1}%)", bytes(u), bytes(l))),

@@ -1,27 +1,29 @@
-//! A real SMTP server for the email tests: aiosmtpd (`python3 -m aiosmtpd`) with a small
-//! handler that writes every message it accepts, parsed by Python's `email` package
-//! (decoded subject, from, to, plain and HTML parts), as one JSON file per message.
+//! A real SMTP server for the email tests: aiosmtpd's `SMTP` protocol served by a small
+//! Python script that binds 127.0.0.1:0 (so parallel tests never race for a port), prints
+//! the port, and writes every message it accepts, parsed by Python's `email` package
+//! (decoded subject, from, to, plain and HTML parts), as one JSON file per message. It
+//! exits when its stdin closes, so a killed test run leaves no server behind.
 //! Missing aiosmtpd fails the test loudly with the install command; it never skips.
 #![allow(dead_code)]
 
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-const HANDLER: &str = r#"
-import email, email.policy, json, os
+const SERVER: &str = r#"
+import asyncio, email, email.policy, json, os, ssl, sys, threading
+from aiosmtpd.smtp import SMTP
+
+# A fixed name: the default, socket.getfqdn(), can wait seconds on a reverse DNS lookup.
+NAME = "smtp-sink.test"
 
 class Handler:
     def __init__(self, outdir):
         self.outdir = outdir
         self.n = 0
-
-    @classmethod
-    def from_cli(cls, parser, *args):
-        return cls(args[0])
 
     async def handle_DATA(self, server, session, envelope):
         self.n += 1
@@ -51,6 +53,30 @@ class Handler:
             json.dump(doc, f)
         os.rename(path + ".tmp", path)
         return "250 Message accepted for delivery"
+
+def exit_when_parent_goes():
+    sys.stdin.read()
+    os._exit(0)
+
+async def main():
+    mode, outdir = sys.argv[1], sys.argv[2]
+    ctx = None
+    if mode != "plain":
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    handler = Handler(outdir)
+    loop = asyncio.get_running_loop()
+    if mode == "starttls":
+        server = await loop.create_server(lambda: SMTP(handler, hostname=NAME, tls_context=ctx, require_starttls=True), "127.0.0.1", 0)
+    elif mode == "implicit":
+        server = await loop.create_server(lambda: SMTP(handler, hostname=NAME), "127.0.0.1", 0, ssl=ctx)
+    else:
+        server = await loop.create_server(lambda: SMTP(handler, hostname=NAME), "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    threading.Thread(target=exit_when_parent_goes, daemon=True).start()
+    await server.serve_forever()
+
+asyncio.run(main())
 "#;
 
 /// Panics with an install hint when aiosmtpd is missing.
@@ -104,46 +130,38 @@ pub fn free_port() -> u16 {
 }
 
 impl SmtpSink {
-    pub fn start(tls: Listen<'_>) -> SmtpSink {
+    pub fn start(listen: Listen<'_>) -> SmtpSink {
         require_aiosmtpd();
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("mail");
         std::fs::create_dir(&out).expect("mail dir");
-        std::fs::write(dir.path().join("vaktpost_smtp_sink.py"), HANDLER).expect("write handler");
-        let port = free_port();
+        let script = dir.path().join("vaktpost_smtp_sink.py");
+        std::fs::write(&script, SERVER).expect("write the server script");
         let mut cmd = Command::new("python3");
-        cmd.args(["-m", "aiosmtpd", "-n", "-c", "vaktpost_smtp_sink.Handler", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .env("PYTHONPATH", dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        match tls {
-            Listen::Plain => {}
-            Listen::StartTls { cert, key } => {
-                cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
+        cmd.arg(&script);
+        match listen {
+            Listen::Plain => cmd.arg("plain").arg(&out),
+            Listen::StartTls { cert, key } => cmd.arg("starttls").arg(&out).arg(cert).arg(key),
+            Listen::Implicit { cert, key } => cmd.arg("implicit").arg(&out).arg(cert).arg(key),
+        };
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start python3 with aiosmtpd");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+        let Ok(port) = line.trim().parse::<u16>() else {
+            let _ = child.kill();
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
             }
-            Listen::Implicit { cert, key } => {
-                cmd.arg("--smtpscert").arg(cert).arg("--smtpskey").arg(key);
-            }
-        }
-        cmd.arg(&out);
-        let mut child = cmd.spawn().expect("start python3 -m aiosmtpd");
-        let t0 = Instant::now();
-        loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    use std::io::Read;
-                    let _ = e.read_to_string(&mut err);
-                }
-                panic!("aiosmtpd exited early ({status}): {err}");
-            }
-            assert!(t0.elapsed() < Duration::from_secs(20), "aiosmtpd did not listen on {port} within 20 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            panic!("the aiosmtpd test server did not start (printed {line:?}): {err}");
+        };
         SmtpSink { port, child, dir }
     }
 
