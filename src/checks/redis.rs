@@ -353,17 +353,21 @@ fn evaluate(
         (Some(b), Some((restarted, reset))) => {
             r.set("restarted", restarted);
             let base = if reset { Carry::default() } else { b.clone() };
-            r.set("evicted_keys_delta", now.evicted_keys - base.evicted_keys);
-            r.set("rejected_connections_delta", now.rejected_connections - base.rejected_connections);
+            r.set("evicted_keys_delta", now.evicted_keys.saturating_sub(base.evicted_keys));
+            r.set("rejected_connections_delta", now.rejected_connections.saturating_sub(base.rejected_connections));
             if reset {
                 (now.keyspace_hits, now.keyspace_misses, "lifetime")
             } else {
-                (now.keyspace_hits - b.keyspace_hits, now.keyspace_misses - b.keyspace_misses, "interval")
+                (
+                    now.keyspace_hits.saturating_sub(b.keyspace_hits),
+                    now.keyspace_misses.saturating_sub(b.keyspace_misses),
+                    "interval",
+                )
             }
         }
         _ => (now.keyspace_hits, now.keyspace_misses, "lifetime"),
     };
-    let lookups = hits + misses;
+    let lookups = hits.saturating_add(misses);
     r.set("lookups", lookups);
     r.set("hit_rate_scope", scope);
     // No lookups, no rate: `min_hit_rate` and the hit-rate rule then do not apply.
