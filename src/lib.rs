@@ -145,7 +145,17 @@ pub async fn run(
             Decision::Exclude => {}
         }
     }
-    let findings = evaluate(config, &rules, &results, &mut state, ctx.now());
+    // History: what earlier runs left plus this run's samples, for uptime, percentiles and
+    // leak detection (as report figures and rule variables). Written by `write_outputs`.
+    let (mut hist, hist_notes) = state::history::load(&opts.state_dir, started, !opts.dry_run);
+    notes.extend(hist_notes);
+    hist.add(&state::history::samples_from(&results));
+    let hcfg = state::history::HistoryConfig::from_config(&config.state);
+    let figures = state::figures::compute(&hist, ctx.now(), hcfg.leak_window);
+    drop(hist);
+    let extra: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
+        figures.iter().map(|(k, f)| (k.clone(), f.variables())).collect();
+    let findings = evaluate_with(config, &rules, &results, &mut state, ctx.now(), &extra);
 
     // Alerts get their own minute past the checks' deadline, so a run whose checks
     // timed out still reports them.
@@ -173,6 +183,9 @@ pub async fn run(
     let mut report = build_report(ctx, loaded, opts, results, findings, notes, started, finished, t0.elapsed());
     report.alerts = actions;
     report.run.gate = gate;
+    let ran: std::collections::HashSet<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
+    report.history =
+        figures.iter().filter(|(k, _)| ran.contains(k.as_str())).map(|(k, f)| (k.clone(), f.to_json())).collect();
     // Dead man's switch: a ping every run, `/fail` when the gate trips.
     if let (Some(h), false, false) = (&config.alerts.heartbeat, opts.dry_run, sharded) {
         let ok = !opts.fail_on.trips(&report);
@@ -247,6 +260,19 @@ pub fn evaluate(
     state: &mut State,
     now: chrono::DateTime<Utc>,
 ) -> Vec<Finding> {
+    evaluate_with(config, rules, results, state, now, &BTreeMap::new())
+}
+
+/// [`evaluate`] with extra variables per monitor (the history figures: `uptime_24h`, …).
+pub fn evaluate_with(
+    config: &Config,
+    rules: &[Rule],
+    results: &[CheckResult],
+    state: &mut State,
+    now: chrono::DateTime<Utc>,
+    extra: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+) -> Vec<Finding> {
+    let none = BTreeMap::new();
     let mut out = Vec::new();
     let by_name: std::collections::HashMap<&str, &config::Monitor> =
         config.monitors.iter().map(|m| (m.common.name.as_str(), m)).collect();
@@ -261,7 +287,7 @@ pub fn evaluate(
             }
             continue;
         }
-        let vars = rules::variables(m, r, &BTreeMap::new());
+        let vars = rules::variables(m, r, extra.get(&r.name).unwrap_or(&none));
         let mut mine = Vec::new();
         for rule in rules.iter().filter(|rule| rule.applies_to(&r.name)) {
             let fp = format!("{}/{}", r.name, rule.name);
@@ -413,7 +439,23 @@ pub fn write_outputs(
     opts: &RunOptions,
     outcome: &Outcome,
 ) -> Result<Written, RunError> {
-    let report = &outcome.report;
+    // History first, so a repair or a lock problem it meets is in this run's report.
+    let mut patched = None;
+    // A merged report's samples were saved by the shards' own runs.
+    if !opts.dry_run && outcome.report.run.merged_shards.is_empty() {
+        let cfg = state::history::HistoryConfig::from_config(&loaded.config.state);
+        let samples = state::history::samples_from(&outcome.report.checks);
+        let notes = match state::history::save(&opts.state_dir, ctx.now(), &cfg, &samples) {
+            Ok(n) => n,
+            Err(e) => vec![format!("history not saved this run: {e}")],
+        };
+        if !notes.is_empty() {
+            let mut r = outcome.report.clone();
+            r.notes.extend(notes);
+            patched = Some(r);
+        }
+    }
+    let report = patched.as_ref().unwrap_or(&outcome.report);
     let rp = &opts.report_path;
     report::write_atomic(rp, &report::to_json(report)).map_err(|source| RunError::Write {
         what: "the report",

@@ -763,10 +763,15 @@ pub struct StateConfig {
     /// `file` (default) or `github`.
     #[serde(default)]
     pub backend: Option<String>,
+    /// Raw samples kept, in whole days (default 7 days); older days become daily rollups.
     #[serde(default)]
     pub retention: Option<Dur>,
+    /// Daily rollups kept, in whole days (default 400 days).
     #[serde(default)]
     pub rollup_retention: Option<Dur>,
+    /// Window of the memory-leak trend (default 24h).
+    #[serde(default)]
+    pub leak_window: Option<Dur>,
     #[serde(default)]
     pub branch: Option<String>,
 }

@@ -74,8 +74,8 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
     security_events(&mut md, report, max_rows);
 
     let _ = writeln!(md, "### Monitors\n");
-    let _ = writeln!(md, "| | Monitor | Type | Status | Key metric | Details |");
-    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    let _ = writeln!(md, "| | Monitor | Type | Status | Uptime 24h | Uptime 7d | p95 24h | Key metric | Details |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
     let mut order: Vec<&CheckResult> = report.checks.iter().collect();
     if order.len() > max_rows {
         // Problems first, so a capped table still shows everything that matters.
@@ -93,13 +93,20 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
             .map(|e| format!("`{}` {}", e.kind.as_str(), e.message))
             .or_else(|| r.message.clone())
             .unwrap_or_default();
+        let h = report.history.get(&r.name);
+        let fig = |k: &str| h.and_then(|h| h.get(k)).and_then(|v| v.as_f64());
+        let pct = |k: &str| fig(k).map(|u| format!("{u:.2}%")).unwrap_or_else(|| "—".into());
+        let p95 = fig("p95_24h_ms").map(fmt_ms).unwrap_or_else(|| "—".into());
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.status.emoji(),
             cell(&r.name),
             r.kind,
             r.status.as_str(),
+            pct("uptime_24h"),
+            pct("uptime_7d"),
+            p95,
             cell(&key_metric(r)),
             cell(&details)
         );
@@ -110,6 +117,8 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
     if order.len() > max_rows {
         let _ = writeln!(md, "\n_{} more monitors not shown; all are in the JSON report._", order.len() - max_rows);
     }
+
+    response_time_chart(&mut md, report);
 
     if !report.alerts.is_empty() {
         let _ = writeln!(md, "\n### Alerts\n");
@@ -175,6 +184,68 @@ fn security_events(md: &mut String, report: &Report, max_rows: usize) {
         let _ = writeln!(md, "- …and {} more (see the JSON report)", sorted.len() - max_rows);
     }
     md.push('\n');
+}
+
+fn fmt_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.2}s", ms / 1000.0)
+    } else {
+        format!("{ms:.0}ms")
+    }
+}
+
+/// Most lines in the response-time chart: the slowest monitors by 24h p95.
+const CHART_LINES: usize = 3;
+
+/// A Mermaid `xychart-beta` of hourly median response times over the last 24h for the
+/// slowest monitors (a few KiB at most). Hours without a sample repeat the last known value.
+fn response_time_chart(md: &mut String, report: &Report) {
+    let mut slow: Vec<(&str, f64, Vec<f64>)> = Vec::new();
+    for r in &report.checks {
+        let Some(h) = report.history.get(&r.name) else { continue };
+        let (Some(p95), Some(hours)) =
+            (h.get("p95_24h_ms").and_then(|v| v.as_f64()), h.get("response_time_24h_ms").and_then(|v| v.as_array()))
+        else {
+            continue;
+        };
+        let raw: Vec<Option<f64>> = hours.iter().map(|v| v.as_f64()).collect();
+        if raw.iter().flatten().count() < 2 {
+            continue;
+        }
+        let mut last = raw.iter().flatten().next().copied().unwrap_or(0.0);
+        let line = raw
+            .into_iter()
+            .map(|v| {
+                last = v.unwrap_or(last);
+                last
+            })
+            .collect();
+        slow.push((r.name.as_str(), p95, line));
+    }
+    if slow.is_empty() {
+        return;
+    }
+    slow.sort_by(|a, b| b.1.total_cmp(&a.1));
+    slow.truncate(CHART_LINES);
+    let max = slow.iter().flat_map(|s| s.2.iter()).fold(0f64, |a, b| a.max(*b));
+    let _ = writeln!(md, "\n### Response time, last 24h\n");
+    let _ = writeln!(md, "```mermaid\nxychart-beta");
+    let _ = writeln!(md, "    title \"Hourly median response time (ms)\"");
+    let hours: Vec<String> =
+        (0..24).rev().map(|h| if h == 0 { "\"now\"".into() } else { format!("\"-{h}h\"") }).collect();
+    let _ = writeln!(md, "    x-axis [{}]", hours.join(", "));
+    let _ = writeln!(md, "    y-axis \"ms\" 0 --> {}", (max * 1.1).ceil().max(1.0));
+    for (_, _, line) in &slow {
+        let vals: Vec<String> = line.iter().map(|v| format!("{v:.0}")).collect();
+        let _ = writeln!(md, "    line [{}]", vals.join(", "));
+    }
+    let _ = writeln!(md, "```\n");
+    let legend: Vec<String> = slow
+        .iter()
+        .enumerate()
+        .map(|(i, (n, p95, _))| format!("{}. `{}` (p95 {})", i + 1, cell(n), fmt_ms(*p95)))
+        .collect();
+    let _ = writeln!(md, "Lines in order: {}", legend.join(" · "));
 }
 
 fn sev_icon(s: Severity) -> &'static str {

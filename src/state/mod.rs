@@ -3,6 +3,10 @@
 //! `resolve_after:`). One JSON file, written atomically; a corrupt file is moved aside
 //! and reported, never silently dropped.
 
+pub mod figures;
+pub mod history;
+pub mod rotate;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

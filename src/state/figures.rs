@@ -1,0 +1,365 @@
+//! Figures derived from history, per monitor: time-weighted uptime and error rates over
+//! 24h/7d/30d, latency percentiles, and memory-leak detection. They go into the report's
+//! `history` and, as variables, to the rules (`uptime_24h`, `memory_leak_suspected`, …).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::history::{percentile, weight_cap, History, Sample};
+
+const DAY_MS: i64 = 86_400_000;
+/// A memory series: (time ms, value).
+type Points = Vec<(i64, f64)>;
+/// A fall of this fraction from one sample to the next is a restart: the trend starts over.
+const RESTART_DROP: f64 = 0.2;
+/// Fewest samples (after the last restart) before a trend is judged.
+pub const LEAK_MIN_SAMPLES: usize = 12;
+/// Growth over the observed stretch, relative to its typical value, to call it significant.
+pub const LEAK_MIN_GROWTH: f64 = 0.05;
+/// Share of pairwise slopes that must be positive to call the growth sustained.
+pub const LEAK_MIN_POSITIVE: f64 = 0.75;
+/// Theil–Sen over at most this many points (evenly thinned), to bound the pair count.
+const LEAK_MAX_POINTS: usize = 120;
+
+/// A window's uptime and error rate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Window {
+    /// Percent of the known time the monitor was up (degraded counts as up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uptime: Option<f64>,
+    /// Failed requests / requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    /// Samples (raw runs plus rolled-up ones) the window saw.
+    pub samples: u64,
+}
+
+/// One memory series' trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trend {
+    /// Theil–Sen slope in the series' unit per day.
+    pub slope_per_day: f64,
+    /// Days until the series reaches its limit at this slope; absent without a limit or growth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_to_full: Option<f64>,
+    /// Samples since the window start or the last restart.
+    pub samples: usize,
+    /// Share of pairwise slopes that are positive.
+    pub positive_share: f64,
+    /// Growth over the observed stretch relative to its median value.
+    pub growth: f64,
+    pub leak_suspected: bool,
+}
+
+/// Everything history says about one monitor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    pub w24h: Window,
+    pub w7d: Window,
+    pub w30d: Window,
+    pub p50_24h_ms: Option<f64>,
+    pub p95_24h_ms: Option<f64>,
+    pub p99_24h_ms: Option<f64>,
+    pub p50_7d_ms: Option<f64>,
+    pub p95_7d_ms: Option<f64>,
+    pub p99_7d_ms: Option<f64>,
+    pub memory: BTreeMap<String, Trend>,
+    /// Median response time per hour of the last 24h, oldest first (for the summary chart).
+    pub hourly_24h_ms: Vec<Option<f64>>,
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+impl Figures {
+    /// The report's `history[monitor]` object.
+    pub fn to_json(&self) -> Value {
+        let mut o = serde_json::Map::new();
+        for (w, win) in [("24h", &self.w24h), ("7d", &self.w7d), ("30d", &self.w30d)] {
+            o.insert(format!("uptime_{w}"), json!(win.uptime.map(|u| round(u, 3))));
+            o.insert(format!("error_rate_{w}"), json!(win.error_rate.map(|u| round(u, 5))));
+            o.insert(format!("samples_{w}"), json!(win.samples));
+        }
+        for (k, v) in [
+            ("p50_24h_ms", self.p50_24h_ms),
+            ("p95_24h_ms", self.p95_24h_ms),
+            ("p99_24h_ms", self.p99_24h_ms),
+            ("p50_7d_ms", self.p50_7d_ms),
+            ("p95_7d_ms", self.p95_7d_ms),
+            ("p99_7d_ms", self.p99_7d_ms),
+        ] {
+            o.insert(k.into(), json!(v));
+        }
+        if !self.memory.is_empty() {
+            o.insert("memory".into(), json!(self.memory));
+        }
+        if self.hourly_24h_ms.iter().any(Option::is_some) {
+            let h: Vec<Option<f64>> = self.hourly_24h_ms.iter().map(|x| x.map(|v| round(v, 1))).collect();
+            o.insert("response_time_24h_ms".into(), json!(h));
+        }
+        Value::Object(o)
+    }
+
+    /// The rule variables: only figures that exist, so a rule on a missing one does not apply.
+    pub fn variables(&self) -> BTreeMap<String, Value> {
+        let mut v = BTreeMap::new();
+        for (w, win) in [("24h", &self.w24h), ("7d", &self.w7d), ("30d", &self.w30d)] {
+            if let Some(u) = win.uptime {
+                v.insert(format!("uptime_{w}"), json!(round(u, 3)));
+            }
+            if let Some(e) = win.error_rate {
+                v.insert(format!("error_rate_{w}"), json!(round(e, 5)));
+            }
+        }
+        for (k, x) in [
+            ("p50_24h_ms", self.p50_24h_ms),
+            ("p95_24h_ms", self.p95_24h_ms),
+            ("p99_24h_ms", self.p99_24h_ms),
+            ("p50_7d_ms", self.p50_7d_ms),
+            ("p95_7d_ms", self.p95_7d_ms),
+            ("p99_7d_ms", self.p99_7d_ms),
+        ] {
+            if let Some(x) = x {
+                v.insert(k.into(), json!(x));
+            }
+        }
+        // The series that worries most: a suspected leak first, then the steepest growth.
+        let worst = self.memory.iter().max_by(|a, b| {
+            (a.1.leak_suspected, a.1.slope_per_day)
+                .partial_cmp(&(b.1.leak_suspected, b.1.slope_per_day))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        if let Some((name, t)) = worst {
+            v.insert("memory_leak_suspected".into(), json!(t.leak_suspected));
+            v.insert("memory_leak_series".into(), json!(name));
+            v.insert("memory_slope_per_day".into(), json!(round(t.slope_per_day, 2)));
+            v.insert(
+                "days_to_full".into(),
+                t.days_to_full.map(|d| json!(round(d, 1))).unwrap_or_else(|| json!("unknown")),
+            );
+        }
+        v
+    }
+}
+
+/// Uptime and error rate of one monitor over `[now - span, now]`: raw samples weighted by
+/// the gap to the next one (capped, see `weight_cap`), plus rollups of days without raw
+/// samples, scaled by how much of the day lies in the window.
+fn window(samples: &[Sample], rollups: &[(i64, &super::history::Rollup)], now: i64, span: i64, cap: i64) -> Window {
+    let start = now - span;
+    let (mut known, mut up, mut req, mut err, mut n) = (0f64, 0f64, 0f64, 0f64, 0u64);
+    let (mut cnt_up, mut cnt) = (0u64, 0u64);
+    for (i, s) in samples.iter().enumerate() {
+        let end = samples.get(i + 1).map(|x| x.t).unwrap_or(now).min(s.t + cap).max(s.t);
+        let (a, b) = (s.t.max(start), end.min(now));
+        if s.t >= start && s.t <= now {
+            n += 1;
+            req += f64::from(s.n);
+            err += f64::from(s.e);
+            cnt += 1;
+            cnt_up += u64::from(s.s.is_up());
+        }
+        if b > a {
+            known += (b - a) as f64;
+            if s.s.is_up() {
+                up += (b - a) as f64;
+            }
+        }
+    }
+    for (day_start, r) in rollups {
+        let overlap = ((day_start + DAY_MS).min(now) - (*day_start).max(start)).max(0) as f64 / DAY_MS as f64;
+        if overlap <= 0.0 {
+            continue;
+        }
+        known += r.known_ms as f64 * overlap;
+        up += r.up_ms as f64 * overlap;
+        req += r.requests as f64 * overlap;
+        err += r.errors as f64 * overlap;
+        n += (r.count as f64 * overlap).round() as u64;
+        cnt += (r.count as f64 * overlap).round() as u64;
+        cnt_up += ((r.up + r.degraded) as f64 * overlap).round() as u64;
+    }
+    // No known time (a first run, one sample): uptime is the share of samples up.
+    let uptime = if known > 0.0 {
+        Some(up / known * 100.0)
+    } else if cnt > 0 {
+        Some(cnt_up as f64 / cnt as f64 * 100.0)
+    } else {
+        None
+    };
+    Window { uptime, error_rate: (req > 0.0).then(|| err / req), samples: n }
+}
+
+fn latencies(samples: &[Sample], from: i64) -> Vec<f64> {
+    let mut v: Vec<f64> = samples.iter().filter(|s| s.t >= from).filter_map(|s| s.rt).collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// Theil–Sen trend of one series over `points` (time ms, value), after the last restart.
+pub fn trend(points: &[(i64, f64)], limit: Option<f64>, window: Duration) -> Option<Trend> {
+    // Start after the last sharp drop: a restart frees memory and starts a new trend.
+    let from = points.windows(2).rposition(|w| w[0].1 > 0.0 && w[1].1 < w[0].1 * (1.0 - RESTART_DROP)).map(|i| i + 1);
+    let pts = &points[from.unwrap_or(0)..];
+    if pts.len() < 2 {
+        return None;
+    }
+    let step = pts.len().div_ceil(LEAK_MAX_POINTS).max(1);
+    let thin: Vec<(i64, f64)> = pts.iter().step_by(step).copied().collect();
+    let mut slopes = Vec::with_capacity(thin.len() * thin.len() / 2);
+    for i in 0..thin.len() {
+        for j in i + 1..thin.len() {
+            let dt = thin[j].0 - thin[i].0;
+            if dt > 0 {
+                slopes.push((thin[j].1 - thin[i].1) / dt as f64);
+            }
+        }
+    }
+    if slopes.is_empty() {
+        return None;
+    }
+    let positive_share = slopes.iter().filter(|s| **s > 0.0).count() as f64 / slopes.len() as f64;
+    slopes.sort_by(f64::total_cmp);
+    let slope = slopes[slopes.len() / 2];
+    let slope_per_day = slope * DAY_MS as f64;
+    let mut vals: Vec<f64> = pts.iter().map(|p| p.1).collect();
+    vals.sort_by(f64::total_cmp);
+    let median = vals[vals.len() / 2];
+    let span = (pts[pts.len() - 1].0 - pts[0].0) as f64;
+    let growth = if median > 0.0 { slope * span / median } else { 0.0 };
+    let last = pts[pts.len() - 1].1;
+    let days_to_full = match limit {
+        Some(l) if slope_per_day > 0.0 && l > 0.0 => Some(((l - last) / slope_per_day).max(0.0)),
+        _ => None,
+    };
+    // Sustained: enough samples spanning at least half the window since the last restart.
+    let sustained = pts.len() >= LEAK_MIN_SAMPLES && span >= window.as_millis() as f64 / 2.0;
+    let leak_suspected = sustained && slope > 0.0 && positive_share >= LEAK_MIN_POSITIVE && growth >= LEAK_MIN_GROWTH;
+    Some(Trend { slope_per_day, days_to_full, samples: pts.len(), positive_share, growth, leak_suspected })
+}
+
+/// The figures of every monitor with history, at `now`.
+pub fn compute(h: &History, now: DateTime<Utc>, leak_window: Duration) -> BTreeMap<String, Figures> {
+    let now_ms = now.timestamp_millis();
+    let mut names: std::collections::BTreeSet<&String> = h.samples.keys().collect();
+    let since_30d = now_ms - 30 * DAY_MS;
+    for per in h.rollups.values() {
+        names.extend(per.keys());
+    }
+    let mut out = BTreeMap::new();
+    for name in names {
+        let samples: &[Sample] = h.samples.get(name).map(|v| v.as_slice()).unwrap_or(&[]);
+        let samples = &samples[samples.partition_point(|s| s.t < since_30d - DAY_MS)..];
+        let times: Vec<i64> = samples.iter().map(|s| s.t).collect();
+        let cap = weight_cap(&times);
+        let rollups: Vec<(i64, &super::history::Rollup)> = h
+            .rollups
+            .iter()
+            .filter(|(d, _)| !h.raw_days.contains(d))
+            .filter_map(|(d, per)| {
+                let start = d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis();
+                Some((start, per.get(name)?))
+            })
+            .collect();
+        let mut f = Figures {
+            w24h: window(samples, &rollups, now_ms, DAY_MS, cap),
+            w7d: window(samples, &rollups, now_ms, 7 * DAY_MS, cap),
+            w30d: window(samples, &rollups, now_ms, 30 * DAY_MS, cap),
+            ..Default::default()
+        };
+        let l24 = latencies(samples, now_ms - DAY_MS);
+        let l7 = latencies(samples, now_ms - 7 * DAY_MS);
+        (f.p50_24h_ms, f.p95_24h_ms, f.p99_24h_ms) =
+            (percentile(&l24, 50.0), percentile(&l24, 95.0), percentile(&l24, 99.0));
+        (f.p50_7d_ms, f.p95_7d_ms, f.p99_7d_ms) = (percentile(&l7, 50.0), percentile(&l7, 95.0), percentile(&l7, 99.0));
+
+        let mut hours: Vec<Vec<f64>> = vec![Vec::new(); 24];
+        for s in &samples[samples.partition_point(|s| s.t <= now_ms - DAY_MS)..] {
+            if let (Some(rt), Ok(back)) = (s.rt, usize::try_from((now_ms - s.t) / 3_600_000)) {
+                if back < 24 {
+                    hours[23 - back].push(rt);
+                }
+            }
+        }
+        f.hourly_24h_ms = hours
+            .into_iter()
+            .map(|mut v| {
+                v.sort_by(f64::total_cmp);
+                percentile(&v, 50.0)
+            })
+            .collect();
+
+        let from = now_ms - leak_window.as_millis() as i64;
+        let recent = &samples[samples.partition_point(|s| s.t < from)..];
+        let mut series: BTreeMap<&str, (Points, Option<f64>)> = BTreeMap::new();
+        for s in recent {
+            for (k, v) in &s.mem {
+                let e = series.entry(k.as_str()).or_default();
+                e.0.push((s.t, *v));
+                // Byte series are bounded by the monitor's limit; a percentage by 100.
+                e.1 = if k == "percent" { Some(100.0) } else { s.lim.or(e.1) };
+            }
+        }
+        for (k, (pts, lim)) in series {
+            if let Some(t) = trend(&pts, lim, leak_window) {
+                f.memory.insert(k.to_string(), t);
+            }
+        }
+        out.insert(name.clone(), f);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Status;
+
+    fn s(t: i64, st: Status) -> Sample {
+        Sample {
+            m: "a".into(),
+            t,
+            s: st,
+            rt: None,
+            n: 1,
+            e: u32::from(st == Status::Down),
+            ek: None,
+            em: None,
+            mem: BTreeMap::new(),
+            lim: None,
+        }
+    }
+
+    #[test]
+    fn uptime_is_weighted_by_gaps_not_counted() {
+        // Up at 0, down at 5 min for 5 min, up from 10 min on; the window ends at 60 min.
+        let m = 60_000;
+        let v = vec![s(0, Status::Up), s(5 * m, Status::Down), s(10 * m, Status::Up), s(15 * m, Status::Up)];
+        let w = window(&v, &[], 15 * m, DAY_MS, 10 * m);
+        assert_eq!(w.uptime.map(|u| round(u, 2)), Some(66.67));
+        assert_eq!(w.error_rate, Some(0.25));
+    }
+
+    #[test]
+    fn a_single_first_sample_has_the_uptime_of_its_status() {
+        let w = window(&[s(0, Status::Down)], &[], 0, DAY_MS, 600_000);
+        assert_eq!(w.uptime, Some(0.0));
+    }
+
+    #[test]
+    fn restart_starts_a_new_trend() {
+        let h = 3_600_000;
+        let mut pts: Vec<(i64, f64)> = (0..20).map(|i| (i * h, 100.0 + i as f64 * 10.0)).collect();
+        pts.push((20 * h, 90.0));
+        pts.push((21 * h, 95.0));
+        let t = trend(&pts, Some(1000.0), Duration::from_secs(24 * 3600)).unwrap();
+        assert_eq!(t.samples, 2);
+        assert!(!t.leak_suspected);
+    }
+}
