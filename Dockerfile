@@ -1,5 +1,5 @@
 # The vaktpost container action: one static binary on an empty image. No shell, no
-# libc, no package manager; TLS roots are compiled in (webpki-roots) and DNS is
+# shared libraries, no package manager; TLS roots are compiled in (webpki-roots), DNS is
 # hickory reading the /etc/hosts and /etc/resolv.conf the container runtime mounts.
 #
 # The binary is built outside (scripts/build-image.sh locally; the release workflow
@@ -7,7 +7,8 @@
 # a single-arch podman/docker build and a multi-arch `docker buildx` build without
 # emulation: nothing here runs.
 FROM scratch
-ARG TARGETARCH=amd64
+# Set by buildx per platform (amd64, arm64); scripts/build-image.sh passes it.
+ARG TARGETARCH
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="vaktpost" \
       org.opencontainers.image.description="Post-deployment monitoring that runs inside CI: checks, rules, GitHub issues as alerts, job summaries." \
@@ -16,6 +17,6 @@ LABEL org.opencontainers.image.title="vaktpost" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
 COPY dist/linux-${TARGETARCH}/vaktpost /vaktpost
-# GitHub runs Docker actions as root with /github/workspace as the working directory.
+# No USER: GitHub runs Docker actions as root (the default), in /github/workspace.
 WORKDIR /github/workspace
 ENTRYPOINT ["/vaktpost"]

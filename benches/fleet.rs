@@ -12,13 +12,15 @@
 //! A run only counts when it is correct: exit code 0, `counts.monitors == counts.up == N`
 //! in the JSON report, a non-empty summary, and the server saw each path `/m/{i}` exactly
 //! once. Peak RSS is the child's own `ru_maxrss` from `wait4`. Linux charges a child
-//! with the RSS high-water mark of the address space it had before its first `exec` —
-//! under `posix_spawn`/`vfork` that is the parent's — so the children are started by a
-//! small launcher process (this program re-executed with `__launch`), not by this process
-//! with its server and its thousands of sockets.
+//! with the RSS high-water mark of the address space it had before `exec` — the parent's,
+//! whether it was started by `fork` or `posix_spawn` (a /bin/true started by a 300 MB
+//! process reports 300 MB) — so the children are started by a small launcher process
+//! (this program re-executed with `__launch`, about 2 MB), not by this process with its
+//! server and its thousands of sockets.
 //!
 //! Usage: `cargo bench --bench fleet -- [--monitors N] [--latency-ms L] [--runs R]
-//! [--warmup W] [--validate | --no-validate] [--validate-runs V] [--bin PATH] [--keep]`
+//! [--warmup W] [--validate | --no-validate] [--validate-runs V] [--bin PATH] [--keep]
+//! [--keep-state]`
 //! (or `scripts/bench.sh` with the same arguments). Exit code 0 when every case passes.
 
 use std::fmt::Write as _;
@@ -37,7 +39,7 @@ const LAUNCH: &str = "__launch";
 const VALIDATE_MONITORS: usize = 50;
 
 const USAGE: &str = "usage: fleet [--monitors N] [--latency-ms L] [--runs R] [--warmup W] \
-[--validate | --no-validate] [--validate-runs V] [--bin PATH] [--keep]
+[--validate | --no-validate] [--validate-runs V] [--bin PATH] [--keep] [--keep-state]
 
   --monitors N       http monitors in the run case (default 1000)
   --latency-ms L     the server answers after L ms (default 100)
@@ -47,7 +49,8 @@ const USAGE: &str = "usage: fleet [--monitors N] [--latency-ms L] [--runs R] [--
   --no-validate      only the run case
   --validate-runs V  timed runs of `vaktpost validate` (default 20)
   --bin PATH         the vaktpost binary (default: the one cargo built for this bench)
-  --keep             keep the temporary directory (configs, reports, outputs)";
+  --keep             keep the temporary directory (configs, reports, outputs)
+  --keep-state       one state directory for all runs (default: a fresh one per run)";
 
 struct Opts {
     monitors: usize,
@@ -59,6 +62,7 @@ struct Opts {
     validate_runs: usize,
     bin: PathBuf,
     keep: bool,
+    keep_state: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Opts, String> {
@@ -72,6 +76,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         validate_runs: 20,
         bin: PathBuf::from(env!("CARGO_BIN_EXE_vaktpost")),
         keep: false,
+        keep_state: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -101,6 +106,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
             "--no-validate" => o.validate_case = false,
             "--bin" => o.bin = PathBuf::from(value(key)?),
             "--keep" => o.keep = true,
+            "--keep-state" => o.keep_state = true,
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
@@ -427,7 +433,6 @@ fn run_case(opts: &Opts, dir: &Path) -> (Row, Vec<String>) {
     let config = dir.join("fleet.yml");
     let report = dir.join("report.json");
     let summary = dir.join("summary.md");
-    let state = dir.join("state");
     let mut walls = Vec::new();
     let mut rss = Vec::new();
     let mut in_run = Vec::new();
@@ -444,6 +449,9 @@ fn run_case(opts: &Opts, dir: &Path) -> (Row, Vec<String>) {
         std::fs::write(&config, fleet_config(n, server.addr)).expect("write the config");
         let _ = std::fs::remove_file(&report);
         let _ = std::fs::remove_file(&summary);
+        // A fresh state directory per run, so every run does the same work (the history
+        // would otherwise grow from run to run); --keep-state carries it over instead.
+        let state = dir.join(if opts.keep_state { "state".to_string() } else { format!("state{k}") });
         let args = [
             "run",
             "-c",

@@ -23,10 +23,10 @@ def cell(text):
 
 
 def inputs_table(action):
-    rows = ["| input | description | default in action.yml |", "| --- | --- | --- |"]
+    rows = ["| input | description | `default:` in action.yml |", "| --- | --- | --- |"]
     for name, spec in (action.get("inputs") or {}).items():
         default = spec.get("default")
-        shown = f"`{cell(default)}`" if default is not None else "— (the binary's)"
+        shown = f"`{cell(default)}`" if default is not None else "—"
         rows.append(f"| `{name}` | {cell(spec.get('description', ''))} | {shown} |")
     return rows
 

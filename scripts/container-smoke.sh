@@ -28,7 +28,7 @@ TMP="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/vaktpost-smoke.XXXXXX")"
 server=""
 cleanup() {
   if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
-  rm -rf "$TMP" 2>/dev/null || true
+  if [ -n "${VAKTPOST_SMOKE_KEEP:-}" ]; then echo "container-smoke: kept $TMP"; else rm -rf "$TMP" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 
@@ -72,7 +72,8 @@ fail=0
 ok() { pass=$((pass + 1)); echo "container-smoke: PASS $*"; }
 bad() { fail=$((fail + 1)); echo "container-smoke: FAIL $*"; }
 
-# run_action NAME=VALUE... : one step of the action; sets $code, output in $TMP/out.
+# run_action NAME=VALUE... : one step of the action (the subcommand is $CMD, default
+# `run` as in action.yml); sets $code, output in $TMP/out.
 run_action() {
   local args=() given=" " kv
   for kv in "$@"; do given+="${kv%%=*} "; args+=(-e "INPUT_$kv"); done
@@ -92,8 +93,8 @@ run_action() {
     -e GITHUB_OUTPUT=/github/file_commands/set_output \
     -e GITHUB_REPOSITORY=acme/shop -e GITHUB_RUN_ID=1 -e GITHUB_SERVER_URL=https://github.com \
     -e GITHUB_API_URL=http://127.0.0.1:9 \
-    -e SLACK_WEBHOOK_URL= \
-    "${args[@]}" "$TAG" run >"$TMP/out" 2>&1
+    -e SLACK_WEBHOOK_URL= -e EXPECT_VERSION=0123abc \
+    "${args[@]}" "$TAG" "${CMD:-run}" >"$TMP/out" 2>&1
   code=$?
   set -e
 }
@@ -113,7 +114,8 @@ PY
   ok "report in the workspace: counts.up = 2, one high_memory finding"
 else bad "report $report missing or wrong"; fi
 summary="$TMP/file_commands/step_summary"
-if grep -q '^#' "$summary" && grep -q '| *Monitor' "$summary" && grep -q 'memory_status' "$summary"; then
+if grep -q '^## .*vaktpost' "$summary" && grep -q '^|.*| Monitor |' "$summary" \
+  && grep -q '^| .* memory_status |' "$summary"; then
   ok "job summary has the headline and the monitors table"
 else bad "job summary lacks the headline or the monitors table"; sed 's/^/  | /' "$summary"; fi
 outputs="$TMP/file_commands/set_output"
@@ -137,16 +139,49 @@ else bad "a check of http://localhost:$PORT failed inside the container"; sed 's
 if [ -f "$TMP/workspace/.vaktpost/state.json" ]; then ok "state saved in the workspace (.vaktpost)"; else
   bad "no state in $TMP/workspace/.vaktpost"; fi
 
+# Known gaps of the binary in a Docker action, reported without failing until they are
+# fixed (VAKTPOST_SMOKE_STRICT=1 fails on them): later steps run on the host as another
+# user, so files must be readable by others and output paths must be host-usable.
+strict="${VAKTPOST_SMOKE_STRICT:-}"
+gap() { if [ -n "$strict" ]; then bad "$*"; else echo "container-smoke: WARN $*"; fi; }
+for f in "$report" "$TMP/workspace/.vaktpost/state.json"; do
+  mode="$(stat -c %a "$f" 2>/dev/null || echo missing)"
+  case "$mode" in *[4567]) ok "${f#"$TMP"/} is readable by later steps (mode $mode)" ;;
+    *) gap "${f#"$TMP"/} has mode $mode: a later step running as the runner user cannot read it" ;; esac
+done
+rp="$(awk '/^report-path<</ {getline; print; exit}' "$outputs")"
+case "$rp" in /github/*) gap "output report-path is the container path $rp, not usable by later steps" ;;
+  *) ok "output report-path = $rp" ;; esac
+
 # Step 2: gate at medium trips; dry_run=false is the boolean input spelled out.
 run_action FAIL_ON=medium CONFIG=vaktpost.yml DRY_RUN=false
 if [ "$code" -eq 1 ]; then ok "exit 1 with fail_on=medium"; else
   bad "exit $code with fail_on=medium, want 1"; sed 's/^/  | /' "$TMP/out"; fi
+if python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["run"]["dry_run"] is not False)' "$report"; then
+  ok "dry_run=false is read as false"; else bad "dry_run=false was read as true"; fi
+run_action FAIL_ON=never CONFIG=vaktpost.yml DRY_RUN=true
+if [ "$code" -eq 0 ] && python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["run"]["dry_run"] is not True)' "$report"; then
+  ok "dry_run=true and fail_on=never: exit 0, report marked dry run"; else
+  bad "dry_run=true / fail_on=never: exit $code"; sed 's/^/  | /' "$TMP/out"; fi
+
+# The gate input: healthy targets pass at once, long before the wait runs out.
+start=$SECONDS
+run_action FAIL_ON=high CONFIG=vaktpost.yml WAIT=30s
+if [ "$code" -eq 0 ] && [ $((SECONDS - start)) -lt 20 ]; then ok "wait=30s with healthy targets: exit 0 at once"; else
+  bad "wait=30s: exit $code after $((SECONDS - start))s"; sed 's/^/  | /' "$TMP/out"; fi
 
 # Step 3: a bad config is a usage error (2), not a finding.
 printf 'monitors:\n  - name: x\n    type: htp\n' >"$TMP/workspace/broken.yml"
 run_action CONFIG=broken.yml
 if [ "$code" -eq 2 ]; then ok "exit 2 for an invalid config"; else
   bad "exit $code for an invalid config, want 2"; sed 's/^/  | /' "$TMP/out"; fi
+
+# Step 4: the example configs (examples/*.vaktpost.yml) are valid, checked by the image.
+for f in examples/*.vaktpost.yml; do
+  cp "$f" "$TMP/workspace/"
+  CMD=validate run_action CONFIG="$(basename "$f")"
+  if [ "$code" -eq 0 ]; then ok "$f is valid"; else bad "$f: validate exit $code"; sed 's/^/  | /' "$TMP/out"; fi
+done
 
 echo "container-smoke: $pass passed, $fail failed"
 if [ "$fail" -ne 0 ]; then echo "container-smoke: FAIL"; exit 1; fi

@@ -479,8 +479,14 @@ pub fn write_outputs(
         written.summary_paths.push(p);
     }
     if let Some(p) = ctx.var("GITHUB_OUTPUT") {
-        let sp = written.summary_paths.first().map(|p| p.display().to_string());
-        let text = report::actions::outputs(report, &rp.display().to_string(), sp.as_deref());
+        // Inside a Docker action the workspace is mounted at another path than later steps
+        // see; a path relative to the workspace works for both.
+        let shown = |p: &std::path::Path| match ctx.var("GITHUB_WORKSPACE").and_then(|w| p.strip_prefix(w).ok()) {
+            Some(rel) => rel.display().to_string(),
+            None => p.display().to_string(),
+        };
+        let sp = opts.summary_path.as_deref().or(written.summary_paths.first().map(|p| p.as_path())).map(shown);
+        let text = report::actions::outputs(report, &shown(rp), sp.as_deref());
         append_file(std::path::Path::new(p), text.as_bytes()).map_err(|source| RunError::Write {
             what: "step outputs",
             path: PathBuf::from(p),

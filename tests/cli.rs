@@ -351,6 +351,7 @@ fn github_actions_outputs_summary_and_annotations() {
     std::fs::write(r.path("summary.md"), "previous step\n").unwrap();
     let out = r.path("output.txt");
     let sum = r.path("summary.md");
+    let ws = r.dir.path().to_string_lossy().to_string();
     let env = [
         ("API_TOKEN", "tok-very-secret-123"),
         ("GITHUB_ACTIONS", "true"),
@@ -362,6 +363,7 @@ fn github_actions_outputs_summary_and_annotations() {
         ("INPUT_FAIL_ON", "never"),
         ("INPUT_REPORT", "out/report.json"),
         ("INPUT_SHARD", ""),
+        ("GITHUB_WORKSPACE", ws.as_str()),
     ];
     let o = r.cmd(&["run"], &env);
     let stdout = String::from_utf8_lossy(&o.stdout).to_string();
@@ -383,8 +385,13 @@ fn github_actions_outputs_summary_and_annotations() {
     assert_eq!(parsed["high"], "1");
     assert_eq!(parsed["medium"], "1");
     assert_eq!(parsed["low"], "0");
-    assert!(parsed["report-path"].ends_with("out/report.json"));
-    assert_eq!(parsed["summary-path"], sum.to_str().unwrap());
+    // Relative to the workspace: the container's mount path means nothing to later steps.
+    assert_eq!(parsed["report-path"], "out/report.json");
+    assert_eq!(parsed["summary-path"], "summary.md");
+    // Readable by later steps that run as another user than the action's root.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(r.path("out/report.json")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o644);
 
     // Summary appended, not overwritten.
     let md = std::fs::read_to_string(&sum).unwrap();
