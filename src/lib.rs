@@ -186,18 +186,8 @@ pub async fn run(
     let ran: std::collections::HashSet<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
     report.history =
         figures.iter().filter(|(k, _)| ran.contains(k.as_str())).map(|(k, f)| (k.clone(), f.to_json())).collect();
-    // Dead man's switch: a ping every run, `/fail` when the gate trips.
-    if let (Some(h), false, false) = (&config.alerts.heartbeat, opts.dry_run, sharded) {
-        let ok = !opts.fail_on.trips(&report);
-        let res = alerts::heartbeat::ping(&alerts::deliver::http_client(), &h.url, ok, alert_deadline).await;
-        report.alerts.push(report::AlertAction {
-            fingerprint: "*".into(),
-            channel: "heartbeat".into(),
-            action: if res.is_ok() { report::Action::Updated } else { report::Action::Failed },
-            issue_number: None,
-            url: None,
-            error: res.err().map(|e| env.redactor.redact_text(&e)),
-        });
+    if !sharded {
+        heartbeat(config, opts, &mut report, alert_deadline, &env.redactor).await;
     }
     Ok(Outcome { report, state })
 }
@@ -592,17 +582,27 @@ pub async fn merge(
     let mut actions = recon.actions.clone();
     actions.extend(alerts::deliver::deliver(&run, &recon, &mut state).await);
     report.alerts = actions;
-    if let (Some(h), false) = (&loaded.config.alerts.heartbeat, opts.dry_run) {
-        let ok = !opts.fail_on.trips(&report);
-        let res = alerts::heartbeat::ping(&alerts::deliver::http_client(), &h.url, ok, deadline).await;
-        report.alerts.push(report::AlertAction {
-            fingerprint: "*".into(),
-            channel: "heartbeat".into(),
-            action: if res.is_ok() { report::Action::Updated } else { report::Action::Failed },
-            issue_number: None,
-            url: None,
-            error: res.err().map(|e| redactor.redact_text(&e)),
-        });
-    }
+    heartbeat(&loaded.config, opts, &mut report, deadline, &redactor).await;
     Ok(Outcome { report, state })
+}
+
+/// Dead man's switch: a ping after every (non-dry) run, `/fail` when the gate trips.
+async fn heartbeat(
+    config: &Config,
+    opts: &RunOptions,
+    report: &mut Report,
+    deadline: tokio::time::Instant,
+    redactor: &redact::Redactor,
+) {
+    let (Some(h), false) = (&config.alerts.heartbeat, opts.dry_run) else { return };
+    let ok = !opts.fail_on.trips(report);
+    let res = alerts::heartbeat::ping(&alerts::deliver::http_client(), &h.url, ok, deadline).await;
+    report.alerts.push(report::AlertAction {
+        fingerprint: "*".into(),
+        channel: "heartbeat".into(),
+        action: if res.is_ok() { report::Action::Updated } else { report::Action::Failed },
+        issue_number: None,
+        url: None,
+        error: res.err().map(|e| redactor.redact_text(&e)),
+    });
 }
