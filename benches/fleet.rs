@@ -305,6 +305,9 @@ struct Stats {
     /// Requests for a path other than `/m/{i}` with i < N, or malformed.
     bad: AtomicUsize,
     accept_errors: AtomicUsize,
+    /// Requests between their head arriving and their answer going out. A monitor's next
+    /// request cannot arrive before the answer to its last, so the peak is exactly how
+    /// many checks vaktpost had in flight against this host.
     inflight: AtomicUsize,
     peak_inflight: AtomicUsize,
     /// Requests per monitor path.
@@ -345,12 +348,9 @@ fn start_server(rt: &tokio::runtime::Runtime, n: usize, latency: Duration) -> st
 }
 
 async fn serve(mut s: TcpStream, st: Arc<Stats>, latency: Duration) {
-    let now = st.inflight.fetch_add(1, Ordering::Relaxed) + 1;
-    st.peak_inflight.fetch_max(now, Ordering::Relaxed);
     if answer(&mut s, &st, latency).await.is_err() {
         st.bad.fetch_add(1, Ordering::Relaxed);
     }
-    st.inflight.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// Reads one request head, waits `latency`, answers 200 with a small JSON body (404 for
@@ -374,7 +374,10 @@ async fn answer(s: &mut TcpStream, st: &Stats, latency: Duration) -> std::io::Re
     let line = buf.split(|&b| b == b'\r').next().unwrap_or_default();
     let target = std::str::from_utf8(line).ok().and_then(|l| l.split(' ').nth(1)).unwrap_or_default();
     let index = target.strip_prefix("/m/").and_then(|i| i.parse::<usize>().ok()).filter(|&i| i < st.hits.len());
+    let now = st.inflight.fetch_add(1, Ordering::Relaxed) + 1;
+    st.peak_inflight.fetch_max(now, Ordering::Relaxed);
     tokio::time::sleep(latency).await;
+    st.inflight.fetch_sub(1, Ordering::Relaxed);
     let (status, body) = match index {
         Some(i) => {
             st.hits[i].fetch_add(1, Ordering::Relaxed);
