@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod checks;
 pub mod config;
 pub mod context;
+pub mod errgroup;
 pub mod redact;
 pub mod report;
 pub mod rules;

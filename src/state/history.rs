@@ -22,7 +22,6 @@ pub const HISTORY_DIR: &str = "history";
 const LOCK_FILE: &str = ".lock";
 /// A lock older than this belongs to a run that died; a write takes seconds at most.
 const STALE_LOCK: Duration = Duration::from_secs(120);
-const MAX_MESSAGE: usize = 200;
 
 /// Retention and detection settings, resolved from `state:`.
 #[derive(Debug, Clone)]
@@ -102,25 +101,9 @@ impl Sample {
     }
 }
 
-/// Folds digits to `#` so `timed out after 5003ms` and `… 4998ms` group together.
+/// The message in its grouping form (see [`crate::errgroup::normalize`]).
 pub fn normalize_message(msg: &str) -> String {
-    let mut out = String::new();
-    let mut in_digits = false;
-    for c in msg.chars() {
-        if c.is_ascii_digit() {
-            if !in_digits {
-                out.push('#');
-            }
-            in_digits = true;
-        } else {
-            in_digits = false;
-            out.push(c);
-        }
-        if out.len() >= MAX_MESSAGE {
-            break;
-        }
-    }
-    out
+    crate::errgroup::normalize(msg)
 }
 
 /// The samples of one run: one per monitor that ran (skipped ones did not).
@@ -623,7 +606,7 @@ mod tests {
     #[test]
     fn messages_group_by_shape_not_numbers() {
         assert_eq!(normalize_message("timed out after 5003ms"), normalize_message("timed out after 12ms"));
-        assert_eq!(normalize_message("HTTP 503 from 10.0.0.1"), "HTTP # from #.#.#.#");
+        assert_eq!(normalize_message("HTTP 503 from 10.0.0.1"), "HTTP # from <ip>");
     }
 
     #[test]
