@@ -29,6 +29,10 @@ use rules::{Finding, Rule};
 use runner::{Decision, Selection};
 use state::{MonitorState, State};
 
+/// Error groups in the report and the summary's "Top errors", and how recent they must be.
+const TOP_ERRORS: usize = 10;
+const TOP_ERRORS_DAYS: i64 = 7;
+
 /// vaktpost's own failures (exit code 3), as opposed to findings about targets.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -153,6 +157,7 @@ pub async fn run(
     hist.add(&state::history::samples_from(&results));
     let hcfg = state::history::HistoryConfig::from_config(&config.state);
     let figures = state::figures::compute(&hist, ctx.now(), hcfg.leak_window);
+    let top_errors = hist.top_errors(ctx.now(), TOP_ERRORS_DAYS, TOP_ERRORS);
     drop(hist);
     let extra: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
         figures.iter().map(|(k, f)| (k.clone(), f.variables())).collect();
@@ -187,6 +192,7 @@ pub async fn run(
     let ran: std::collections::HashSet<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
     report.history =
         figures.iter().filter(|(k, _)| ran.contains(k.as_str())).map(|(k, f)| (k.clone(), f.to_json())).collect();
+    report.top_errors = top_errors;
     if !sharded {
         heartbeat(config, opts, &mut report, alert_deadline, &env.redactor).await;
     }
@@ -395,6 +401,7 @@ fn build_report(
         findings,
         alerts: Vec::new(),
         history: BTreeMap::new(),
+        top_errors: Vec::new(),
         notes,
     }
 }
@@ -523,7 +530,20 @@ pub fn merge_reports(reports: Vec<Report>) -> Result<Report, RunError> {
         out.findings.extend(r.findings.into_iter().filter(|f| fps.insert(f.fingerprint.clone())));
         out.notes.extend(r.notes.into_iter().filter(|n| !n.starts_with("sharded run:")));
         out.history.extend(r.history);
+        for g in r.top_errors {
+            match out.top_errors.iter_mut().find(|x| x.fingerprint == g.fingerprint) {
+                Some(x) => {
+                    x.count += g.count;
+                    x.first_seen = x.first_seen.min(g.first_seen);
+                    x.last_seen = x.last_seen.max(g.last_seen);
+                    x.monitors.extend(g.monitors);
+                }
+                None => out.top_errors.push(g),
+            }
+        }
     }
+    out.top_errors.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen.cmp(&a.last_seen)));
+    out.top_errors.truncate(TOP_ERRORS);
     out.notes.retain(|n| !n.starts_with("sharded run:"));
     out.run.duration_ms = checks::ms((out.run.finished_at - out.run.started_at).to_std().unwrap_or_default());
     out.run.shard = None;

@@ -38,7 +38,14 @@ fn sample(m: &str, ms: i64, s: Status, rt: f64) -> Sample {
         em: down.then(|| "timed out after #ms".to_string()),
         mem: BTreeMap::new(),
         lim: None,
+        kh: None,
+        km: None,
     }
+}
+
+/// Samples of monitor `m` the aggregates hold.
+fn count(h: &History, m: &str) -> u64 {
+    h.buckets(m).iter().map(|b| b.2.count).sum()
 }
 
 fn figures_at(dir: &Path, now: DateTime<Utc>, leak_window: Duration) -> (BTreeMap<String, Figures>, Vec<String>) {
@@ -123,17 +130,21 @@ fn retention_compresses_and_folds_days_into_rollups_equal_to_the_raw_data() {
         assert!(notes.is_empty(), "{notes:?}");
         all.extend(run);
     }
-    // Day 11 is today: today and yesterday plain, two more days gzipped, the rest rolled up.
+    // Day 12 is today: today's and yesterday's raw segments plain, two more days gzipped,
+    // older raw days deleted; hourly aggregates for today and yesterday, daily rollups
+    // for every day before.
     let files = names(dir.path());
     let expected: Vec<String> = vec![
-        ".lock".into(),
+        "errors.json".into(),
+        "hours-2025-03-11.json".into(),
+        "hours-2025-03-12.json".into(),
         "rollups-2025-03.json".into(),
         "samples-2025-03-09.jsonl.gz".into(),
         "samples-2025-03-10.jsonl.gz".into(),
         "samples-2025-03-11.jsonl".into(),
         "samples-2025-03-12.jsonl".into(),
+        "tails.json".into(),
     ];
-    let expected: Vec<String> = expected.into_iter().filter(|n| n != ".lock").collect();
     assert_eq!(files, expected);
     let gz = std::fs::read(dir.path().join("history/samples-2025-03-09.jsonl.gz")).unwrap();
     assert_eq!(&gz[..2], &[0x1f, 0x8b], "gzip magic");
@@ -141,7 +152,7 @@ fn retention_compresses_and_folds_days_into_rollups_equal_to_the_raw_data() {
     // Each rolled-up day equals the rollup of the raw samples it replaced.
     let rollups: BTreeMap<chrono::NaiveDate, BTreeMap<String, history::Rollup>> =
         serde_json::from_slice(&std::fs::read(dir.path().join("history/rollups-2025-03.json")).unwrap()).unwrap();
-    assert_eq!(rollups.len(), 8, "days 1–8 rolled up");
+    assert_eq!(rollups.len(), 10, "days 1–10 rolled up");
     for (day, per) in &rollups {
         let of_day = |d: chrono::NaiveDate| -> Vec<Sample> {
             all.iter().filter(|s| s.time().date_naive() == d).cloned().collect()
@@ -274,15 +285,17 @@ fn concurrent_runs_on_one_store_lose_nothing() {
     }
     let (h, notes) = history::load(dir.path(), at(DAY / 2), true);
     assert!(notes.is_empty(), "{notes:?}");
-    assert_eq!(h.samples.len(), 8);
-    for (m, v) in &h.samples {
-        assert_eq!(v.len(), 15, "{m}");
+    assert_eq!(h.tails.len(), 8);
+    for k in 0..8 {
+        assert_eq!(count(&h, &format!("m{k}")), 15, "m{k}");
     }
+    let raw = std::fs::read_to_string(dir.path().join("history/samples-2025-03-01.jsonl")).unwrap();
+    assert_eq!(raw.lines().count(), 8 * 15, "every raw sample appended once");
     assert!(!dir.path().join("history/.lock").exists(), "lock released");
 }
 
 #[test]
-fn truncated_or_corrupt_segments_are_moved_aside_and_the_run_goes_on() {
+fn a_truncated_raw_segment_is_repaired_before_the_next_append() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = HistoryConfig::default();
     for i in 0..4 {
@@ -291,24 +304,54 @@ fn truncated_or_corrupt_segments_are_moved_aside_and_the_run_goes_on() {
     let seg = dir.path().join("history/samples-2025-03-01.jsonl");
     let bytes = std::fs::read(&seg).unwrap();
     std::fs::write(&seg, &bytes[..bytes.len() - 20]).unwrap();
-
-    // A dry run reads what it can and touches nothing.
-    let (h, notes) = history::load(dir.path(), at(5 * HOUR), false);
-    assert_eq!(h.samples["a"].len(), 3);
-    assert!(notes[0].contains("unreadable line") && notes[0].contains("dry run"), "{notes:?}");
-    assert_eq!(names(dir.path()), vec!["samples-2025-03-01.jsonl"]);
-
-    let (h, notes) = history::load(dir.path(), at(5 * HOUR), true);
-    assert_eq!(h.samples["a"].len(), 3);
+    let notes = history::save(dir.path(), at(5 * HOUR), &cfg, &[sample("a", 5 * HOUR, Status::Up, 1.0)]).unwrap();
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0].contains("moved to") && notes[0].contains("3 readable samples kept"), "{notes:?}");
-    let files = names(dir.path());
-    assert!(files.iter().any(|n| n.starts_with("samples-2025-03-01.jsonl.corrupt-")), "{files:?}");
-    // The next run appends to the repaired segment.
-    history::save(dir.path(), at(5 * HOUR), &cfg, &[sample("a", 5 * HOUR, Status::Up, 1.0)]).unwrap();
+    assert!(names(dir.path()).iter().any(|n| n.starts_with("samples-2025-03-01.jsonl.corrupt-")));
+    let raw = std::fs::read_to_string(&seg).unwrap();
+    assert_eq!(raw.lines().count(), 4, "3 readable + the new one");
+    assert!(raw.lines().all(|l| serde_json::from_str::<Sample>(l).is_ok()));
+    // The aggregates never lost the cut sample.
     let (h, notes) = history::load(dir.path(), at(5 * HOUR), true);
     assert!(notes.is_empty(), "{notes:?}");
-    assert_eq!(h.samples["a"].len(), 4);
+    assert_eq!(count(&h, "a"), 5);
+}
+
+#[test]
+fn corrupt_aggregates_are_moved_aside_and_rebuilt_from_the_raw_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = HistoryConfig::default();
+    let mut all = Vec::new();
+    for i in 0..(3 * 24) {
+        let s = sample("a", i * HOUR, if i % 7 == 3 { Status::Down } else { Status::Up }, 10.0 + i as f64);
+        history::save(dir.path(), at(i * HOUR), &cfg, std::slice::from_ref(&s)).unwrap();
+        all.push(s);
+    }
+    let now = at(3 * DAY - HOUR + MIN);
+    let (before, notes) = figures_at(dir.path(), now, cfg.leak_window);
+    assert!(notes.is_empty(), "{notes:?}");
+    let hours = dir.path().join("history/hours-2025-03-03.json");
+    std::fs::write(&hours, b"{\"a\": {\"0\": {\"count\": 1, ").unwrap();
+
+    // A dry run reads around it and touches nothing.
+    let (after, notes) = figures_at_repair(dir.path(), now, false);
+    assert_eq!(after["a"].w24h, before["a"].w24h);
+    assert!(notes.iter().any(|n| n.contains("hours-2025-03-03.json") && n.contains("dry run")), "{notes:?}");
+    assert!(std::fs::read(&hours).unwrap().starts_with(b"{\"a\": {\"0\": {\"count\": 1, "));
+
+    // A real run moves it aside, rebuilds from the raw samples and says so.
+    let next = sample("a", 3 * DAY - HOUR + MIN, Status::Up, 5.0);
+    let notes = history::save(dir.path(), now, &cfg, std::slice::from_ref(&next)).unwrap();
+    assert!(notes.iter().any(|n| n.contains("was corrupt") && n.contains("moved to")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("rebuilt from the raw samples")), "{notes:?}");
+    all.push(next);
+    let (h, notes) = history::load(dir.path(), now, true);
+    assert!(notes.is_empty(), "{notes:?}");
+    let mut raw = History::default();
+    raw.add(&all);
+    let (f, r) = (figures::compute(&h, now, cfg.leak_window), figures::compute(&raw, now, cfg.leak_window));
+    assert_eq!(f["a"].w24h, r["a"].w24h);
+    assert_eq!(count(&h, "a"), 3 * 24 + 1);
 
     // A cut-off gzip segment keeps what decompresses, and says so.
     let gz = dir.path().join("history/samples-2025-02-27.jsonl.gz");
@@ -322,9 +365,73 @@ fn truncated_or_corrupt_segments_are_moved_aside_and_the_run_goes_on() {
     std::io::Write::write_all(&mut enc, &text).unwrap();
     let full = enc.finish().unwrap();
     std::fs::write(&gz, &full[..full.len() / 2]).unwrap();
-    let (h, notes) = history::load(dir.path(), at(5 * HOUR), true);
+    std::fs::remove_file(dir.path().join("history/tails.json")).unwrap();
+    let (h, notes) = history::load(dir.path(), now, true);
     assert!(notes.iter().any(|n| n.contains("samples-2025-02-27.jsonl.gz") && n.contains("damaged")), "{notes:?}");
-    assert!(h.samples["a"].len() > 4, "the readable part of the gzip segment is kept");
+    let c = count(&h, "a");
+    assert!(c > 3 * 24 + 1 && c < 3 * 24 + 1 + 200, "the readable part of the gzip segment is kept: {c}");
+}
+
+fn figures_at_repair(dir: &Path, now: DateTime<Utc>, repair: bool) -> (BTreeMap<String, Figures>, Vec<String>) {
+    let (h, notes) = history::load(dir, now, repair);
+    (figures::compute(&h, now, Duration::from_secs(86_400)), notes)
+}
+
+#[test]
+fn window_hit_rate_sums_interval_deltas_and_skips_a_counter_reset() {
+    let mut h = History::default();
+    let mut run = |i: i64, kh: Option<u64>, km: Option<u64>| {
+        let mut s = sample("cache", i * 5 * MIN, Status::Up, 1.0);
+        (s.kh, s.km) = (kh, km);
+        h.add(&[s]);
+    };
+    run(0, None, None); // first run: only lifetime counters
+    run(1, Some(90), Some(10));
+    run(2, Some(60), Some(40));
+    run(3, None, None); // restart: lifetime counters again, left out
+    run(4, Some(50), Some(50));
+    let f = &figures::compute(&h, at(20 * MIN), Duration::from_secs(86_400))["cache"];
+    assert_eq!(f.hit_rate_24h, Some(200.0 / 300.0));
+    assert_eq!(f.variables()["hit_rate_24h"], serde_json::json!(0.6667));
+}
+
+#[test]
+fn errors_are_grouped_by_kind_and_normalized_message_across_monitors_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = HistoryConfig::default();
+    let fail = |m: &str, ms: i64, kind: &str, msg: &str| {
+        let mut s = sample(m, ms, Status::Down, 1.0);
+        s.ek = Some(kind.into());
+        s.em = Some(history::normalize_message(msg));
+        s
+    };
+    history::save(
+        dir.path(),
+        at(0),
+        &cfg,
+        &[
+            fail("api", 0, "timeout", "timed out after 5003ms"),
+            fail("web", 0, "connect", "connect to 10.0.0.7:443 refused"),
+        ],
+    )
+    .unwrap();
+    history::save(
+        dir.path(),
+        at(5 * MIN),
+        &cfg,
+        &[fail("api", 5 * MIN, "timeout", "timed out after 4998ms"), fail("auth", 5 * MIN, "timeout", "timed out after 12ms")],
+    )
+    .unwrap();
+    history::save(dir.path(), at(10 * MIN), &cfg, &[sample("api", 10 * MIN, Status::Up, 1.0)]).unwrap();
+    let (h, _) = history::load(dir.path(), at(11 * MIN), true);
+    let top = h.top_errors(at(11 * MIN), 7, 10);
+    assert_eq!(top.len(), 2);
+    assert_eq!((top[0].kind.as_str(), top[0].message.as_str(), top[0].count), ("timeout", "timed out after #ms", 3));
+    assert_eq!(top[0].monitors.iter().map(String::as_str).collect::<Vec<_>>(), vec!["api", "auth"]);
+    assert_eq!((top[0].first_seen, top[0].last_seen), (at(0), at(5 * MIN)));
+    assert_eq!((top[1].message.as_str(), top[1].count), ("connect to <ip> refused", 1));
+    // Eight days later the groups are out of the 7-day view.
+    assert!(h.top_errors(at(8 * DAY), 7, 10).is_empty());
 }
 
 /// A whole run, three times on a moving clock: history written, figures in the report and
@@ -353,7 +460,10 @@ async fn runs_keep_history_and_rules_see_uptime() {
     assert_eq!(h["uptime_24h"], serde_json::json!(100.0), "{h:#}");
     let f = report.findings.iter().find(|f| f.rule == "uptime_seen").expect("rule on uptime_24h fired");
     assert_eq!(f.message, "host up 100% over 24h");
-    assert_eq!(names(&ctx.cwd.join(".vaktpost")), vec!["samples-2025-03-01.jsonl"]);
+    assert_eq!(
+        names(&ctx.cwd.join(".vaktpost")),
+        vec!["errors.json", "hours-2025-03-01.json", "samples-2025-03-01.jsonl", "tails.json"]
+    );
 
     // The summary shows the uptime columns, and a response-time chart once there are timings.
     let mut report = report;

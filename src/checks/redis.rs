@@ -369,6 +369,12 @@ fn evaluate(
     };
     let lookups = hits.saturating_add(misses);
     r.set("lookups", lookups);
+    // The history store sums these over 24h/7d for a window hit rate; lifetime counts
+    // (first run, restart) would swamp it, so only interval deltas are recorded.
+    if scope == "interval" {
+        r.set("keyspace_hits_delta", hits);
+        r.set("keyspace_misses_delta", misses);
+    }
     r.set("hit_rate_scope", scope);
     // No lookups, no rate: `min_hit_rate` and the hit-rate rule then do not apply.
     let hit_rate = (lookups > 0).then(|| round(hits as f64 / lookups as f64, 4));

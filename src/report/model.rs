@@ -27,6 +27,10 @@ pub struct Report {
     pub alerts: Vec<AlertAction>,
     /// Per monitor history aggregates (uptime, error rate, percentiles) when history is kept.
     pub history: BTreeMap<String, serde_json::Value>,
+    /// Failures grouped by error kind and normalized message across monitors and runs, seen
+    /// in the last 7 days, most frequent first (at most 10).
+    #[serde(default)]
+    pub top_errors: Vec<crate::state::agg::ErrorGroup>,
     /// Things the user should know that are not findings (state repaired, seed variables used).
     pub notes: Vec<String>,
 }

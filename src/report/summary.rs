@@ -119,6 +119,7 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
     }
 
     response_time_chart(&mut md, report);
+    top_errors(&mut md, report);
 
     if !report.alerts.is_empty() {
         let _ = writeln!(md, "\n### Alerts\n");
@@ -184,6 +185,32 @@ fn security_events(md: &mut String, report: &Report, max_rows: usize) {
         let _ = writeln!(md, "- …and {} more (see the JSON report)", sorted.len() - max_rows);
     }
     md.push('\n');
+}
+
+/// "Top errors": failures grouped across monitors and runs (the report's `top_errors`).
+fn top_errors(md: &mut String, report: &Report) {
+    if report.top_errors.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "\n### Top errors (7 days)\n");
+    let _ = writeln!(md, "| Count | Kind | Error | Monitors | First seen | Last seen |");
+    let _ = writeln!(md, "|---:|---|---|---|---|---|");
+    for g in &report.top_errors {
+        let mut monitors: Vec<String> = g.monitors.iter().take(5).map(|m| format!("`{}`", cell(m))).collect();
+        if g.monitors.len() > 5 {
+            monitors.push(format!("+{} more", g.monitors.len() - 5));
+        }
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {} | {} | {} | {} |",
+            g.count,
+            g.kind,
+            cell(&g.message),
+            monitors.join(", "),
+            g.first_seen.format("%Y-%m-%d %H:%M"),
+            g.last_seen.format("%Y-%m-%d %H:%M")
+        );
+    }
 }
 
 fn fmt_ms(ms: f64) -> String {

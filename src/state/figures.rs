@@ -9,9 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::history::{percentile, weight_cap, History, Sample};
+use super::agg::{hist_percentile, Agg, History, DAY_MS, HOUR_MS};
 
-const DAY_MS: i64 = 86_400_000;
 /// A memory series: (time ms, value).
 type Points = Vec<(i64, f64)>;
 /// A fall of this fraction from one sample to the next is a restart: the trend starts over.
@@ -68,6 +67,9 @@ pub struct Figures {
     pub p95_7d_ms: Option<f64>,
     pub p99_7d_ms: Option<f64>,
     pub memory: BTreeMap<String, Trend>,
+    /// Redis: keyspace hits / lookups over the window, from the runs' interval deltas.
+    pub hit_rate_24h: Option<f64>,
+    pub hit_rate_7d: Option<f64>,
     /// Median response time per hour of the last 24h, oldest first (for the summary chart).
     pub hourly_24h_ms: Vec<Option<f64>>,
 }
@@ -95,6 +97,11 @@ impl Figures {
             ("p99_7d_ms", self.p99_7d_ms),
         ] {
             o.insert(k.into(), json!(v));
+        }
+        for (k, x) in [("hit_rate_24h", self.hit_rate_24h), ("hit_rate_7d", self.hit_rate_7d)] {
+            if let Some(x) = x {
+                o.insert(k.into(), json!(round(x, 4)));
+            }
         }
         if !self.memory.is_empty() {
             o.insert("memory".into(), json!(self.memory));
@@ -124,6 +131,8 @@ impl Figures {
             ("p50_7d_ms", self.p50_7d_ms),
             ("p95_7d_ms", self.p95_7d_ms),
             ("p99_7d_ms", self.p99_7d_ms),
+            ("hit_rate_24h", self.hit_rate_24h.map(|h| round(h, 4))),
+            ("hit_rate_7d", self.hit_rate_7d.map(|h| round(h, 4))),
         ] {
             if let Some(x) = x {
                 v.insert(k.into(), json!(x));
@@ -148,58 +157,62 @@ impl Figures {
     }
 }
 
-/// Uptime and error rate of one monitor over `[now - span, now]`: raw samples weighted by
-/// the gap to the next one (capped, see `weight_cap`), plus rollups of days without raw
-/// samples, scaled by how much of the day lies in the window.
-fn window(samples: &[Sample], rollups: &[(i64, &super::history::Rollup)], now: i64, span: i64, cap: i64) -> Window {
+/// A monitor's buckets: (start ms, length ms, aggregate).
+type Buckets<'a> = [(i64, i64, &'a Agg)];
+
+/// Uptime and error rate of one monitor over `[now - span, now]`: each bucket counted by
+/// the share of it inside the window, plus the open stretch of the latest sample (`open`:
+/// its time, weight so far, and whether it was up).
+fn window(buckets: &Buckets, open: Option<(i64, i64, bool)>, now: i64, span: i64) -> Window {
     let start = now - span;
-    let (mut known, mut up, mut req, mut err, mut n) = (0f64, 0f64, 0f64, 0f64, 0u64);
-    let (mut cnt_up, mut cnt) = (0u64, 0u64);
-    for (i, s) in samples.iter().enumerate() {
-        let end = samples.get(i + 1).map(|x| x.t).unwrap_or(now).min(s.t + cap).max(s.t);
-        let (a, b) = (s.t.max(start), end.min(now));
-        if s.t >= start && s.t <= now {
-            n += 1;
-            req += f64::from(s.n);
-            err += f64::from(s.e);
-            cnt += 1;
-            cnt_up += u64::from(s.s.is_up());
+    let (mut known, mut up, mut req, mut err, mut n, mut n_up) = (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
+    for (b0, len, a) in buckets {
+        // The share of the bucket's elapsed part (the current hour is still open) that
+        // lies inside the window.
+        let end = (b0 + len).min(now);
+        let overlap = if end <= *b0 {
+            f64::from(u8::from(*b0 >= start && *b0 <= now))
+        } else {
+            (end - (*b0).max(start)).max(0) as f64 / (end - b0) as f64
+        };
+        if overlap <= 0.0 {
+            continue;
         }
+        known += a.known_ms as f64 * overlap;
+        up += a.up_ms as f64 * overlap;
+        req += a.requests as f64 * overlap;
+        err += a.errors as f64 * overlap;
+        n += a.count as f64 * overlap;
+        n_up += (a.up + a.degraded) as f64 * overlap;
+    }
+    if let Some((t, w, is_up)) = open {
+        let (a, b) = (t.max(start), (t + w).min(now));
         if b > a {
             known += (b - a) as f64;
-            if s.s.is_up() {
+            if is_up {
                 up += (b - a) as f64;
             }
         }
     }
-    for (day_start, r) in rollups {
-        let overlap = ((day_start + DAY_MS).min(now) - (*day_start).max(start)).max(0) as f64 / DAY_MS as f64;
-        if overlap <= 0.0 {
-            continue;
-        }
-        known += r.known_ms as f64 * overlap;
-        up += r.up_ms as f64 * overlap;
-        req += r.requests as f64 * overlap;
-        err += r.errors as f64 * overlap;
-        n += (r.count as f64 * overlap).round() as u64;
-        cnt += (r.count as f64 * overlap).round() as u64;
-        cnt_up += ((r.up + r.degraded) as f64 * overlap).round() as u64;
-    }
     // No known time (a first run, one sample): uptime is the share of samples up.
     let uptime = if known > 0.0 {
         Some(up / known * 100.0)
-    } else if cnt > 0 {
-        Some(cnt_up as f64 / cnt as f64 * 100.0)
+    } else if n > 0.0 {
+        Some(n_up / n * 100.0)
     } else {
         None
     };
-    Window { uptime, error_rate: (req > 0.0).then(|| err / req), samples: n }
+    Window { uptime, error_rate: (req > 0.0).then(|| err / req), samples: n.round() as u64 }
 }
 
-fn latencies(samples: &[Sample], from: i64) -> Vec<f64> {
-    let mut v: Vec<f64> = samples.iter().filter(|s| s.t >= from).filter_map(|s| s.rt).collect();
-    v.sort_by(f64::total_cmp);
-    v
+/// The buckets that overlap `[from, now]`.
+fn overlapping<'a>(buckets: &'a Buckets<'a>, from: i64) -> impl Iterator<Item = &'a Agg> + Clone {
+    buckets.iter().filter(move |(b0, len, _)| b0 + len > from).map(|b| b.2)
+}
+
+fn hit_rate<'a>(aggs: impl Iterator<Item = &'a Agg>) -> Option<f64> {
+    let (h, m) = aggs.fold((0u64, 0u64), |(h, m), a| (h + a.hits, m + a.misses));
+    (h + m > 0).then(|| h as f64 / (h + m) as f64)
 }
 
 /// Theil–Sen trend of one series over `points` (time ms, value), after the last restart.
@@ -247,66 +260,44 @@ pub fn trend(points: &[(i64, f64)], limit: Option<f64>, window: Duration) -> Opt
 /// The figures of every monitor with history, at `now`.
 pub fn compute(h: &History, now: DateTime<Utc>, leak_window: Duration) -> BTreeMap<String, Figures> {
     let now_ms = now.timestamp_millis();
-    let mut names: std::collections::BTreeSet<&String> = h.samples.keys().collect();
-    let since_30d = now_ms - 30 * DAY_MS;
-    for per in h.rollups.values() {
-        names.extend(per.keys());
-    }
+    let this_hour = now_ms - now_ms.rem_euclid(HOUR_MS);
     let mut out = BTreeMap::new();
-    for name in names {
-        let samples: &[Sample] = h.samples.get(name).map(|v| v.as_slice()).unwrap_or(&[]);
-        let samples = &samples[samples.partition_point(|s| s.t < since_30d - DAY_MS)..];
-        let times: Vec<i64> = samples.iter().map(|s| s.t).collect();
-        let cap = weight_cap(&times);
-        let rollups: Vec<(i64, &super::history::Rollup)> = h
-            .rollups
-            .iter()
-            .filter(|(d, _)| !h.raw_days.contains(d))
-            .filter_map(|(d, per)| {
-                let start = d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis();
-                Some((start, per.get(name)?))
-            })
-            .collect();
+    for name in h.monitors() {
+        let buckets = h.buckets(name);
+        let open = h.tails.get(name).map(|t| (t.t, (now_ms - t.t).clamp(0, t.cap()), t.s.is_up()));
         let mut f = Figures {
-            w24h: window(samples, &rollups, now_ms, DAY_MS, cap),
-            w7d: window(samples, &rollups, now_ms, 7 * DAY_MS, cap),
-            w30d: window(samples, &rollups, now_ms, 30 * DAY_MS, cap),
+            w24h: window(&buckets, open, now_ms, DAY_MS),
+            w7d: window(&buckets, open, now_ms, 7 * DAY_MS),
+            w30d: window(&buckets, open, now_ms, 30 * DAY_MS),
             ..Default::default()
         };
-        let l24 = latencies(samples, now_ms - DAY_MS);
-        let l7 = latencies(samples, now_ms - 7 * DAY_MS);
-        (f.p50_24h_ms, f.p95_24h_ms, f.p99_24h_ms) =
-            (percentile(&l24, 50.0), percentile(&l24, 95.0), percentile(&l24, 99.0));
-        (f.p50_7d_ms, f.p95_7d_ms, f.p99_7d_ms) = (percentile(&l7, 50.0), percentile(&l7, 95.0), percentile(&l7, 99.0));
+        let (d1, d7) = (now_ms - DAY_MS, now_ms - 7 * DAY_MS);
+        let pct = |from: i64, p: f64| hist_percentile(overlapping(&buckets, from), p);
+        (f.p50_24h_ms, f.p95_24h_ms, f.p99_24h_ms) = (pct(d1, 50.0), pct(d1, 95.0), pct(d1, 99.0));
+        (f.p50_7d_ms, f.p95_7d_ms, f.p99_7d_ms) = (pct(d7, 50.0), pct(d7, 95.0), pct(d7, 99.0));
+        f.hit_rate_24h = hit_rate(overlapping(&buckets, d1));
+        f.hit_rate_7d = hit_rate(overlapping(&buckets, d7));
 
-        let mut hours: Vec<Vec<f64>> = vec![Vec::new(); 24];
-        for s in &samples[samples.partition_point(|s| s.t <= now_ms - DAY_MS)..] {
-            if let (Some(rt), Ok(back)) = (s.rt, usize::try_from((now_ms - s.t) / 3_600_000)) {
-                if back < 24 {
-                    hours[23 - back].push(rt);
-                }
-            }
-        }
-        f.hourly_24h_ms = hours
-            .into_iter()
-            .map(|mut v| {
-                v.sort_by(f64::total_cmp);
-                percentile(&v, 50.0)
+        // The chart: the median of each of the last 24 clock hours, oldest first.
+        f.hourly_24h_ms = (0..24)
+            .map(|k| {
+                let start = this_hour - (23 - k) * HOUR_MS;
+                buckets.iter().find(|b| b.0 == start && b.1 == HOUR_MS).and_then(|b| hist_percentile([b.2], 50.0))
             })
             .collect();
 
         let from = now_ms - leak_window.as_millis() as i64;
-        let recent = &samples[samples.partition_point(|s| s.t < from)..];
         let mut series: BTreeMap<&str, (Points, Option<f64>)> = BTreeMap::new();
-        for s in recent {
-            for (k, v) in &s.mem {
+        for a in overlapping(&buckets, from) {
+            for (k, pts) in &a.mem {
                 let e = series.entry(k.as_str()).or_default();
-                e.0.push((s.t, *v));
+                e.0.extend(pts.iter().copied().filter(|p| p.0 >= from));
                 // Byte series are bounded by the monitor's limit; a percentage by 100.
-                e.1 = if k == "percent" { Some(100.0) } else { s.lim.or(e.1) };
+                e.1 = if k == "percent" { Some(100.0) } else { a.lim.or(e.1) };
             }
         }
-        for (k, (pts, lim)) in series {
+        for (k, (mut pts, lim)) in series {
+            pts.sort_by_key(|p| p.0);
             if let Some(t) = trend(&pts, lim, leak_window) {
                 f.memory.insert(k.to_string(), t);
             }
@@ -320,6 +311,7 @@ pub fn compute(h: &History, now: DateTime<Utc>, leak_window: Duration) -> BTreeM
 mod tests {
     use super::*;
     use crate::checks::Status;
+    use crate::state::history::Sample;
 
     fn s(t: i64, st: Status) -> Sample {
         Sample {
@@ -333,25 +325,32 @@ mod tests {
             em: None,
             mem: BTreeMap::new(),
             lim: None,
+            kh: None,
+            km: None,
         }
+    }
+
+    fn w24(samples: &[Sample], now: i64) -> Window {
+        let mut h = History::default();
+        h.add(samples);
+        compute(&h, DateTime::from_timestamp_millis(now).unwrap(), Duration::from_secs(86_400))["a"].w24h.clone()
     }
 
     #[test]
     fn uptime_is_weighted_by_gaps_not_counted() {
-        // Up at 0, down at 5 min for 5 min, up from 10 min on; the window ends at 60 min.
+        // Up at 0, down at 5 min for 5 min, up from 10 min on; the window ends at 15 min.
         let m = 60_000;
         let v = vec![s(0, Status::Up), s(5 * m, Status::Down), s(10 * m, Status::Up), s(15 * m, Status::Up)];
-        let w = window(&v, &[], 15 * m, DAY_MS, 10 * m);
+        let w = w24(&v, 15 * m);
         assert_eq!(w.uptime.map(|u| round(u, 2)), Some(66.67));
         assert_eq!(w.error_rate, Some(0.25));
+        assert_eq!(w.samples, 4);
     }
 
     #[test]
     fn a_single_first_sample_has_the_uptime_of_its_status() {
-        let w = window(&[s(0, Status::Down)], &[], 0, DAY_MS, 600_000);
-        assert_eq!(w.uptime, Some(0.0));
+        assert_eq!(w24(&[s(0, Status::Down)], 0).uptime, Some(0.0));
     }
-
     #[test]
     fn restart_starts_a_new_trend() {
         let h = 3_600_000;

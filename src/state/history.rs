@@ -89,6 +89,12 @@ pub struct Sample {
     /// What the byte series are bounded by (`memory_limit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lim: Option<f64>,
+    /// Redis keyspace hits and misses since the previous run (absent after a restart or
+    /// on a first run, when only lifetime counters are known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kh: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub km: Option<u64>,
 }
 
 fn one() -> u32 {
@@ -146,119 +152,16 @@ pub fn samples_from(results: &[CheckResult]) -> Vec<Sample> {
                 em: r.error.as_ref().map(|x| normalize_message(&x.message)),
                 mem,
                 lim: r.metric_f64("memory_limit"),
+                kh: r.metric_f64("keyspace_hits_delta").map(|v| v as u64),
+                km: r.metric_f64("keyspace_misses_delta").map(|v| v as u64),
             }
         })
         .collect()
 }
 
-/// One monitor's day, as kept after its raw samples are gone.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Rollup {
-    pub count: u64,
-    pub up: u64,
-    pub degraded: u64,
-    pub down: u64,
-    /// Requests and failed requests (for error rates).
-    pub requests: u64,
-    pub errors: u64,
-    /// Time-weighted: milliseconds covered by a sample, and of those, up (see `weights`).
-    pub known_ms: i64,
-    pub up_ms: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p50_ms: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p95_ms: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p99_ms: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_ms: Option<f64>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub error_kinds: BTreeMap<String, u64>,
-}
-
-impl Rollup {
-    /// The rollup of one monitor's samples of one day (sorted by time); `next` is the time
-    /// of its first sample after that day, which bounds the last sample's weight.
-    pub fn of(samples: &[&Sample], next: Option<i64>) -> Rollup {
-        let times: Vec<i64> = samples.iter().map(|s| s.t).collect();
-        let cap = weight_cap(&times);
-        let mut r = Rollup::default();
-        let mut rts = Vec::new();
-        for (i, s) in samples.iter().enumerate() {
-            r.count += 1;
-            match s.s {
-                Status::Up => r.up += 1,
-                Status::Degraded => r.degraded += 1,
-                Status::Down => r.down += 1,
-                Status::Skipped => {}
-            }
-            r.requests += u64::from(s.n);
-            r.errors += u64::from(s.e);
-            let nxt = times.get(i + 1).copied().or(next);
-            let w = nxt.map(|n| (n - s.t).clamp(0, cap)).unwrap_or(0);
-            r.known_ms += w;
-            if s.s.is_up() {
-                r.up_ms += w;
-            }
-            if let Some(k) = &s.ek {
-                *r.error_kinds.entry(k.clone()).or_default() += 1;
-            }
-            if let Some(rt) = s.rt {
-                rts.push(rt);
-            }
-        }
-        rts.sort_by(f64::total_cmp);
-        r.p50_ms = percentile(&rts, 50.0);
-        r.p95_ms = percentile(&rts, 95.0);
-        r.p99_ms = percentile(&rts, 99.0);
-        r.max_ms = rts.last().copied();
-        r
-    }
-}
-
-/// Nearest-rank percentile of sorted values.
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted.get(rank.min(sorted.len()) - 1).copied()
-}
-
-/// The longest stretch one sample speaks for: twice the monitor's usual gap (the median
-/// gap between its samples), between one minute and one hour. A longer silence is unknown.
-pub fn weight_cap(times: &[i64]) -> i64 {
-    const MIN: i64 = 60_000;
-    const MAX: i64 = 3_600_000;
-    let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0).collect();
-    if gaps.is_empty() {
-        return MAX;
-    }
-    gaps.sort_unstable();
-    (2 * gaps[gaps.len() / 2]).clamp(MIN, MAX)
-}
-
-/// What a run reads back: raw samples by monitor (sorted by time) and daily rollups.
-#[derive(Debug, Clone, Default)]
-pub struct History {
-    pub samples: BTreeMap<String, Vec<Sample>>,
-    /// Day → monitor → rollup, for days whose raw segment is gone.
-    pub rollups: BTreeMap<NaiveDate, BTreeMap<String, Rollup>>,
-    /// Days that have a raw segment (their rollups, if any, are not used).
-    pub raw_days: BTreeSet<NaiveDate>,
-}
-
-impl History {
-    /// Adds this run's samples (kept sorted by time per monitor).
-    pub fn add(&mut self, samples: &[Sample]) {
-        for s in samples {
-            let v = self.samples.entry(s.m.clone()).or_default();
-            let pos = v.partition_point(|x| x.t <= s.t);
-            v.insert(pos, s.clone());
-            self.raw_days.insert(s.time().date_naive());
-        }
-    }
-}
+pub use super::agg::{Agg, ErrorGroup, History, HoursFile, RollupFile, Tail};
+/// The daily aggregate of one monitor (the name the store's files use).
+pub type Rollup = Agg;
 
 pub fn history_dir(state_dir: &Path) -> PathBuf {
     state_dir.join(HISTORY_DIR)
@@ -405,84 +308,173 @@ pub(crate) fn write_segment(seg: &Segment, samples: &[Sample]) -> std::io::Resul
     }
 }
 
-/// Month files of rollups: day → monitor → rollup.
-pub(crate) type RollupFile = BTreeMap<NaiveDate, BTreeMap<String, Rollup>>;
+pub(crate) const TAILS_FILE: &str = "tails.json";
+pub(crate) const ERRORS_FILE: &str = "errors.json";
 
-pub(crate) fn read_rollups(path: &Path, repair: bool, now: DateTime<Utc>, notes: &mut Vec<String>) -> RollupFile {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return RollupFile::new(),
+pub(crate) fn hours_name(day: NaiveDate) -> String {
+    format!("hours-{}.json", day.format("%Y-%m-%d"))
+}
+
+/// Reads one of the store's JSON files. Missing is `Ok(None)`; a file that does not parse
+/// is moved aside (with `repair`) and reported, and reads as `Err(())`.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    repair: bool,
+    now: DateTime<Utc>,
+    notes: &mut Vec<String>,
+) -> Result<Option<T>, ()> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            notes.push(format!("history rollups {} could not be read ({e}); left out", path.display()));
-            return RollupFile::new();
+            notes.push(format!("history file {} could not be read ({e}); left out", path.display()));
+            return Err(());
         }
     };
-    match serde_json::from_slice::<RollupFile>(&text) {
-        Ok(r) => r,
+    match serde_json::from_slice::<T>(&bytes) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if repair => {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let aside = path.with_file_name(format!("{name}.corrupt-{}", now.format("%Y%m%dT%H%M%SZ")));
+            let moved = std::fs::rename(path, &aside).is_ok();
+            notes.push(format!(
+                "history file {} was corrupt ({e}); {}",
+                path.display(),
+                if moved { format!("moved to {}", aside.display()) } else { "it could not be moved aside".into() }
+            ));
+            Err(())
+        }
         Err(e) => {
-            if repair {
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let aside = path.with_file_name(format!("{name}.corrupt-{}", now.format("%Y%m%dT%H%M%SZ")));
-                let moved = std::fs::rename(path, &aside).is_ok();
-                notes.push(format!(
-                    "history rollups {} were corrupt ({e}); {}",
-                    path.display(),
-                    if moved { format!("moved to {}", aside.display()) } else { "could not be moved aside".into() }
-                ));
-            } else {
-                notes.push(format!("history rollups {} are corrupt ({e}); left out", path.display()));
-            }
-            RollupFile::new()
+            notes.push(format!("history file {} is corrupt ({e}); left out (dry run: file untouched)", path.display()));
+            Err(())
         }
     }
+}
+
+pub(crate) fn write_json<T: Serialize>(path: &Path, v: &T) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(v).map_err(std::io::Error::other)?;
+    crate::report::write_atomic(path, &bytes)
+}
+
+pub(crate) fn read_rollups(path: &Path, repair: bool, now: DateTime<Utc>, notes: &mut Vec<String>) -> RollupFile {
+    read_json(path, repair, now, notes).ok().flatten().unwrap_or_default()
 }
 
 pub(crate) fn write_rollups(path: &Path, r: &RollupFile) -> std::io::Result<()> {
     if r.is_empty() {
-        return match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        };
+        return remove_file(path);
     }
-    let bytes = serde_json::to_vec(r).map_err(std::io::Error::other)?;
-    crate::report::write_atomic(path, &bytes)
+    write_json(path, r)
 }
 
-/// Loads what the derived figures need: every raw segment and the rollups of the last
-/// 31 days. Missing history is empty. With `repair` (not a dry run) corrupt files are
-/// moved aside; the notes say what happened either way.
-pub fn load(state_dir: &Path, now: DateTime<Utc>, repair: bool) -> (History, Vec<String>) {
-    let dir = history_dir(state_dir);
-    let mut h = History::default();
-    let mut notes = Vec::new();
-    if !dir.is_dir() {
-        return (h, notes);
+pub(crate) fn remove_file(p: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
-    for seg in segments(&dir) {
-        let samples = read_segment(&seg, repair, now, &mut notes);
-        h.raw_days.insert(seg.day);
-        for s in samples {
-            h.samples.entry(s.m.clone()).or_default().push(s);
+}
+
+/// The days that have an hourly aggregate file.
+pub(crate) fn hours_days(dir: &Path) -> Vec<NaiveDate> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
+    let mut v: Vec<NaiveDate> = rd
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let d = name.strip_prefix("hours-")?.strip_suffix(".json")?.to_string();
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Loads the aggregates: tails, error groups, every hourly file and (with `rollups`) the
+/// daily rollups of the last 31 days. A store that has raw segments but no aggregates
+/// (written by vaktpost 0.1, or whose aggregates were corrupt) is rebuilt from its raw
+/// segments, in memory; `save` writes the rebuilt aggregates.
+pub(crate) fn load_aggregates(
+    dir: &Path,
+    now: DateTime<Utc>,
+    repair: bool,
+    rollups: bool,
+    notes: &mut Vec<String>,
+) -> History {
+    let mut h = History::default();
+    if !dir.is_dir() {
+        return h;
+    }
+    let mut rebuild = false;
+    match read_json::<BTreeMap<String, Tail>>(&dir.join(TAILS_FILE), repair, now, notes) {
+        Ok(Some(t)) => h.tails = t,
+        Ok(None) => rebuild = !segments(dir).is_empty(),
+        Err(()) => rebuild = true,
+    }
+    if let Ok(Some(e)) = read_json::<BTreeMap<String, ErrorGroup>>(&dir.join(ERRORS_FILE), repair, now, notes) {
+        h.errors = e;
+    }
+    for day in hours_days(dir) {
+        match read_json::<HoursFile>(&dir.join(hours_name(day)), repair, now, notes) {
+            Ok(Some(f)) => {
+                h.hours.insert(day, f);
+            }
+            Ok(None) => {}
+            Err(()) => rebuild = true,
         }
     }
-    for v in h.samples.values_mut() {
-        v.sort_by_key(|s| s.t);
-    }
-    let from = (now - chrono::Duration::days(31)).date_naive();
-    let mut months = BTreeSet::new();
-    let mut d = from;
-    while d <= now.date_naive() {
-        months.insert((d.year(), d.month()));
-        let Some(next) = d.succ_opt() else { break };
-        d = next;
-    }
-    for (y, m) in months {
-        for (day, per) in read_rollups(&dir.join(rollup_name(y, m)), repair, now, &mut notes) {
-            if day >= from {
-                h.rollups.insert(day, per);
+    if rollups {
+        let from = (now - chrono::Duration::days(31)).date_naive();
+        let mut months = BTreeSet::new();
+        let mut d = from;
+        while d <= now.date_naive() {
+            months.insert((d.year(), d.month()));
+            let Some(next) = d.succ_opt() else { break };
+            d = next;
+        }
+        for (y, m) in months {
+            for (day, per) in read_rollups(&dir.join(rollup_name(y, m)), repair, now, notes) {
+                if day >= from {
+                    h.days.insert(day, per);
+                }
             }
         }
     }
+    if rebuild {
+        h = rebuild_from_raw(dir, now, repair, h, notes);
+    }
+    h
+}
+
+/// Replays the raw segments into fresh aggregates (keeping rollups of days the segments
+/// no longer cover, and the error groups).
+fn rebuild_from_raw(dir: &Path, now: DateTime<Utc>, repair: bool, old: History, notes: &mut Vec<String>) -> History {
+    let mut h = History { errors: BTreeMap::new(), ..History::default() };
+    let mut raw_days = BTreeSet::new();
+    for seg in segments(dir) {
+        raw_days.insert(seg.day);
+        let samples = read_segment(&seg, repair, now, notes);
+        h.add(&samples);
+    }
+    let yesterday = now.date_naive() - chrono::Duration::days(1);
+    h.fold_before(yesterday);
+    for (d, per) in old.days {
+        if !raw_days.contains(&d) {
+            h.days.insert(d, per);
+        }
+    }
+    if h.errors.is_empty() {
+        h.errors = old.errors;
+    }
+    h.dirty = h.hours.keys().copied().collect();
+    h.rebuilt = true;
+    h
+}
+
+/// Loads what the derived figures need. Missing history is empty. With `repair` (not a
+/// dry run) corrupt files are moved aside; the notes say what happened either way.
+pub fn load(state_dir: &Path, now: DateTime<Utc>, repair: bool) -> (History, Vec<String>) {
+    let mut notes = Vec::new();
+    let h = load_aggregates(&history_dir(state_dir), now, repair, true, &mut notes);
     (h, notes)
 }
 
@@ -534,8 +526,53 @@ impl Drop for Lock {
     }
 }
 
-/// Appends this run's samples to today's segment and rotates the store, under the lock.
-/// An empty run writes nothing. Returns notes for the run (repairs, rotation problems).
+/// Appends samples to the raw segment of their day. The segment is append-only under the
+/// lock; one that does not end a line (cut short by something other than vaktpost) is
+/// repaired first rather than glued onto half a line.
+fn append_raw(dir: &Path, now: DateTime<Utc>, new: &[Sample], notes: &mut Vec<String>) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut by_day: BTreeMap<NaiveDate, Vec<Sample>> = BTreeMap::new();
+    for s in new {
+        by_day.entry(s.time().date_naive()).or_default().push(s.clone());
+    }
+    let existing = segments(dir);
+    for (day, list) in by_day {
+        match existing.iter().find(|s| s.day == day) {
+            Some(seg) if seg.gz => {
+                let mut all = read_segment(seg, true, now, notes);
+                all.extend(list);
+                write_segment(seg, &all)?;
+            }
+            Some(seg) => {
+                let mut f = std::fs::OpenOptions::new().read(true).append(true).open(&seg.path)?;
+                let len = f.metadata()?.len();
+                let mut last = [b'\n'];
+                if len > 0 {
+                    f.seek(SeekFrom::Start(len - 1))?;
+                    std::io::Read::read_exact(&mut f, &mut last)?;
+                }
+                if last[0] != b'\n' {
+                    drop(f);
+                    let mut all = read_segment(seg, true, now, notes);
+                    all.extend(list);
+                    write_segment(seg, &all)?;
+                    continue;
+                }
+                f.write_all(&encode(&list))?;
+            }
+            None => {
+                let seg = Segment { day, path: dir.join(segment_name(day)), gz: false };
+                write_segment(&seg, &list)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds this run's samples to the store and rotates it, under the lock: raw samples
+/// appended to today's segment, aggregates updated, hourly aggregates of days before
+/// yesterday folded into daily rollups. An empty run writes nothing. Returns notes for the
+/// run (repairs, rebuilds, rotation problems).
 pub fn save(state_dir: &Path, now: DateTime<Utc>, cfg: &HistoryConfig, new: &[Sample]) -> std::io::Result<Vec<String>> {
     if new.is_empty() {
         return Ok(vec![]);
@@ -543,43 +580,70 @@ pub fn save(state_dir: &Path, now: DateTime<Utc>, cfg: &HistoryConfig, new: &[Sa
     let dir = history_dir(state_dir);
     let _lock = Lock::acquire(&dir, cfg.lock_timeout)?;
     let mut notes = Vec::new();
-    // Samples go to the segment of their own day (a run spanning midnight writes two).
-    let mut by_day: BTreeMap<NaiveDate, Vec<&Sample>> = BTreeMap::new();
-    for s in new {
-        by_day.entry(s.time().date_naive()).or_default().push(s);
+    let mut h = load_aggregates(&dir, now, true, false, &mut notes);
+    if h.rebuilt {
+        notes.push(format!("history aggregates rebuilt from the raw samples in {}", dir.display()));
     }
-    let existing = segments(&dir);
-    for (day, list) in by_day {
-        let owned: Vec<Sample> = list.into_iter().cloned().collect();
-        match existing.iter().find(|s| s.day == day) {
-            Some(seg) if seg.gz => {
-                let mut all = read_segment(seg, true, now, &mut notes);
-                all.extend(owned);
-                write_segment(seg, &all)?;
-            }
-            Some(seg) => {
-                let mut bytes = match std::fs::read(&seg.path) {
-                    Ok(b) => b,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-                    Err(e) => return Err(e),
-                };
-                // A file that does not end a line was cut short by something other than
-                // vaktpost (writes are atomic): repair it rather than glue onto half a line.
-                if bytes.last().is_some_and(|b| *b != b'\n') {
-                    let mut all = read_segment(seg, true, now, &mut notes);
-                    all.extend(owned);
-                    write_segment(seg, &all)?;
-                    continue;
-                }
-                bytes.extend(encode(&owned));
-                crate::report::write_atomic(&seg.path, &bytes)?;
-            }
-            None => {
-                let seg = Segment { day, path: dir.join(segment_name(day)), gz: false };
-                write_segment(&seg, &owned)?;
+    append_raw(&dir, now, new, &mut notes)?;
+    h.add(new);
+    h.prune_errors(now);
+
+    // Days before yesterday leave the hourly files for their month's rollups. Rollups are
+    // written before the hourly file is deleted, so a crash in between only repeats the
+    // fold (into the same, re-read rollup) on the next run.
+    let yesterday = now.date_naive() - chrono::Duration::days(1);
+    let old: Vec<NaiveDate> = h.hours.range(..yesterday).map(|(d, _)| *d).collect();
+    if !old.is_empty() {
+        let mut months: BTreeMap<(i32, u32), RollupFile> = BTreeMap::new();
+        for d in &old {
+            let key = (d.year(), d.month());
+            if let std::collections::btree_map::Entry::Vacant(v) = months.entry(key) {
+                v.insert(read_rollups(&dir.join(rollup_name(key.0, key.1)), true, now, &mut notes));
             }
         }
+        // Fold on top of what the month files already hold for those days (a rebuild
+        // or a late sample), so nothing is counted twice or lost.
+        for d in &old {
+            if let Some(per) = months.get(&(d.year(), d.month())).and_then(|f| f.get(d)) {
+                if !h.rebuilt {
+                    h.days.insert(*d, per.clone());
+                }
+            }
+        }
+        h.fold_before(yesterday);
+        for d in &old {
+            if let (Some(file), Some(per)) = (months.get_mut(&(d.year(), d.month())), h.days.get(d)) {
+                file.insert(*d, per.clone());
+            }
+        }
+        for ((y, m), file) in &months {
+            write_rollups(&dir.join(rollup_name(*y, *m)), file)?;
+        }
+        for d in &old {
+            remove_file(&dir.join(hours_name(*d)))?;
+        }
     }
+    if h.rebuilt {
+        // Days the rebuild folded: write them into their month files too.
+        let mut months: BTreeMap<(i32, u32), RollupFile> = BTreeMap::new();
+        for (d, per) in &h.days {
+            let key = (d.year(), d.month());
+            let file = months
+                .entry(key)
+                .or_insert_with(|| read_rollups(&dir.join(rollup_name(key.0, key.1)), true, now, &mut notes));
+            file.insert(*d, per.clone());
+        }
+        for ((y, m), file) in &months {
+            write_rollups(&dir.join(rollup_name(*y, *m)), file)?;
+        }
+    }
+    for d in &h.dirty {
+        if let Some(f) = h.hours.get(d) {
+            write_json(&dir.join(hours_name(*d)), f)?;
+        }
+    }
+    write_json(&dir.join(ERRORS_FILE), &h.errors)?;
+    write_json(&dir.join(TAILS_FILE), &h.tails)?;
     super::rotate::rotate(&dir, now, cfg, &mut notes)?;
     Ok(notes)
 }
@@ -600,6 +664,8 @@ mod tests {
             em: None,
             mem: BTreeMap::new(),
             lim: None,
+            kh: None,
+            km: None,
         }
     }
 
@@ -610,31 +676,16 @@ mod tests {
     }
 
     #[test]
-    fn percentiles_are_nearest_rank() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 50.0), Some(50.0));
-        assert_eq!(percentile(&v, 95.0), Some(95.0));
-        assert_eq!(percentile(&v, 99.0), Some(99.0));
-        assert_eq!(percentile(&[], 50.0), None);
-    }
-
-    #[test]
-    fn weight_cap_is_twice_the_usual_gap() {
-        let t: Vec<i64> = (0..10).map(|i| i * 300_000).collect();
-        assert_eq!(weight_cap(&t), 600_000);
-        assert_eq!(weight_cap(&[0]), 3_600_000);
-    }
-
-    #[test]
-    fn rollup_counts_and_weights() {
-        let a = sample("a", 0, Status::Up, 10.0);
-        let b = sample("a", 300_000, Status::Down, 30.0);
-        let c = sample("a", 600_000, Status::Degraded, 20.0);
-        let r = Rollup::of(&[&a, &b, &c], Some(900_000));
+    fn the_day_rollup_is_the_sum_of_its_hours() {
+        const DAY: i64 = 86_400_000;
+        let a = sample("a", DAY - 900_000, Status::Up, 10.0);
+        let b = sample("a", DAY - 600_000, Status::Down, 30.0);
+        let c = sample("a", DAY - 300_000, Status::Degraded, 20.0);
+        let d = sample("a", DAY, Status::Up, 20.0);
+        let r = &crate::state::rotate::rollups_of(&[a, b, c], &[d])["a"];
         assert_eq!((r.count, r.up, r.degraded, r.down, r.errors), (3, 1, 1, 1, 1));
         assert_eq!((r.known_ms, r.up_ms), (900_000, 600_000));
         assert_eq!(r.max_ms, Some(30.0));
-        assert_eq!(r.p50_ms, Some(20.0));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `resolve_after:`). One JSON file, written atomically; a corrupt file is moved aside
 //! and reported, never silently dropped.
 
+pub mod agg;
 pub mod figures;
 pub mod history;
 pub mod rotate;
