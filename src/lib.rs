@@ -78,6 +78,9 @@ impl RunOptions {
 pub struct Outcome {
     pub report: Report,
     pub state: State,
+    /// The history as loaded, with this run's samples added; `write_outputs` takes it to
+    /// save without reading the store again.
+    pub history: std::sync::Mutex<Option<state::agg::History>>,
 }
 
 /// Runs every due check once and evaluates the rules. Writes nothing.
@@ -158,7 +161,6 @@ pub async fn run(
     let hcfg = state::history::HistoryConfig::from_config(&config.state);
     let figures = state::figures::compute(&hist, ctx.now(), hcfg.leak_window);
     let top_errors = hist.top_errors(ctx.now(), TOP_ERRORS_DAYS, TOP_ERRORS);
-    drop(hist);
     let extra: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
         figures.iter().map(|(k, f)| (k.clone(), f.variables())).collect();
     let findings = evaluate_with(config, &rules, &results, &mut state, ctx.now(), &extra);
@@ -196,7 +198,7 @@ pub async fn run(
     if !sharded {
         heartbeat(config, opts, &mut report, alert_deadline, &env.redactor).await;
     }
-    Ok(Outcome { report, state })
+    Ok(Outcome { report, state, history: std::sync::Mutex::new(Some(hist)) })
 }
 
 /// Gate mode: re-runs the checks that fail the gate, with backoff, until none do or
@@ -443,7 +445,13 @@ pub fn write_outputs(
     if !opts.dry_run && outcome.report.run.merged_shards.is_empty() {
         let cfg = state::history::HistoryConfig::from_config(&loaded.config.state);
         let samples = state::history::samples_from(&outcome.report.checks);
-        let notes = match state::history::save(&opts.state_dir, ctx.now(), &cfg, &samples) {
+        let notes = match state::history::save_loaded(
+            &opts.state_dir,
+            ctx.now(),
+            &cfg,
+            &samples,
+            outcome.history.lock().ok().and_then(|mut h| h.take()),
+        ) {
             Ok(n) => n,
             Err(e) => vec![format!("history not saved this run: {e}")],
         };
@@ -604,7 +612,7 @@ pub async fn merge(
     actions.extend(alerts::deliver::deliver(&run, &recon, &mut state).await);
     report.alerts = actions;
     heartbeat(&loaded.config, opts, &mut report, deadline, &redactor).await;
-    Ok(Outcome { report, state })
+    Ok(Outcome { report, state, history: std::sync::Mutex::new(None) })
 }
 
 /// Dead man's switch: a ping after every (non-dry) run, `/fail` when the gate trips.

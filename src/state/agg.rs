@@ -18,6 +18,9 @@ pub const DAY_MS: i64 = 86_400_000;
 /// Latency buckets grow by this ratio: a percentile read from them is within 1% of the
 /// exact one (and clamped to the bucket's real min/max, so a constant series is exact).
 const GAMMA: f64 = 1.02;
+/// Days a rollup keeps its latency histogram (for 7-day percentiles); older days keep
+/// p50/p95/p99 only, which keeps the rollups small.
+pub const HIST_DAYS: i64 = 8;
 /// Gaps remembered per monitor to judge its usual cadence.
 const GAPS_KEPT: usize = 15;
 /// Error groups not seen for this long are forgotten.
@@ -29,30 +32,37 @@ pub const MAX_ERROR_GROUPS: usize = 1000;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Agg {
     pub count: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub up: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub degraded: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub down: u64,
     /// Requests and failed requests (for error rates).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub requests: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub errors: u64,
     /// Time-weighted: milliseconds covered by a sample of this bucket (the gap to the next
     /// sample, capped; see [`weight_cap`]), and of those, up.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
     pub known_ms: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
     pub up_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_ms: Option<f64>,
-    /// Response times: log-bucket index → count (see [`bucket_of`]).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub hist: BTreeMap<i32, u32>,
+    /// Percentiles of a compacted day (older than [`HIST_DAYS`]), whose histogram is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
+    /// Response times by log bucket (see [`bucket_of`]).
+    #[serde(default, skip_serializing_if = "Hist::is_empty")]
+    pub hist: Hist,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub error_kinds: BTreeMap<String, u64>,
     /// Redis keyspace hits and misses within the runs' intervals.
@@ -70,6 +80,10 @@ pub struct Agg {
 }
 
 fn is_zero(x: &u64) -> bool {
+    *x == 0
+}
+
+fn is_zero_i64(x: &i64) -> bool {
     *x == 0
 }
 
@@ -104,7 +118,7 @@ impl Agg {
             *self.error_kinds.entry(k.clone()).or_default() += 1;
         }
         if let Some(rt) = s.rt.filter(|v| v.is_finite()) {
-            *self.hist.entry(bucket_of(rt)).or_default() += 1;
+            self.hist.add(bucket_of(rt), 1);
             self.min_ms = Some(self.min_ms.map_or(rt, |m| m.min(rt)));
             self.max_ms = Some(self.max_ms.map_or(rt, |m| m.max(rt)));
         }
@@ -136,9 +150,7 @@ impl Agg {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        for (k, v) in &o.hist {
-            *self.hist.entry(*k).or_default() += v;
-        }
+        self.hist.merge(&o.hist);
         for (k, v) in &o.error_kinds {
             *self.error_kinds.entry(k.clone()).or_default() += v;
         }
@@ -152,6 +164,16 @@ impl Agg {
         if o.lim.is_some() {
             self.lim = o.lim;
         }
+    }
+
+    /// Replaces the histogram by its p50/p95/p99 (see [`HIST_DAYS`]); true if it changed.
+    pub fn compact(&mut self) -> bool {
+        if self.hist.is_empty() {
+            return false;
+        }
+        [self.p50_ms, self.p95_ms, self.p99_ms] = hist_percentiles([&*self], [50.0, 95.0, 99.0]);
+        self.hist = Hist::default();
+        true
     }
 
     /// This hour's memory points thinned to one (the median value at the median time),
@@ -169,14 +191,97 @@ impl Agg {
     }
 }
 
-/// Nearest-rank percentile over merged histograms, clamped to the real min and max.
-pub fn hist_percentile<'a>(aggs: impl IntoIterator<Item = &'a Agg> + Clone, p: f64) -> Option<f64> {
-    let mut merged: BTreeMap<i32, u64> = BTreeMap::new();
+/// A histogram of response times: (bucket, count) sorted by bucket, kept as one flat
+/// JSON array `[bucket, count, bucket, count, …]` (compact, and fast to read back).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hist(pub Vec<(i32, u32)>);
+
+impl Hist {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn add(&mut self, bucket: i32, n: u32) {
+        match self.0.binary_search_by_key(&bucket, |e| e.0) {
+            Ok(i) => self.0[i].1 += n,
+            Err(i) => self.0.insert(i, (bucket, n)),
+        }
+    }
+
+    pub fn merge(&mut self, o: &Hist) {
+        if self.0.is_empty() {
+            self.0.clone_from(&o.0);
+            return;
+        }
+        let mut out = Vec::with_capacity(self.0.len() + o.0.len());
+        let (mut a, mut b) = (self.0.iter().peekable(), o.0.iter().peekable());
+        loop {
+            match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    out.push((x.0, x.1 + y.1));
+                    a.next();
+                    b.next();
+                }
+                (Some(x), Some(y)) if x.0 < y.0 => {
+                    out.push(**x);
+                    a.next();
+                }
+                (Some(_), Some(y)) => {
+                    out.push(**y);
+                    b.next();
+                }
+                (Some(x), None) => {
+                    out.push(**x);
+                    a.next();
+                }
+                (None, Some(y)) => {
+                    out.push(**y);
+                    b.next();
+                }
+                (None, None) => break,
+            }
+        }
+        self.0 = out;
+    }
+}
+
+impl Serialize for Hist {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len() * 2))?;
+        for (k, v) in &self.0 {
+            seq.serialize_element(k)?;
+            seq.serialize_element(v)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Hist {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let flat: Vec<i64> = Vec::deserialize(d)?;
+        if flat.len() % 2 != 0 {
+            return Err(serde::de::Error::custom("a histogram needs (bucket, count) pairs"));
+        }
+        let mut h = Hist(Vec::with_capacity(flat.len() / 2));
+        for pair in flat.chunks_exact(2) {
+            let (k, v) = (i32::try_from(pair[0]), u32::try_from(pair[1]));
+            match (k, v) {
+                (Ok(k), Ok(v)) => h.add(k, v),
+                _ => return Err(serde::de::Error::custom("histogram bucket or count out of range")),
+            }
+        }
+        Ok(h)
+    }
+}
+
+/// Nearest-rank percentiles over merged histograms (one merge for all of `ps`), clamped
+/// to the real min and max.
+pub fn hist_percentiles<'a, const N: usize>(aggs: impl IntoIterator<Item = &'a Agg>, ps: [f64; N]) -> [Option<f64>; N] {
+    let mut merged = Hist::default();
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for a in aggs {
-        for (k, v) in &a.hist {
-            *merged.entry(*k).or_default() += u64::from(*v);
-        }
+        merged.merge(&a.hist);
         if let Some(m) = a.min_ms {
             lo = lo.min(m);
         }
@@ -184,19 +289,24 @@ pub fn hist_percentile<'a>(aggs: impl IntoIterator<Item = &'a Agg> + Clone, p: f
             hi = hi.max(m);
         }
     }
-    let total: u64 = merged.values().sum();
-    if total == 0 {
-        return None;
-    }
-    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
-    let mut seen = 0;
-    for (k, v) in &merged {
-        seen += v;
-        if seen >= rank.min(total) {
-            return Some(bucket_value(*k).clamp(lo.min(hi), hi));
+    let total: u64 = merged.0.iter().map(|e| u64::from(e.1)).sum();
+    ps.map(|p| {
+        if total == 0 {
+            return None;
         }
-    }
-    None
+        let rank = (((p / 100.0) * total as f64).ceil().max(1.0) as u64).min(total);
+        let mut seen = 0;
+        merged.0.iter().find(|e| {
+            seen += u64::from(e.1);
+            seen >= rank
+        })
+        .map(|e| bucket_value(e.0).clamp(lo.min(hi), hi))
+    })
+}
+
+/// One nearest-rank percentile (see [`hist_percentiles`]).
+pub fn hist_percentile<'a>(aggs: impl IntoIterator<Item = &'a Agg>, p: f64) -> Option<f64> {
+    hist_percentiles(aggs, [p])[0]
 }
 
 /// The longest stretch one sample speaks for: twice the monitor's usual gap (the median
@@ -269,6 +379,24 @@ pub struct History {
     pub dirty: BTreeSet<NaiveDate>,
     /// Rebuilt from raw segments on load (a store from vaktpost 0.1, or corrupt aggregates).
     pub rebuilt: bool,
+    /// Identity of the tails file when loaded (every save replaces it), so a save can tell
+    /// whether another run saved in between and, if not, reuse what was loaded.
+    pub stamp: Option<Stamp>,
+}
+
+/// A file's identity: inode, length and modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp(u64, u64, Option<std::time::SystemTime>);
+
+impl Stamp {
+    pub fn of(path: &std::path::Path) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let ino = std::os::unix::fs::MetadataExt::ino(&m);
+        #[cfg(not(unix))]
+        let ino = 0;
+        Some(Stamp(ino, m.len(), m.modified().ok()))
+    }
 }
 
 impl History {
@@ -424,7 +552,7 @@ mod tests {
         let mut a = Agg::default();
         let vals: Vec<f64> = (1..=1000).map(|i| f64::from(i) * 0.7 + 3.0).collect();
         for v in &vals {
-            *a.hist.entry(bucket_of(*v)).or_default() += 1;
+            a.hist.add(bucket_of(*v), 1);
         }
         a.min_ms = Some(3.7);
         a.max_ms = Some(703.0);
@@ -435,7 +563,7 @@ mod tests {
         }
         // A constant series is exact.
         let mut c = Agg::default();
-        *c.hist.entry(bucket_of(120.0)).or_default() += 5;
+        c.hist.add(bucket_of(120.0), 5);
         c.min_ms = Some(120.0);
         c.max_ms = Some(120.0);
         assert_eq!(hist_percentile([&c], 95.0), Some(120.0));

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::agg::{hist_percentile, Agg, History, DAY_MS, HOUR_MS};
+use super::agg::{hist_percentile, hist_percentiles, Agg, History, DAY_MS, HOUR_MS};
 
 /// A memory series: (time ms, value).
 type Points = Vec<(i64, f64)>;
@@ -272,9 +272,8 @@ pub fn compute(h: &History, now: DateTime<Utc>, leak_window: Duration) -> BTreeM
             ..Default::default()
         };
         let (d1, d7) = (now_ms - DAY_MS, now_ms - 7 * DAY_MS);
-        let pct = |from: i64, p: f64| hist_percentile(overlapping(&buckets, from), p);
-        (f.p50_24h_ms, f.p95_24h_ms, f.p99_24h_ms) = (pct(d1, 50.0), pct(d1, 95.0), pct(d1, 99.0));
-        (f.p50_7d_ms, f.p95_7d_ms, f.p99_7d_ms) = (pct(d7, 50.0), pct(d7, 95.0), pct(d7, 99.0));
+        [f.p50_24h_ms, f.p95_24h_ms, f.p99_24h_ms] = hist_percentiles(overlapping(&buckets, d1), [50.0, 95.0, 99.0]);
+        [f.p50_7d_ms, f.p95_7d_ms, f.p99_7d_ms] = hist_percentiles(overlapping(&buckets, d7), [50.0, 95.0, 99.0]);
         f.hit_rate_24h = hit_rate(overlapping(&buckets, d1));
         f.hit_rate_7d = hit_rate(overlapping(&buckets, d7));
 

@@ -159,7 +159,7 @@ pub fn samples_from(results: &[CheckResult]) -> Vec<Sample> {
         .collect()
 }
 
-pub use super::agg::{Agg, ErrorGroup, History, HoursFile, RollupFile, Tail};
+pub use super::agg::{Agg, ErrorGroup, History, HoursFile, RollupFile, Stamp, Tail};
 /// The daily aggregate of one monitor (the name the store's files use).
 pub type Rollup = Agg;
 
@@ -405,6 +405,7 @@ pub(crate) fn load_aggregates(
         return h;
     }
     let mut rebuild = false;
+    let stamp = Stamp::of(&dir.join(TAILS_FILE));
     match read_json::<BTreeMap<String, Tail>>(&dir.join(TAILS_FILE), repair, now, notes) {
         Ok(Some(t)) => h.tails = t,
         Ok(None) => rebuild = !segments(dir).is_empty(),
@@ -441,6 +442,8 @@ pub(crate) fn load_aggregates(
     }
     if rebuild {
         h = rebuild_from_raw(dir, now, repair, h, notes);
+    } else {
+        h.stamp = stamp;
     }
     h
 }
@@ -574,18 +577,42 @@ fn append_raw(dir: &Path, now: DateTime<Utc>, new: &[Sample], notes: &mut Vec<St
 /// yesterday folded into daily rollups. An empty run writes nothing. Returns notes for the
 /// run (repairs, rebuilds, rotation problems).
 pub fn save(state_dir: &Path, now: DateTime<Utc>, cfg: &HistoryConfig, new: &[Sample]) -> std::io::Result<Vec<String>> {
+    save_loaded(state_dir, now, cfg, new, None)
+}
+
+/// [`save`], given what [`load`] returned with `new` already added: when no other run
+/// saved since that load, it is written as is instead of being read again.
+pub fn save_loaded(
+    state_dir: &Path,
+    now: DateTime<Utc>,
+    cfg: &HistoryConfig,
+    new: &[Sample],
+    loaded: Option<History>,
+) -> std::io::Result<Vec<String>> {
     if new.is_empty() {
         return Ok(vec![]);
     }
     let dir = history_dir(state_dir);
     let _lock = Lock::acquire(&dir, cfg.lock_timeout)?;
     let mut notes = Vec::new();
-    let mut h = load_aggregates(&dir, now, true, false, &mut notes);
-    if h.rebuilt {
-        notes.push(format!("history aggregates rebuilt from the raw samples in {}", dir.display()));
-    }
+    let current = Stamp::of(&dir.join(TAILS_FILE));
+    let mut h = match loaded {
+        Some(mut h) if h.stamp.is_some() && h.stamp == current => {
+            // Only today's and yesterday's hours change; the rollups were loaded for the
+            // figures and are re-read below where a fold needs them.
+            h.days.clear();
+            h
+        }
+        _ => {
+            let mut h = load_aggregates(&dir, now, true, false, &mut notes);
+            if h.rebuilt {
+                notes.push(format!("history aggregates rebuilt from the raw samples in {}", dir.display()));
+            }
+            h.add(new);
+            h
+        }
+    };
     append_raw(&dir, now, new, &mut notes)?;
-    h.add(new);
     h.prune_errors(now);
 
     // Days before yesterday leave the hourly files for their month's rollups. Rollups are
@@ -622,6 +649,7 @@ pub fn save(state_dir: &Path, now: DateTime<Utc>, cfg: &HistoryConfig, new: &[Sa
         for d in &old {
             remove_file(&dir.join(hours_name(*d)))?;
         }
+        compact_rollups(&dir, now, &mut notes)?;
     }
     if h.rebuilt {
         // Days the rebuild folded: write them into their month files too.
@@ -646,6 +674,55 @@ pub fn save(state_dir: &Path, now: DateTime<Utc>, cfg: &HistoryConfig, new: &[Sa
     write_json(&dir.join(TAILS_FILE), &h.tails)?;
     super::rotate::rotate(&dir, now, cfg, &mut notes)?;
     Ok(notes)
+}
+
+/// Writes a whole [`History`] as the store (hourly files for today and yesterday, month
+/// rollups before, tails and error groups), then rotates. For imports and benchmarks;
+/// runs use [`save`].
+pub fn write_store(state_dir: &Path, now: DateTime<Utc>, cfg: &HistoryConfig, mut h: History) -> std::io::Result<()> {
+    let dir = history_dir(state_dir);
+    let _lock = Lock::acquire(&dir, cfg.lock_timeout)?;
+    let mut notes = Vec::new();
+    h.fold_before(now.date_naive() - chrono::Duration::days(1));
+    let mut months: BTreeMap<(i32, u32), RollupFile> = BTreeMap::new();
+    for (d, per) in std::mem::take(&mut h.days) {
+        months.entry((d.year(), d.month())).or_default().insert(d, per);
+    }
+    for ((y, m), file) in &months {
+        write_rollups(&dir.join(rollup_name(*y, *m)), file)?;
+    }
+    for (d, f) in &h.hours {
+        write_json(&dir.join(hours_name(*d)), f)?;
+    }
+    write_json(&dir.join(ERRORS_FILE), &h.errors)?;
+    write_json(&dir.join(TAILS_FILE), &h.tails)?;
+    compact_rollups(&dir, now, &mut notes)?;
+    super::rotate::rotate(&dir, now, cfg, &mut notes)
+}
+
+/// Drops the latency histograms of rollups older than `HIST_DAYS` (keeping their
+/// p50/p95/p99), in the month files that can hold such days. Once a day, at a fold.
+fn compact_rollups(dir: &Path, now: DateTime<Utc>, notes: &mut Vec<String>) -> std::io::Result<()> {
+    let before = now.date_naive() - chrono::Duration::days(super::agg::HIST_DAYS);
+    let mut months = BTreeSet::new();
+    for back in [0, 31] {
+        let d = before - chrono::Duration::days(back);
+        months.insert((d.year(), d.month()));
+    }
+    for (y, m) in months {
+        let path = dir.join(rollup_name(y, m));
+        let mut file = read_rollups(&path, true, now, notes);
+        let mut changed = false;
+        for (_, per) in file.range_mut(..before) {
+            for a in per.values_mut() {
+                changed |= a.compact();
+            }
+        }
+        if changed {
+            write_rollups(&path, &file)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
