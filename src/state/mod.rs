@@ -4,6 +4,7 @@
 //! and reported, never silently dropped.
 
 pub mod figures;
+pub mod github_branch;
 pub mod history;
 pub mod rotate;
 
