@@ -103,9 +103,8 @@ pub async fn pull_branch(ctx: &RunContext, config: &Config, opts: &RunOptions) -
         let store = BranchStore::from_context(ctx, &config.state, deadline)?;
         let head = store.pull(&opts.state_dir).await?;
         let before = snapshot(&opts.state_dir)?;
-        let note = head.is_none().then(|| {
-            format!("state branch {} does not exist yet; this run creates it", store.branch())
-        });
+        let note =
+            head.is_none().then(|| format!("state branch {} does not exist yet; this run creates it", store.branch()));
         Ok::<_, state::github_branch::BranchError>((BranchPulled { head, before }, note))
     }
     .await;
@@ -113,7 +112,9 @@ pub async fn pull_branch(ctx: &RunContext, config: &Config, opts: &RunOptions) -
         Ok((p, note)) => (Some(p), note.into_iter().collect()),
         Err(e) => (
             None,
-            vec![format!("state branch not read: {e}; this run used the local state only and did not write the branch")],
+            vec![format!(
+                "state branch not read: {e}; this run used the local state only and did not write the branch"
+            )],
         ),
     }
 }

@@ -33,7 +33,10 @@ fn state_json(monitors: &[(&str, &str)]) -> String {
     let m: serde_json::Map<String, serde_json::Value> = monitors
         .iter()
         .map(|(n, s)| {
-            (n.to_string(), serde_json::json!({"last_checked_at": "2026-11-26T10:00:00Z", "last_status": s, "findings": []}))
+            (
+                n.to_string(),
+                serde_json::json!({"last_checked_at": "2026-11-26T10:00:00Z", "last_status": s, "findings": []}),
+            )
         })
         .collect();
     serde_json::to_string_pretty(&serde_json::json!({"version": 1, "monitors": m, "rules": {}})).unwrap()
@@ -143,7 +146,11 @@ async fn each_run_adds_exactly_one_commit_and_an_unchanged_state_none() {
     let tree: serde_json::Value = serde_json::from_str(&tree.body).unwrap();
     assert!(tree["base_tree"].is_string(), "{tree}");
     assert!(
-        tree["tree"].as_array().unwrap().iter().any(|e| e["path"] == "history/rollups-2026-11.json" && e["sha"].is_null()),
+        tree["tree"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == "history/rollups-2026-11.json" && e["sha"].is_null()),
         "deletion as sha: null: {tree}"
     );
     let files = branch_files(&fake);
@@ -191,7 +198,11 @@ async fn a_concurrent_writer_between_pull_and_push_keeps_both_writers_data() {
     let head = s.pull(a.path()).await.unwrap();
     let before = vaktpost::state::github_branch::snapshot(a.path()).unwrap();
     write(a.path(), "state.json", &state_json(&[("api", "down"), ("web", "up")]));
-    write(a.path(), "history/rollups-2026-11.json", r#"{"2026-11-18": {"api": {"count": 3}}, "2026-11-19": {"api": {"count": 4}}}"#);
+    write(
+        a.path(),
+        "history/rollups-2026-11.json",
+        r#"{"2026-11-18": {"api": {"count": 3}}, "2026-11-19": {"api": {"count": 4}}}"#,
+    );
     let changes = Changes::new(before, vaktpost::state::github_branch::snapshot(a.path()).unwrap());
 
     // … while shard B commits its own update (web degraded, a new monitor, its rollups).

@@ -67,7 +67,11 @@ pub struct Head {
 pub enum PushOutcome {
     /// The branch already holds the directory's files: no commit.
     Unchanged,
-    Committed { commit: String, changed: usize, created_branch: bool },
+    Committed {
+        commit: String,
+        changed: usize,
+        created_branch: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,7 +223,7 @@ impl BranchStore {
         format!("{}/repos/{}{path}", self.api, self.repo)
     }
 
-    fn to_branch_path(&self, rel: &str) -> String {
+    fn branch_path_of(&self, rel: &str) -> String {
         if self.prefix.is_empty() {
             rel.to_string()
         } else {
@@ -227,7 +231,7 @@ impl BranchStore {
         }
     }
 
-    fn from_branch_path<'a>(&self, p: &'a str) -> Option<&'a str> {
+    fn rel_of_branch_path<'a>(&self, p: &'a str) -> Option<&'a str> {
         if self.prefix.is_empty() {
             Some(p)
         } else {
@@ -300,9 +304,9 @@ impl BranchStore {
         }
         let r: RefAnswer = serde_json::from_str(&text)
             .map_err(|e| BranchError::Unexpected { what: what.clone(), detail: e.to_string() })?;
-        let c: CommitAnswer =
-            self.expect("reading the branch's commit", Verb::Get, &format!("/git/commits/{}", r.object.sha), None, false)
-                .await?;
+        let c: CommitAnswer = self
+            .expect("reading the branch's commit", Verb::Get, &format!("/git/commits/{}", r.object.sha), None, false)
+            .await?;
         let t: TreeAnswer = self
             .expect(
                 "reading the branch's tree",
@@ -319,7 +323,7 @@ impl BranchStore {
             .tree
             .into_iter()
             .filter(|e| e.kind == "blob")
-            .filter_map(|e| self.from_branch_path(&e.path).filter(|p| included(p)).map(|p| (p.to_string(), e.sha)))
+            .filter_map(|e| self.rel_of_branch_path(&e.path).filter(|p| included(p)).map(|p| (p.to_string(), e.sha)))
             .collect();
         Ok(Some(Head { commit: c.sha, tree: t.sha, files }))
     }
@@ -333,13 +337,11 @@ impl BranchStore {
             if local.get(rel).map(|(s, _)| s) == Some(sha) {
                 continue;
             }
-            let b: BlobAnswer =
-                self.expect(&format!("reading {rel} from the branch"), Verb::Get, &format!("/git/blobs/{sha}"), None, false)
-                    .await?;
-            let bytes = decode_blob(&b).map_err(|detail| BranchError::Unexpected {
-                what: format!("reading {rel} from the branch"),
-                detail,
-            })?;
+            let b: BlobAnswer = self
+                .expect(&format!("reading {rel} from the branch"), Verb::Get, &format!("/git/blobs/{sha}"), None, false)
+                .await?;
+            let bytes = decode_blob(&b)
+                .map_err(|detail| BranchError::Unexpected { what: format!("reading {rel} from the branch"), detail })?;
             let path = dir.join(rel);
             crate::report::write_atomic(&path, &bytes).map_err(|source| BranchError::Io { path, source })?;
         }
@@ -378,10 +380,10 @@ impl BranchStore {
                     true,
                 )
                 .await?;
-            entries.push(json!({"path": self.to_branch_path(rel), "mode": "100644", "type": "blob", "sha": blob.sha}));
+            entries.push(json!({"path": self.branch_path_of(rel), "mode": "100644", "type": "blob", "sha": blob.sha}));
         }
         for rel in remote.keys().filter(|r| !local.contains_key(*r)) {
-            entries.push(json!({"path": self.to_branch_path(rel), "mode": "100644", "type": "blob", "sha": null}));
+            entries.push(json!({"path": self.branch_path_of(rel), "mode": "100644", "type": "blob", "sha": null}));
         }
         if entries.is_empty() {
             return Ok(PushOutcome::Unchanged);
@@ -420,7 +422,9 @@ impl BranchStore {
         let lower = message.to_ascii_lowercase();
         let conflict = (status == StatusCode::CONFLICT && !lower.contains("empty"))
             || (status == StatusCode::UNPROCESSABLE_ENTITY
-                && (lower.contains("fast forward") || lower.contains("fast-forward") || lower.contains("already exists")));
+                && (lower.contains("fast forward")
+                    || lower.contains("fast-forward")
+                    || lower.contains("already exists")));
         if conflict {
             return Err(BranchError::Conflict(format!("HTTP {}: {message}", status.as_u16())));
         }
@@ -469,7 +473,8 @@ fn no_token() -> String {
 
 /// Between half and all of `d`, so writers that collided do not collide again in step.
 fn jitter(d: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.subsec_nanos()).unwrap_or(0);
     let frac = f64::from(nanos % 1000) / 1000.0;
     d.mul_f64(0.5 + frac / 2.0)
 }
@@ -668,7 +673,8 @@ mod tests {
 
     #[test]
     fn include_filter_keeps_aggregates_and_drops_raw_samples_and_scratch() {
-        for ok in ["state.json", "history/rollups-2026-11.json", "history/errors.json", "history/hours-2026-11-26.json"] {
+        for ok in ["state.json", "history/rollups-2026-11.json", "history/errors.json", "history/hours-2026-11-26.json"]
+        {
             assert!(included(ok), "{ok}");
         }
         for no in [
@@ -696,7 +702,10 @@ mod tests {
     fn branch_names() {
         assert!(check_branch_name("vaktpost-data").is_ok());
         assert!(check_branch_name("data/vaktpost").is_ok());
-        for b in ["", "-x", "a b", "a..b", "a~1", "a^", "a:b", "a?", "a*", "a[b", "a\\b", "a/", "/a", "a.lock", "a/.b", "a.", "a@{1}"] {
+        for b in [
+            "", "-x", "a b", "a..b", "a~1", "a^", "a:b", "a?", "a*", "a[b", "a\\b", "a/", "/a", "a.lock", "a/.b", "a.",
+            "a@{1}",
+        ] {
             assert!(check_branch_name(b).is_err(), "{b:?}");
         }
     }
@@ -723,8 +732,10 @@ mod tests {
         assert_eq!(merge_file("x.bin", Some(b"a"), Some(b"c"), Some(b"a")), Some(b"c".to_vec()));
         assert_eq!(merge_file("x.bin", Some(b"a"), Some(b"c"), Some(b"b")), Some(b"c".to_vec()));
         assert_eq!(merge_file("x.bin", Some(b"a"), None, Some(b"a")), None);
-        assert_eq!(merge_file("x.json", None, Some(br#"{"a":1}"#), Some(br#"{"b":2}"#)).map(|v| {
-            serde_json::from_slice::<Value>(&v).unwrap()
-        }), Some(json!({"a": 1, "b": 2})));
+        assert_eq!(
+            merge_file("x.json", None, Some(br#"{"a":1}"#), Some(br#"{"b":2}"#))
+                .map(|v| { serde_json::from_slice::<Value>(&v).unwrap() }),
+            Some(json!({"a": 1, "b": 2}))
+        );
     }
 }

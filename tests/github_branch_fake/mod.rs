@@ -346,8 +346,7 @@ async fn handle(
             &[],
         ));
     }
-    if let Some(f) =
-        g.faults.iter_mut().find(|f| f.times > 0 && f.method == method && path.contains(&f.path_contains))
+    if let Some(f) = g.faults.iter_mut().find(|f| f.times > 0 && f.method == method && path.contains(&f.path_contains))
     {
         f.times -= 1;
         let (status, message) = (f.status, f.message.clone());
@@ -401,7 +400,9 @@ async fn handle(
             let bytes = match json_body.get("encoding").and_then(|e| e.as_str()).unwrap_or("utf-8") {
                 "base64" => match base64::engine::general_purpose::STANDARD.decode(content) {
                     Ok(b) => b,
-                    Err(_) => return Ok(error(422, "Invalid request.\n\ncontent is not valid Base64", "blobs#create-a-blob")),
+                    Err(_) => {
+                        return Ok(error(422, "Invalid request.\n\ncontent is not valid Base64", "blobs#create-a-blob"))
+                    }
                 },
                 _ => content.as_bytes().to_vec(),
             };
@@ -453,11 +454,14 @@ async fn handle(
             reply(201, v, &[("location".into(), format!("{base}/repos/{repo}/git/trees/{sha}"))])
         }
         ("POST", ["commits"]) => {
-            let (Some(msg), Some(tree)) = (
-                json_body.get("message").and_then(|v| v.as_str()),
-                json_body.get("tree").and_then(|v| v.as_str()),
-            ) else {
-                return Ok(error(422, "Invalid request.\n\n\"message\", \"tree\" weren't supplied.", "commits#create-a-commit"));
+            let (Some(msg), Some(tree)) =
+                (json_body.get("message").and_then(|v| v.as_str()), json_body.get("tree").and_then(|v| v.as_str()))
+            else {
+                return Ok(error(
+                    422,
+                    "Invalid request.\n\n\"message\", \"tree\" weren't supplied.",
+                    "commits#create-a-commit",
+                ));
             };
             if !g.trees.contains_key(tree) {
                 return Ok(error(422, "Tree SHA does not exist", "commits#create-a-commit"));
@@ -468,17 +472,20 @@ async fn handle(
                 .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
                 .unwrap_or_default();
             if parents.iter().any(|p| !g.commits.contains_key(p)) {
-                return Ok(error(422, "Parent SHA does not exist or is not a commit object", "commits#create-a-commit"));
+                return Ok(error(
+                    422,
+                    "Parent SHA does not exist or is not a commit object",
+                    "commits#create-a-commit",
+                ));
             }
             let sha = g.put_commit(tree, parents, msg);
             let v = commit_json(&base, &repo, &sha, &g.commits[&sha]);
             reply(201, v, &[("location".into(), format!("{base}/repos/{repo}/git/commits/{sha}"))])
         }
         ("POST", ["refs"]) => {
-            let (Some(name), Some(sha)) = (
-                json_body.get("ref").and_then(|v| v.as_str()),
-                json_body.get("sha").and_then(|v| v.as_str()),
-            ) else {
+            let (Some(name), Some(sha)) =
+                (json_body.get("ref").and_then(|v| v.as_str()), json_body.get("sha").and_then(|v| v.as_str()))
+            else {
                 return Ok(error(422, "Invalid request.", "refs#create-a-reference"));
             };
             if !name.starts_with("refs/") || name.matches('/').count() < 2 {
