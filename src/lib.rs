@@ -81,6 +81,49 @@ pub struct Outcome {
     /// The history as loaded, with this run's samples added; `write_outputs` takes it to
     /// save without reading the store again.
     pub history: std::sync::Mutex<Option<state::agg::History>>,
+    /// What was read from the data branch (`state.backend: github`), to push on top of.
+    pub branch: Option<BranchPulled>,
+}
+
+/// The data branch as `run`/`merge` pulled it into the state directory, and the directory's
+/// mirrored files right after, so `write_outputs` can tell this run's changes apart.
+#[derive(Debug, Clone)]
+pub struct BranchPulled {
+    pub head: Option<state::github_branch::Head>,
+    pub before: BTreeMap<String, Vec<u8>>,
+}
+
+/// Whether the config keeps the state store in a data branch.
+pub fn uses_branch(config: &Config) -> bool {
+    config.state.backend.as_deref() == Some("github")
+}
+
+/// Pulls the data branch into the state directory before anything reads it. A failure is
+/// a note, and the run then leaves the branch alone (it never writes what it could not read).
+pub async fn pull_branch(ctx: &RunContext, config: &Config, opts: &RunOptions) -> (Option<BranchPulled>, Vec<String>) {
+    use state::github_branch::{snapshot, BranchStore};
+    if !uses_branch(config) || opts.dry_run {
+        return (None, vec![]);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let pulled = async {
+        let store = BranchStore::from_context(ctx, &config.state, deadline)?;
+        let head = store.pull(&opts.state_dir).await?;
+        let before = snapshot(&opts.state_dir)?;
+        let note =
+            head.is_none().then(|| format!("state branch {} does not exist yet; this run creates it", store.branch()));
+        Ok::<_, state::github_branch::BranchError>((BranchPulled { head, before }, note))
+    }
+    .await;
+    match pulled {
+        Ok((p, note)) => (Some(p), note.into_iter().collect()),
+        Err(e) => (
+            None,
+            vec![format!(
+                "state branch not read: {e}; this run used the local state only and did not write the branch"
+            )],
+        ),
+    }
 }
 
 /// Runs every due check once and evaluates the rules. Writes nothing.
@@ -93,7 +136,9 @@ pub async fn run(
     let config = &loaded.config;
     let started = ctx.now();
     let t0 = std::time::Instant::now();
+    let (branch, branch_notes) = pull_branch(ctx, config, opts).await;
     let (mut state, mut notes) = state::load(&opts.state_dir, started);
+    notes.extend(branch_notes);
     notes.extend(loaded.notes.iter().cloned());
     let rules = rules::build(&config.rules).map_err(|e| RunError::Internal(format!("rules did not compile: {e:?}")))?;
     let decisions = runner::plan(config, &opts.selection, &state, started).map_err(RunError::Usage)?;
@@ -198,7 +243,7 @@ pub async fn run(
     if !sharded {
         heartbeat(config, opts, &mut report, alert_deadline, &env.redactor).await;
     }
-    Ok(Outcome { report, state, history: std::sync::Mutex::new(Some(hist)) })
+    Ok(Outcome { report, state, history: std::sync::Mutex::new(Some(hist)), branch })
 }
 
 /// Gate mode: re-runs the checks that fail the gate, with backoff, until none do or
@@ -440,27 +485,30 @@ pub fn write_outputs(
     outcome: &Outcome,
 ) -> Result<Written, RunError> {
     // History first, so a repair or a lock problem it meets is in this run's report.
-    let mut patched = None;
+    let mut notes = Vec::new();
     // A merged report's samples were saved by the shards' own runs.
     if !opts.dry_run && outcome.report.run.merged_shards.is_empty() {
         let cfg = state::history::HistoryConfig::from_config(&loaded.config.state);
         let samples = state::history::samples_from(&outcome.report.checks);
-        let notes = match state::history::save_loaded(
-            &opts.state_dir,
-            ctx.now(),
-            &cfg,
-            &samples,
-            outcome.history.lock().ok().and_then(|mut h| h.take()),
-        ) {
-            Ok(n) => n,
-            Err(e) => vec![format!("history not saved this run: {e}")],
-        };
-        if !notes.is_empty() {
-            let mut r = outcome.report.clone();
-            r.notes.extend(notes);
-            patched = Some(r);
+        let loaded_history = outcome.history.lock().ok().and_then(|mut h| h.take());
+        match state::history::save_loaded(&opts.state_dir, ctx.now(), &cfg, &samples, loaded_history) {
+            Ok(n) => notes.extend(n),
+            Err(e) => notes.push(format!("history not saved this run: {e}")),
         }
     }
+    // The data branch gets the saved state before the report is written, so how the push
+    // went is in the report.
+    let mut state_saved = false;
+    if let (Some(pulled), false) = (&outcome.branch, opts.dry_run) {
+        save_state(opts, &outcome.state)?;
+        state_saved = true;
+        notes.extend(push_branch(ctx, loaded, opts, pulled, &outcome.report));
+    }
+    let patched = (!notes.is_empty()).then(|| {
+        let mut r = outcome.report.clone();
+        r.notes.extend(notes);
+        r
+    });
     let report = patched.as_ref().unwrap_or(&outcome.report);
     let rp = &opts.report_path;
     report::write_atomic(rp, &report::to_json(report)).map_err(|source| RunError::Write {
@@ -499,14 +547,97 @@ pub fn write_outputs(
             source,
         })?;
     }
-    if !opts.dry_run {
-        state::save(&opts.state_dir, &outcome.state).map_err(|source| RunError::Write {
-            what: "the state",
-            path: opts.state_dir.clone(),
-            source,
-        })?;
+    if !opts.dry_run && !state_saved {
+        save_state(opts, &outcome.state)?;
     }
     Ok(written)
+}
+
+fn save_state(opts: &RunOptions, st: &State) -> Result<(), RunError> {
+    state::save(&opts.state_dir, st).map(|_| ()).map_err(|source| RunError::Write {
+        what: "the state",
+        path: opts.state_dir.clone(),
+        source,
+    })
+}
+
+/// Pushes the state directory to the data branch as one commit, re-applying this run's
+/// changes on top of a concurrent writer's. Returns notes for the report; a failure never
+/// fails the run (the state is saved locally either way).
+fn push_branch(
+    ctx: &RunContext,
+    loaded: &Loaded,
+    opts: &RunOptions,
+    pulled: &BranchPulled,
+    report: &Report,
+) -> Vec<String> {
+    use state::github_branch::{snapshot, BranchStore, Changes, PushOutcome};
+    let dir = opts.state_dir.as_path();
+    let after = match snapshot(dir) {
+        Ok(a) => a,
+        Err(e) => return vec![format!("state branch not written: {e}")],
+    };
+    // state.json merges key by key with another writer's (monitors, rules, alerts), so
+    // shards and overlapping runs keep each other's data; history aggregates merge by
+    // day and monitor. TODO(main): when the history store's API settles, a rollup-aware
+    // merge (re-running its save on the fresh files) can replace the generic JSON merge.
+    let changes = Changes::new(pulled.before.clone(), after);
+    let c = &report.counts;
+    let message = format!(
+        "vaktpost state after run {} at {}\n\n{} monitors: {} up, {} degraded, {} down, {} skipped",
+        ctx.var("GITHUB_RUN_ID").unwrap_or("(local)"),
+        report.run.finished_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        c.monitors,
+        c.up,
+        c.degraded,
+        c.down,
+        c.skipped
+    );
+    let res = block_on_own_runtime(async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        let store = BranchStore::from_context(ctx, &loaded.config.state, deadline)?;
+        let synced = store.sync(dir, pulled.head.clone(), &message, |d| changes.reapply(d)).await?;
+        Ok::<_, state::github_branch::BranchError>((store.branch().to_string(), synced))
+    });
+    match res {
+        Ok(Ok((branch, s))) => match s.outcome {
+            PushOutcome::Committed { commit, created_branch, .. } if created_branch => {
+                vec![format!("state branch {branch} created at {}", short(&commit))]
+            }
+            PushOutcome::Committed { commit, .. } if s.attempts > 1 => vec![format!(
+                "state branch {branch}: another run wrote it meanwhile; merged and committed {} after {} attempts",
+                short(&commit),
+                s.attempts
+            )],
+            _ => vec![],
+        },
+        Ok(Err(e)) => vec![format!("state branch not written: {e}")],
+        Err(e) => vec![format!("state branch not written: {e}")],
+    }
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
+/// Runs a future to completion on a runtime of its own, on a thread of its own:
+/// `write_outputs` is synchronous and is called both outside a runtime (the binary) and
+/// inside one (tests, embedders), where blocking the current runtime would panic.
+fn block_on_own_runtime<F: std::future::Future + Send>(f: F) -> Result<F::Output, String>
+where
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+            Ok(rt.block_on(f))
+        })
+        .join()
+        .map_err(|_| "the state branch writer panicked".to_string())?
+    })
 }
 
 fn append_file(p: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -595,8 +726,10 @@ pub async fn merge(
     report.run.dry_run = opts.dry_run;
     report.run.fail_on = opts.fail_on.to_string();
     report.run.github_run_url = ctx.run_url().or(report.run.github_run_url);
+    let (branch, branch_notes) = pull_branch(ctx, &loaded.config, opts).await;
     let (mut state, notes) = state::load(&opts.state_dir, ctx.now());
     report.notes.extend(notes);
+    report.notes.extend(branch_notes);
     let redactor = redact::Redactor::new(&loaded.secrets);
     let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(loaded.config.defaults.deadline.get());
     let run = alerts::AlertRun {
@@ -612,7 +745,7 @@ pub async fn merge(
     actions.extend(alerts::deliver::deliver(&run, &recon, &mut state).await);
     report.alerts = actions;
     heartbeat(&loaded.config, opts, &mut report, deadline, &redactor).await;
-    Ok(Outcome { report, state, history: std::sync::Mutex::new(None) })
+    Ok(Outcome { report, state, history: std::sync::Mutex::new(None), branch })
 }
 
 /// Dead man's switch: a ping after every (non-dry) run, `/fail` when the gate trips.

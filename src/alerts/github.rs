@@ -89,23 +89,86 @@ pub struct Client {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verb {
+pub enum Verb {
     Get,
     Post,
     Patch,
 }
 
+/// The token a run uses for GitHub (the action's `github_token` input, else `GITHUB_TOKEN`).
+pub fn token(ctx: &crate::context::RunContext) -> Option<crate::config::Secret> {
+    ctx.var("INPUT_GITHUB_TOKEN").or_else(|| ctx.var("GITHUB_TOKEN")).map(crate::config::Secret::new)
+}
+
+/// The REST API base URL (`GITHUB_API_URL`, set by Actions and by GitHub Enterprise runners).
+pub fn api_url(ctx: &crate::context::RunContext) -> &str {
+    ctx.var("GITHUB_API_URL").unwrap_or("https://api.github.com")
+}
+
+/// An authenticated octocrab client for raw requests, with the timeouts every caller uses.
+pub fn octocrab(api_url: &str, token: &str) -> Result<octocrab::Octocrab, String> {
+    octocrab::Octocrab::builder()
+        .base_uri(api_url.trim_end_matches('/'))
+        .map_err(|e| format!("invalid GitHub API URL: {e}"))?
+        .personal_token(token.to_string())
+        .set_connect_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .build()
+        .map_err(|e| format!("cannot build the GitHub client: {e}"))
+}
+
+/// One raw request, waiting out rate limits while `deadline` allows and retrying 5xx
+/// (POSTs only when `retry_post`: the caller knows the POST is idempotent). The final
+/// answer is returned whatever its status; `Err` means no usable answer.
+pub async fn request(
+    octo: &octocrab::Octocrab,
+    verb: Verb,
+    url: &str,
+    body: Option<&serde_json::Value>,
+    deadline: Instant,
+    retry_post: bool,
+) -> Result<(StatusCode, HeaderMap, String), String> {
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let res = match verb {
+            Verb::Get => octo._get(url).await,
+            Verb::Post => octo._post(url, body).await,
+            Verb::Patch => octo._patch(url, body).await,
+        };
+        let resp = res.map_err(|e| format!("GitHub request failed: {}", octo_message(&e)))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = octo.body_to_string(resp).await.unwrap_or_default();
+        if status.is_success() {
+            return Ok((status, headers, text));
+        }
+        if let Some(wait) = rate_limit_wait(status, &headers, &text) {
+            if Instant::now() + wait < deadline && attempt < 6 {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return Err(format!(
+                "GitHub rate limit: HTTP {}; waiting {}s would pass the run's deadline",
+                status.as_u16(),
+                wait.as_secs()
+            ));
+        }
+        if status.is_server_error() && (verb != Verb::Post || retry_post) && attempt < 3 {
+            let wait = Duration::from_millis(500 * attempt as u64);
+            if Instant::now() + wait < deadline {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+        }
+        return Ok((status, headers, text));
+    }
+}
+
 impl Client {
     pub fn new(api_url: &str, repo: &str, token: &str, deadline: Instant) -> Result<Client, String> {
         let api = api_url.trim_end_matches('/').to_string();
-        let octo = octocrab::Octocrab::builder()
-            .base_uri(api.as_str())
-            .map_err(|e| format!("invalid GitHub API URL: {e}"))?
-            .personal_token(token.to_string())
-            .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .build()
-            .map_err(|e| format!("cannot build the GitHub client: {e}"))?;
+        let octo = octocrab(&api, token)?;
         if !repo.contains('/') {
             return Err(format!("repository {repo:?} is not owner/name"));
         }
@@ -124,41 +187,11 @@ impl Client {
         url: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, HeaderMap, String), String> {
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let res = match verb {
-                Verb::Get => self.octo._get(url).await,
-                Verb::Post => self.octo._post(url, body).await,
-                Verb::Patch => self.octo._patch(url, body).await,
-            };
-            let resp = res.map_err(|e| format!("GitHub request failed: {}", octo_message(&e)))?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            let text = self.octo.body_to_string(resp).await.unwrap_or_default();
-            if status.is_success() {
-                return Ok((status, headers, text));
-            }
-            if let Some(wait) = rate_limit_wait(status, &headers, &text) {
-                if Instant::now() + wait < self.deadline && attempt < 6 {
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                return Err(format!(
-                    "GitHub rate limit: HTTP {}; waiting {}s would pass the run's deadline",
-                    status.as_u16(),
-                    wait.as_secs()
-                ));
-            }
-            if status.is_server_error() && verb != Verb::Post && attempt < 3 {
-                let wait = Duration::from_millis(500 * attempt as u64);
-                if Instant::now() + wait < self.deadline {
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-            }
-            return Err(format!("GitHub answered HTTP {}: {}", status.as_u16(), github_message(&text)));
+        let (status, headers, text) = request(&self.octo, verb, url, body, self.deadline, false).await?;
+        if status.is_success() {
+            return Ok((status, headers, text));
         }
+        Err(format!("GitHub answered HTTP {}: {}", status.as_u16(), github_message(&text)))
     }
 
     /// Issues with the `vaktpost` label (`state`: open, closed or all), pull requests left out.
@@ -202,7 +235,8 @@ fn octo_message(e: &octocrab::Error) -> String {
     s.lines().next().unwrap_or(&s).to_string()
 }
 
-fn github_message(body: &str) -> String {
+/// GitHub's `message` field of an error body, or the body's start.
+pub fn github_message(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))

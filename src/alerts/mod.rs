@@ -166,14 +166,13 @@ fn failed(fp: &str, channel: &str, e: String) -> AlertAction {
 
 fn github_client(run: &AlertRun<'_>, cfg: &GithubAlerts) -> Result<github::Client, String> {
     let ctx = run.ctx;
-    let token = ctx.var("INPUT_GITHUB_TOKEN").or_else(|| ctx.var("GITHUB_TOKEN")).ok_or(
+    let token = github::token(ctx).ok_or(
         "alerts.github is on but no token is set; give the action `github_token` or set GITHUB_TOKEN (the job needs `permissions: issues: write`)",
     )?;
     let repo = cfg.repository.as_deref().or_else(|| ctx.var("GITHUB_REPOSITORY")).ok_or(
         "alerts.github is on but the repository is unknown; set alerts.github.repository or GITHUB_REPOSITORY",
     )?;
-    let api = ctx.var("GITHUB_API_URL").unwrap_or("https://api.github.com");
-    github::Client::new(api, repo, token, run.deadline)
+    github::Client::new(github::api_url(ctx), repo, token.expose(), run.deadline)
 }
 
 fn event(kind: EventKind, fp: &str, rec: Option<&AlertRecord>, now: DateTime<Utc>, run: &AlertRun<'_>) -> AlertEvent {

@@ -760,7 +760,8 @@ pub struct StateConfig {
     /// Directory of the state store (default `.vaktpost`).
     #[serde(default)]
     pub path: Option<String>,
-    /// `file` (default) or `github`.
+    /// `file` (default) or `github`: also kept in a branch of the repository through the
+    /// GitHub API (one commit per run; raw samples stay local).
     #[serde(default)]
     pub backend: Option<String>,
     /// Raw samples kept, in whole days (default 7 days); older days become daily rollups.
@@ -772,6 +773,7 @@ pub struct StateConfig {
     /// Window of the memory-leak trend (default 24h).
     #[serde(default)]
     pub leak_window: Option<Dur>,
+    /// Branch of the data-branch store (`backend: github`), default `vaktpost-data`.
     #[serde(default)]
     pub branch: Option<String>,
 }

@@ -135,6 +135,11 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
             err("state.backend", format!("must be \"file\" or \"github\", got {b:?}"));
         }
     }
+    if let Some(b) = &c.state.branch {
+        if let Err(e) = crate::state::github_branch::check_branch_name(b) {
+            err("state.branch", format!("{e}; use a name such as vaktpost-data"));
+        }
+    }
     for (i, w) in c.alerts.maintenance.iter().enumerate() {
         for (key, msg) in crate::alerts::maintenance::check(w) {
             err(&format!("alerts.maintenance[{i}].{key}"), msg);

@@ -296,11 +296,14 @@ pub fn hist_percentiles<'a, const N: usize>(aggs: impl IntoIterator<Item = &'a A
         }
         let rank = (((p / 100.0) * total as f64).ceil().max(1.0) as u64).min(total);
         let mut seen = 0;
-        merged.0.iter().find(|e| {
-            seen += u64::from(e.1);
-            seen >= rank
-        })
-        .map(|e| bucket_value(e.0).clamp(lo.min(hi), hi))
+        merged
+            .0
+            .iter()
+            .find(|e| {
+                seen += u64::from(e.1);
+                seen >= rank
+            })
+            .map(|e| bucket_value(e.0).clamp(lo.min(hi), hi))
     })
 }
 

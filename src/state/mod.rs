@@ -5,6 +5,7 @@
 
 pub mod agg;
 pub mod figures;
+pub mod github_branch;
 pub mod history;
 pub mod rotate;
 
