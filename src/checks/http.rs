@@ -738,6 +738,65 @@ pub fn version_matches(got: &str, want: &str) -> bool {
     short.len() >= 7 && long.starts_with(short) && short.chars().all(|c| c.is_ascii_hexdigit())
 }
 
+/// A request made for another check kind that talks to an HTTP API (status pages,
+/// Railway's GraphQL API): the same DNS, connect, TLS, redirect, decompression and body
+/// cap as an `http` monitor, so failures carry the same error kinds. No status assertion
+/// and no retries: the caller decides what an answer means.
+pub(crate) struct ApiRequest<'a> {
+    pub method: Method,
+    pub url: &'a Url,
+    /// Header values are secrets (tokens) and never printed.
+    pub headers: std::collections::BTreeMap<String, crate::config::Secret>,
+    pub body: Option<String>,
+    pub max_body_bytes: u64,
+    pub timeout: Duration,
+}
+
+/// The answer to an [`ApiRequest`], whatever its status.
+pub(crate) struct ApiResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+pub(crate) async fn api_request(req: ApiRequest<'_>, env: &CheckEnv) -> Result<ApiResponse, CheckError> {
+    let h = HttpOptions {
+        url: req.url.to_string(),
+        method: req.method.to_string(),
+        headers: req.headers,
+        body: req.body,
+        expected_status: None,
+        max_response_time: None,
+        samples: None,
+        body_contains: None,
+        body_not_contains: None,
+        json: Default::default(),
+        extract: Default::default(),
+        expect_version: None,
+        version_from: None,
+        follow_redirects: true,
+        max_redirects: 5,
+        max_body_bytes: crate::config::duration::ByteSize(req.max_body_bytes),
+        insecure_skip_verify: false,
+        security: None,
+    };
+    let mut t = Timings::default();
+    let phase = Cell::new("resolving the host");
+    match tokio::time::timeout(req.timeout, attempt(&h, req.url, &req.method, env, &mut t, &phase)).await {
+        Ok(Ok(resp)) => Ok(ApiResponse { status: resp.status, headers: resp.headers, body: resp.body }),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(CheckError::new(
+            ErrorKind::Timeout,
+            format!(
+                "timed out after {} while {} ({})",
+                crate::config::duration::format_duration(req.timeout),
+                phase.get(),
+                req.url.path()
+            ),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

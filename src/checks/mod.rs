@@ -5,8 +5,10 @@
 pub mod chroma;
 pub mod http;
 pub mod net;
+pub mod railway;
 pub mod redis;
 pub mod ssl;
+pub mod status_page;
 pub mod system;
 
 use std::time::Duration;
@@ -198,6 +200,8 @@ pub async fn run_check(m: &Monitor, eff: &Effective, env: &CheckEnv, started_at:
         MonitorKind::Chroma(c) => chroma::check(c, eff, env, result).await,
         MonitorKind::System(o) => system::check(o, result).await,
         MonitorKind::Ssl(s) => ssl::check(s, eff, env, result).await,
+        MonitorKind::StatusPage(s) => status_page::check(s, eff, env, result).await,
+        MonitorKind::Railway(o) => railway::check(o, eff, env, result).await,
         // Valid config, but this version cannot check it: say so, and do not call the
         // target down (that would page someone for vaktpost's gap).
         other => CheckResult {
