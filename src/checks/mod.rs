@@ -119,6 +119,10 @@ pub struct CheckResult {
     pub last_checked_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// The monitor's `depends_on` (upstream monitors such as a provider's status page),
+    /// so outputs can say when an upstream incident explains a failure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
     /// Data this check keeps for its next run (counters for deltas, file offsets), saved
     /// in the state and handed back as [`Effective::prev`]. Not part of the report.
     #[serde(skip)]
@@ -140,6 +144,7 @@ impl CheckResult {
             message: None,
             last_checked_at: None,
             labels: m.common.labels.clone(),
+            depends_on: m.common.depends_on.clone(),
             carry: None,
         }
     }
