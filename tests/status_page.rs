@@ -477,3 +477,24 @@ fn summary_shows_upstream_incident_next_to_a_failing_dependent_monitor() {
     let chat = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "chat_api").unwrap();
     assert_eq!(chat["depends_on"], json!(["openai"]));
 }
+
+// ---------------------------------------------------------------- validation
+
+#[test]
+fn config_mistakes_are_located_with_did_you_mean() {
+    let env = std::collections::BTreeMap::new();
+    let yaml = "monitors:\n  - name: a\n    type: status_page\n    preset: opeani\n  - name: b\n    type: status_page\n    url: https://status.example.com\n    provider: statuspag\n    components: [\"\"]\n  - name: c\n    type: railway\n    service_id: svc\n    token: t1\n    project_token: t2\n    max_build_time: 0\n";
+    let errs = match vaktpost::config::load_str(yaml, "t.yml", &env) {
+        Ok(_) => panic!("loaded"),
+        Err(d) => format!("{d:#?}"),
+    };
+    for want in [
+        r#"unknown preset \"opeani\"; did you mean \"openai\"?; known presets: openai, railway, github, cloudflare, vercel, anthropic"#,
+        r#"unknown provider \"statuspag\"; did you mean \"statuspage\"?"#,
+        "monitors[1].components[0]",
+        "set `token` (account or workspace token) or `project_token`, not both",
+        "monitors[2].max_build_time",
+    ] {
+        assert!(errs.contains(want), "missing {want:?} in {errs}");
+    }
+}
