@@ -264,3 +264,17 @@ async fn missing_token_is_a_config_error_that_says_where_to_put_it() {
     assert!(msg.starts_with("no Railway token: set RAILWAY_TOKEN"), "{msg}");
     assert!(a.seen().is_empty());
 }
+
+#[tokio::test]
+async fn retries_ride_out_a_transient_5xx() {
+    let a = api(|_, n| {
+        if n == 1 {
+            ApiReply::json(503, json!({"message": "upstream unavailable"}))
+        } else {
+            ApiReply::json(200, deployment("SUCCESS", Duration::from_secs(60)))
+        }
+    });
+    let (_, r) = check(&a, "retries: 1").await;
+    assert_up(&r);
+    assert_eq!(a.seen().len(), 2);
+}

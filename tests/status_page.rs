@@ -424,6 +424,27 @@ async fn bare_page_url_tries_the_usual_json_paths() {
     assert!(msg.contains("(tried /api/v2/summary.json)"), "{msg}");
 }
 
+#[tokio::test]
+async fn retries_ride_out_a_transient_5xx() {
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = n.clone();
+    let s = FakeHttp::start(move |_| {
+        if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            (502, "{}".into())
+        } else {
+            (200, fixture("statuspage_healthy.json"))
+        }
+    });
+    let (_, r) = run(&s.url("/api/v2/summary.json"), "retries: 1").await;
+    assert_up(&r);
+    assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Without retries the 502 is the answer.
+    let s = FakeHttp::start(|_| (502, "{}".into()));
+    let (_, r) = run(&s.url("/api/v2/summary.json"), "").await;
+    assert_down(&r, ErrorKind::HttpStatus);
+    assert_eq!(s.seen().len(), 1);
+}
+
 // ---------------------------------------------------------------- end to end
 
 /// The binary's job summary names the upstream incident next to the failing monitor that

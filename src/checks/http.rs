@@ -742,6 +742,7 @@ pub fn version_matches(got: &str, want: &str) -> bool {
 /// Railway's GraphQL API): the same DNS, connect, TLS, redirect, decompression and body
 /// cap as an `http` monitor, so failures carry the same error kinds. No status assertion
 /// and no retries: the caller decides what an answer means.
+#[derive(Clone)]
 pub(crate) struct ApiRequest<'a> {
     pub method: Method,
     pub url: &'a Url,
@@ -794,6 +795,42 @@ pub(crate) async fn api_request(req: ApiRequest<'_>, env: &CheckEnv) -> Result<A
                 req.url.path()
             ),
         )),
+    }
+}
+
+/// `f` again while it fails in a retryable way (connect, timeout, 5xx, 408, 429), up to
+/// the monitor's `retries`, with backoff or the server's `Retry-After` (a longer wait than
+/// 10 s is not retried).
+pub(crate) async fn with_retries<F, Fut>(retries: u32, mut f: F) -> Result<ApiResponse, CheckError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<ApiResponse, CheckError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let res = f().await;
+        let retryable = match &res {
+            Ok(r) => r.status >= 500 || r.status == 408 || r.status == 429,
+            Err(e) => matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout),
+        };
+        if !retryable || attempt > retries {
+            return res;
+        }
+        let asked = res
+            .as_ref()
+            .ok()
+            .and_then(|r| r.headers.get(http::header::RETRY_AFTER))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs);
+        let cap = std::time::Duration::from_secs(10);
+        if asked.is_some_and(|a| a > cap) {
+            // The server asks for more patience than a check has: report, do not hammer.
+            return res;
+        }
+        let backoff = std::time::Duration::from_millis(200 * (1u64 << (attempt - 1).min(4)));
+        tokio::time::sleep(asked.unwrap_or(backoff)).await;
     }
 }
 

@@ -26,7 +26,7 @@ use http::Method;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::http::{api_request, ApiRequest, ApiResponse};
+use super::http::{api_request, with_retries, ApiRequest, ApiResponse};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::config::duration::format_duration;
 use crate::config::{RailwayOptions, Secret};
@@ -111,7 +111,7 @@ async fn post(
             max_body_bytes: 1 << 20,
             timeout: eff.timeout,
         };
-        let resp = api_request(req, env).await?;
+        let resp = with_retries(eff.retries, || api_request(req.clone(), env)).await?;
         if let Some(n) = header(&resp, "x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok()) {
             r.set("rate_limit_remaining", n);
         }

@@ -21,7 +21,7 @@ use http::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::http::{api_request, ApiRequest};
+use super::http::{api_request, with_retries, ApiRequest};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::config::{Secret, StatusPageOptions};
 
@@ -318,7 +318,7 @@ async fn fetch_json(url: &Url, eff: &Effective, env: &CheckEnv) -> Result<Value,
     headers.insert("Accept".to_string(), Secret::new("application/json"));
     let req =
         ApiRequest { method: Method::GET, url, headers, body: None, max_body_bytes: MAX_BODY, timeout: eff.timeout };
-    let resp = api_request(req, env).await?;
+    let resp = with_retries(eff.retries, || api_request(req.clone(), env)).await?;
     if !(200..300).contains(&resp.status) {
         let reason = http::StatusCode::from_u16(resp.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
         return Err(CheckError::new(
