@@ -497,6 +497,13 @@ fn summary_shows_upstream_incident_next_to_a_failing_dependent_monitor() {
     );
     let chat = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "chat_api").unwrap();
     assert_eq!(chat["depends_on"], json!(["openai"]));
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }
 
 // ---------------------------------------------------------------- validation
