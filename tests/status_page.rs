@@ -526,3 +526,36 @@ fn config_mistakes_are_located_with_did_you_mean() {
         assert!(errs.contains(want), "missing {want:?} in {errs}");
     }
 }
+
+/// Thousands of troubled providers leave room for the monitors table under GitHub's limit.
+#[test]
+fn upstream_section_is_bounded_in_a_huge_summary() {
+    let long = "Elevated error rates ".repeat(20);
+    let mut checks = Vec::new();
+    for i in 0..3000 {
+        checks.push(json!({
+            "name": format!("provider_{i}"), "type": "status_page", "target": "https://status.example.com",
+            "status": "degraded", "started_at": "2025-06-02T14:00:00Z", "duration_ms": 1.0,
+            "metrics": {"indicator": "major", "incident_titles": [long, long], "incident_urls": ["https://x.example/1", "https://x.example/2"],
+                        "affected_components": ["API (partial_outage)"], "maintenance_titles": []}
+        }));
+        checks.push(json!({
+            "name": format!("app_{i}"), "type": "http", "target": "https://app.example.com", "status": "down",
+            "started_at": "2025-06-02T14:00:00Z", "duration_ms": 1.0, "metrics": {}, "depends_on": [format!("provider_{i}")]
+        }));
+    }
+    let report: vaktpost::report::Report = serde_json::from_value(json!({
+        "schema_version": 1, "tool": {"name": "vaktpost", "version": "0"},
+        "run": {"started_at": "2025-06-02T14:00:00Z", "finished_at": "2025-06-02T14:00:01Z", "duration_ms": 1000.0,
+                "dry_run": false, "config": "v.yml", "fail_on": "high"},
+        "status": "down",
+        "counts": {"monitors": 6000, "up": 0, "degraded": 3000, "down": 3000, "skipped": 0, "findings": 0, "high": 0, "medium": 0, "low": 0},
+        "checks": checks, "findings": [], "alerts": [], "history": {}, "notes": []
+    }))
+    .unwrap();
+    let md = vaktpost::report::summary::render(&report, None, 500);
+    assert!(md.len() <= vaktpost::report::summary::MAX_BYTES + 200, "{}", md.len());
+    assert!(md.contains("- …more upstream problems in the JSON report"));
+    assert!(md.contains("### Monitors"), "the monitors table was crowded out");
+    assert!(md.contains("- 🔴 `app_0` is down while `provider_0` reports major: "));
+}

@@ -218,7 +218,13 @@ fn upstream_status(md: &mut String, report: &Report, max_rows: usize) {
             .collect()
     };
     let _ = writeln!(md, "### Upstream status\n");
+    // A quarter of the summary's budget at most, so the monitors table always fits.
+    let budget = md.len() + MAX_BYTES / 4;
     for p in pages.iter().take(max_rows) {
+        if md.len() > budget {
+            let _ = writeln!(md, "- …more upstream problems in the JSON report");
+            break;
+        }
         let _ = writeln!(md, "- {} **{}** reports `{}`", p.status.emoji(), cell(&p.name), cell(&indicator(p)));
         for i in incidents(p).iter().take(10) {
             let _ = writeln!(md, "  - incident: {i}");
@@ -246,6 +252,10 @@ fn upstream_status(md: &mut String, report: &Report, max_rows: usize) {
     if !affected.is_empty() {
         let _ = writeln!(md, "\n**Failing monitors whose provider reports trouble**\n");
         for (r, ups) in affected.iter().take(max_rows) {
+            if md.len() > budget + MAX_BYTES / 8 {
+                let _ = writeln!(md, "- …more in the JSON report");
+                break;
+            }
             let why: Vec<String> = ups
                 .iter()
                 .map(|u| {
