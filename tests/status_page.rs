@@ -295,6 +295,26 @@ async fn incidentio_widget_api_outage_healthy_and_maintenance() {
     assert_eq!(list(&r, "maintenance_titles"), json!(["Batch API scheduled maintenance"]));
 }
 
+/// The README's rule over one component works as written.
+#[tokio::test]
+async fn rules_can_read_one_component_by_name() {
+    let s = pages();
+    let yaml = format!(
+        "monitors:\n  - name: openai\n    type: status_page\n    preset: openai\n    url: {}\nrules:\n  - name: chat_completions_down\n    condition: components[\"Chat Completions\"] != 'operational'\n    message: \"Chat Completions is degraded on {{name}}\"\n    severity: high\n",
+        s.url("/f/incidentio_summary_outage.json")
+    );
+    let l = load(&yaml);
+    let r = support::run_loaded(&l).await;
+    assert_eq!(
+        finding(&l, &r, "chat_completions_down"),
+        (Severity::High, "Chat Completions is degraded on openai".into())
+    );
+    let yaml = yaml.replace("incidentio_summary_outage", "incidentio_summary_maintenance");
+    let l = load(&yaml);
+    let r = support::run_loaded(&l).await;
+    not_fired(&l, &r, "chat_completions_down");
+}
+
 // ---------------------------------------------------------------- Railway, Instatus, Better Stack
 
 #[tokio::test]
