@@ -259,9 +259,9 @@ fn write_fleet(r: &Run, port: u16) {
     type: http
     url: http://127.0.0.1:{port}/memory
     extract: {{percent: /percent}}
-  - name: deploy
-    type: railway
-    service_id: svc-123
+  - name: app_logs
+    type: log_files
+    path: /var/log/app/*.log
 "
         ),
     );
@@ -304,7 +304,7 @@ fn report_is_complete_and_matches_committed_schema() {
     assert!(errors.is_empty(), "{errors:#?}");
 
     let names: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["healthy", "broken", "memory_status", "deploy"], "config order");
+    assert_eq!(names, ["healthy", "broken", "memory_status", "app_logs"], "config order");
     assert_eq!(report["status"], "down");
     assert_eq!(report["checks"][1]["error"]["kind"], "http_status");
     assert_eq!(report["checks"][1]["metrics"]["status_code"], 500);

@@ -738,6 +738,102 @@ pub fn version_matches(got: &str, want: &str) -> bool {
     short.len() >= 7 && long.starts_with(short) && short.chars().all(|c| c.is_ascii_hexdigit())
 }
 
+/// A request made for another check kind that talks to an HTTP API (status pages,
+/// Railway's GraphQL API): the same DNS, connect, TLS, redirect, decompression and body
+/// cap as an `http` monitor, so failures carry the same error kinds. No status assertion
+/// and no retries: the caller decides what an answer means.
+#[derive(Clone)]
+pub(crate) struct ApiRequest<'a> {
+    pub method: Method,
+    pub url: &'a Url,
+    /// Header values are secrets (tokens) and never printed.
+    pub headers: std::collections::BTreeMap<String, crate::config::Secret>,
+    pub body: Option<String>,
+    pub max_body_bytes: u64,
+    pub timeout: Duration,
+}
+
+/// The answer to an [`ApiRequest`], whatever its status.
+pub(crate) struct ApiResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+pub(crate) async fn api_request(req: ApiRequest<'_>, env: &CheckEnv) -> Result<ApiResponse, CheckError> {
+    let h = HttpOptions {
+        url: req.url.to_string(),
+        method: req.method.to_string(),
+        headers: req.headers,
+        body: req.body,
+        expected_status: None,
+        max_response_time: None,
+        samples: None,
+        body_contains: None,
+        body_not_contains: None,
+        json: Default::default(),
+        extract: Default::default(),
+        expect_version: None,
+        version_from: None,
+        follow_redirects: true,
+        max_redirects: 5,
+        max_body_bytes: crate::config::duration::ByteSize(req.max_body_bytes),
+        insecure_skip_verify: false,
+        security: None,
+    };
+    let mut t = Timings::default();
+    let phase = Cell::new("resolving the host");
+    match tokio::time::timeout(req.timeout, attempt(&h, req.url, &req.method, env, &mut t, &phase)).await {
+        Ok(Ok(resp)) => Ok(ApiResponse { status: resp.status, headers: resp.headers, body: resp.body }),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(CheckError::new(
+            ErrorKind::Timeout,
+            format!(
+                "timed out after {} while {} ({})",
+                crate::config::duration::format_duration(req.timeout),
+                phase.get(),
+                req.url.path()
+            ),
+        )),
+    }
+}
+
+/// `f` again while it fails in a retryable way (connect, timeout, 5xx, 408, 429), up to
+/// the monitor's `retries`, with backoff or the server's `Retry-After` (a longer wait than
+/// 10 s is not retried).
+pub(crate) async fn with_retries<F, Fut>(retries: u32, mut f: F) -> Result<ApiResponse, CheckError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<ApiResponse, CheckError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let res = f().await;
+        let retryable = match &res {
+            Ok(r) => r.status >= 500 || r.status == 408 || r.status == 429,
+            Err(e) => matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout),
+        };
+        if !retryable || attempt > retries {
+            return res;
+        }
+        let asked = res
+            .as_ref()
+            .ok()
+            .and_then(|r| r.headers.get(http::header::RETRY_AFTER))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs);
+        let cap = std::time::Duration::from_secs(10);
+        if asked.is_some_and(|a| a > cap) {
+            // The server asks for more patience than a check has: report, do not hammer.
+            return res;
+        }
+        let backoff = std::time::Duration::from_millis(200 * (1u64 << (attempt - 1).min(4)));
+        tokio::time::sleep(asked.unwrap_or(backoff)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

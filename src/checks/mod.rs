@@ -5,8 +5,10 @@
 pub mod chroma;
 pub mod http;
 pub mod net;
+pub mod railway;
 pub mod redis;
 pub mod ssl;
+pub mod status_page;
 pub mod system;
 
 use std::time::Duration;
@@ -117,6 +119,10 @@ pub struct CheckResult {
     pub last_checked_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// The monitor's `depends_on` (upstream monitors such as a provider's status page),
+    /// so outputs can say when an upstream incident explains a failure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
     /// Data this check keeps for its next run (counters for deltas, file offsets), saved
     /// in the state and handed back as [`Effective::prev`]. Not part of the report.
     #[serde(skip)]
@@ -138,6 +144,7 @@ impl CheckResult {
             message: None,
             last_checked_at: None,
             labels: m.common.labels.clone(),
+            depends_on: m.common.depends_on.clone(),
             carry: None,
         }
     }
@@ -198,6 +205,8 @@ pub async fn run_check(m: &Monitor, eff: &Effective, env: &CheckEnv, started_at:
         MonitorKind::Chroma(c) => chroma::check(c, eff, env, result).await,
         MonitorKind::System(o) => system::check(o, result).await,
         MonitorKind::Ssl(s) => ssl::check(s, eff, env, result).await,
+        MonitorKind::StatusPage(s) => status_page::check(s, eff, env, result).await,
+        MonitorKind::Railway(o) => railway::check(o, eff, env, result).await,
         // Valid config, but this version cannot check it: say so, and do not call the
         // target down (that would page someone for vaktpost's gap).
         other => CheckResult {

@@ -451,6 +451,16 @@ fn apply_seed_env(config: &mut Config, env: &BTreeMap<String, String>, notes: &m
             Some(_) => {}
         }
     }
+    // SPEC §3: a `railway` monitor's token comes from `${RAILWAY_TOKEN}` unless set.
+    if let Some(token) = get("RAILWAY_TOKEN") {
+        for m in &mut config.monitors {
+            if let MonitorKind::Railway(r) = &mut m.kind {
+                if r.token.is_none() && r.project_token.is_none() {
+                    r.token = Some(Secret::new(token.clone()));
+                }
+            }
+        }
+    }
     if let Some(to) = get("ALERT_EMAIL") {
         let recipients: Vec<String> = to.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
         match &mut config.alerts.email {
@@ -503,7 +513,7 @@ fn collect_secrets(c: &Config) -> Vec<String> {
                 }
             }
             MonitorKind::Railway(r) => {
-                if let Some(t) = &r.token {
+                for t in r.token.iter().chain(&r.project_token) {
                     add(t)
                 }
             }

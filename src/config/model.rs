@@ -554,15 +554,21 @@ fn d_database() -> String {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusPageOptions {
+    /// The status page's JSON API (`https://status.example.com/api/v2/summary.json`), or
+    /// just the page (`https://status.example.com`): the provider's usual path is then
+    /// tried. With `preset`, overrides the preset's URL (a mirror, a test server).
     #[serde(default)]
     pub url: Option<String>,
-    /// `openai`, `railway`, `github`, … sets `url` and `provider`.
+    /// `openai`, `railway`, `github`, `cloudflare`, `vercel`, `anthropic`: sets `url` and
+    /// `provider`.
     #[serde(default)]
     pub preset: Option<String>,
-    /// `auto`, `statuspage`, `incidentio`, `instatus`, `railway`, `betterstack`.
+    /// `auto` (default: detected from the JSON), `statuspage`, `incidentio`, `instatus`,
+    /// `railway`, `betterstack`.
     #[serde(default)]
     pub provider: Option<String>,
-    /// Component names to watch (case-insensitive); empty watches the whole page.
+    /// Component names to watch (case-insensitive, also inside groups; a group's name
+    /// watches all its members); empty watches the whole page.
     #[serde(default)]
     pub components: Vec<String>,
 }
@@ -570,14 +576,28 @@ pub struct StatusPageOptions {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RailwayOptions {
+    /// The service whose latest deployment is checked (Railway dashboard: service
+    /// settings, or `railway status --json`).
     pub service_id: String,
+    /// The environment (e.g. production) of that service; without it Railway answers
+    /// for all of the service's environments.
     #[serde(default)]
     pub environment_id: Option<String>,
-    /// Defaults to `${RAILWAY_TOKEN}`.
+    /// The project, to narrow the query further (optional).
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// An account or workspace token, sent as `Authorization: Bearer`. Defaults to
+    /// `${RAILWAY_TOKEN}` when neither `token` nor `project_token` is set.
     #[serde(default)]
     pub token: Option<Secret>,
+    /// A project token, sent as `Project-Access-Token` (what the Railway CLI reads from
+    /// `RAILWAY_TOKEN`; write `project_token: ${RAILWAY_TOKEN}` for one).
+    #[serde(default)]
+    pub project_token: Option<Secret>,
+    /// Railway's public GraphQL endpoint; default `https://backboard.railway.com/graphql/v2`.
     #[serde(default)]
     pub api_url: Option<String>,
+    /// A deployment still building or deploying after this long is stuck (default 20m).
     #[serde(default)]
     pub max_build_time: Option<Dur>,
 }

@@ -88,15 +88,45 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
                     url_check(&format!("{p}.url"), u, err);
                 }
                 if let Some(pr) = &s.provider {
-                    const P: &[&str] = &["auto", "statuspage", "incidentio", "instatus", "railway", "betterstack"];
+                    const P: &[&str] = crate::checks::status_page::PROVIDERS;
                     if !P.contains(&pr.as_str()) {
                         err(&format!("{p}.provider"), format!("unknown provider {pr:?}{}", super::diag::hint(pr, P)));
+                    }
+                }
+                if let Some(pr) = &s.preset {
+                    let names: Vec<&str> = crate::checks::status_page::PRESETS.iter().map(|p| p.name).collect();
+                    if !names.contains(&pr.to_ascii_lowercase().as_str()) {
+                        err(
+                            &format!("{p}.preset"),
+                            format!(
+                                "unknown preset {pr:?}{}; known presets: {} (or set `url` to any status page)",
+                                super::diag::hint(pr, &names),
+                                names.join(", ")
+                            ),
+                        );
+                    }
+                }
+                for (j, c) in s.components.iter().enumerate() {
+                    if c.trim().is_empty() {
+                        err(&format!("{p}.components[{j}]"), "must not be empty".into());
                     }
                 }
             }
             MonitorKind::Railway(r) => {
                 if let Some(u) = &r.api_url {
                     url_check(&format!("{p}.api_url"), u, err);
+                }
+                if r.service_id.trim().is_empty() {
+                    err(&format!("{p}.service_id"), "must be the Railway service's id (a UUID)".into());
+                }
+                if r.token.is_some() && r.project_token.is_some() {
+                    err(
+                        &format!("{p}.project_token"),
+                        "set `token` (account or workspace token) or `project_token`, not both".into(),
+                    );
+                }
+                if r.max_build_time.is_some_and(|d| d.get().is_zero()) {
+                    err(&format!("{p}.max_build_time"), "must be more than 0".into());
                 }
             }
             MonitorKind::LogFiles(l) => {

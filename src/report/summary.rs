@@ -72,6 +72,7 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
         }
     }
     security_events(&mut md, report, max_rows);
+    upstream_status(&mut md, report, max_rows);
 
     let _ = writeln!(md, "### Monitors\n");
     let _ = writeln!(md, "| | Monitor | Type | Status | Uptime 24h | Uptime 7d | p95 24h | Key metric | Details |");
@@ -211,6 +212,103 @@ fn top_errors(md: &mut String, report: &Report) {
             g.last_seen.format("%Y-%m-%d %H:%M")
         );
     }
+}
+
+/// "Upstream status": what the `status_page` monitors report (incidents with links,
+/// affected components, maintenances), then every failing monitor whose `depends_on`
+/// names one of them, so a reader sees that the provider's incident may explain it.
+/// Absent when no status page reports anything.
+fn upstream_status(md: &mut String, report: &Report, max_rows: usize) {
+    let strs = |r: &CheckResult, k: &str| -> Vec<String> {
+        r.metrics
+            .get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect())
+            .unwrap_or_default()
+    };
+    let indicator = |r: &CheckResult| r.metrics.get("indicator").and_then(|v| v.as_str()).unwrap_or("none").to_string();
+    let pages: Vec<&CheckResult> =
+        report.checks.iter().filter(|r| r.kind == "status_page" && indicator(r) != "none").collect();
+    if pages.is_empty() {
+        return;
+    }
+    // Incident titles as links, when the provider gave a usable one.
+    let incidents = |r: &CheckResult| -> Vec<String> {
+        let urls = strs(r, "incident_urls");
+        strs(r, "incident_titles")
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match urls.get(i).filter(|u| safe_link(u)) {
+                Some(u) => format!("[{}]({u})", cell(t).replace('[', "\\[").replace(']', "\\]")),
+                None => cell(t),
+            })
+            .collect()
+    };
+    let _ = writeln!(md, "### Upstream status\n");
+    // A quarter of the summary's budget at most, so the monitors table always fits.
+    let budget = md.len() + MAX_BYTES / 4;
+    for p in pages.iter().take(max_rows) {
+        if md.len() > budget {
+            let _ = writeln!(md, "- …more upstream problems in the JSON report");
+            break;
+        }
+        let _ = writeln!(md, "- {} **{}** reports `{}`", p.status.emoji(), cell(&p.name), cell(&indicator(p)));
+        for i in incidents(p).iter().take(10) {
+            let _ = writeln!(md, "  - incident: {i}");
+        }
+        let comps = strs(p, "affected_components");
+        if !comps.is_empty() {
+            let shown: Vec<String> = comps.iter().take(10).map(|c| cell(c)).collect();
+            let more = if comps.len() > 10 { format!(" and {} more", comps.len() - 10) } else { String::new() };
+            let _ = writeln!(md, "  - components: {}{more}", shown.join(", "));
+        }
+        for m in strs(p, "maintenance_titles").iter().take(5) {
+            let _ = writeln!(md, "  - maintenance: {}", cell(m));
+        }
+    }
+    let affected: Vec<(&CheckResult, Vec<&CheckResult>)> = report
+        .checks
+        .iter()
+        .filter(|r| matches!(r.status, Status::Down | Status::Degraded) && r.kind != "status_page")
+        .filter_map(|r| {
+            let ups: Vec<&CheckResult> =
+                r.depends_on.iter().filter_map(|d| pages.iter().find(|p| &p.name == d).copied()).collect();
+            (!ups.is_empty()).then_some((r, ups))
+        })
+        .collect();
+    if !affected.is_empty() {
+        let _ = writeln!(md, "\n**Failing monitors whose provider reports trouble**\n");
+        for (r, ups) in affected.iter().take(max_rows) {
+            if md.len() > budget + MAX_BYTES / 8 {
+                let _ = writeln!(md, "- …more in the JSON report");
+                break;
+            }
+            let why: Vec<String> = ups
+                .iter()
+                .map(|u| {
+                    let inc = incidents(u);
+                    let what = if inc.is_empty() { String::new() } else { format!(": {}", inc.join(", ")) };
+                    format!("`{}` reports {}{what}", cell(&u.name), cell(&indicator(u)))
+                })
+                .collect();
+            let _ = writeln!(
+                md,
+                "- {} `{}` is {} while {}",
+                r.status.emoji(),
+                cell(&r.name),
+                r.status.as_str(),
+                why.join("; ")
+            );
+        }
+    }
+    md.push('\n');
+}
+
+/// A link target that cannot break out of markdown link syntax.
+fn safe_link(u: &str) -> bool {
+    (u.starts_with("https://") || u.starts_with("http://"))
+        && u.len() < 500
+        && !u.chars().any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>' | '"' | '|' | '[' | ']'))
 }
 
 fn fmt_ms(ms: f64) -> String {

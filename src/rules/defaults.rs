@@ -67,10 +67,12 @@ pub fn default_rules() -> Vec<RuleConfig> {
             Severity::Medium,
             vec![],
         ),
+        // `status_page` monitors: `indicator` is computed for the watched components, and
+        // `status_summary` names the incidents (with links) and affected components.
         rule(
             "provider_degraded",
             "indicator != 'none'",
-            "{name}: {indicator}",
+            "{name}: {indicator} — {status_summary}",
             Severity::Low,
             vec![Escalation {
                 when: "indicator == 'major' || indicator == 'critical'".into(),
@@ -112,6 +114,21 @@ pub fn default_rules() -> Vec<RuleConfig> {
             "redis_rejecting_connections",
             "rejected_connections_delta > 0",
             "{name} rejected {rejected_connections_delta} connections since the last run (maxclients reached)",
+            Severity::Medium,
+            vec![],
+        ),
+        // `railway` monitors: the latest deployment failed, or has been building too long.
+        rule(
+            "railway_deployment_failed",
+            "deployment_status == 'FAILED' || deployment_status == 'CRASHED'",
+            "Railway deployment {deployment_id} of {name} is {deployment_status}",
+            Severity::High,
+            vec![],
+        ),
+        rule(
+            "railway_build_stuck",
+            "deployment_in_progress && deployment_age_s > max_build_time_s",
+            "Railway deployment {deployment_id} of {name} has been {deployment_status} for {deployment_age}",
             Severity::Medium,
             vec![],
         ),

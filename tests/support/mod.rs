@@ -5,6 +5,7 @@
 //! binary uses every helper.
 #![allow(dead_code)]
 
+pub mod fake_api;
 pub mod server;
 pub mod services;
 
