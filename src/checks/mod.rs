@@ -4,6 +4,7 @@
 
 pub mod chroma;
 pub mod http;
+pub mod log_files;
 pub mod net;
 pub mod redis;
 pub mod ssl;
@@ -198,6 +199,7 @@ pub async fn run_check(m: &Monitor, eff: &Effective, env: &CheckEnv, started_at:
         MonitorKind::Chroma(c) => chroma::check(c, eff, env, result).await,
         MonitorKind::System(o) => system::check(o, result).await,
         MonitorKind::Ssl(s) => ssl::check(s, eff, env, result).await,
+        MonitorKind::LogFiles(l) => log_files::check(l, eff, &env.redactor, result).await,
         // Valid config, but this version cannot check it: say so, and do not call the
         // target down (that would page someone for vaktpost's gap).
         other => CheckResult {
