@@ -96,8 +96,11 @@ enum Mode {
     Generic,
     /// Inside a Python traceback.
     Traceback,
-    /// After a traceback's exception line: only a chained traceback continues it.
+    /// After a traceback's exception line: only "During handling of the above
+    /// exception…" continues it (a traceback right after is a new event).
     TracebackDone,
+    /// After "During handling…": the chained traceback follows.
+    TracebackChain,
     /// After a panic header that ends in `:`: the next line is the message.
     PanicMessage,
     /// After a panic's message: notes and backtrace frames.
@@ -168,7 +171,7 @@ impl<'a> Assembler<'a> {
             (Some(k), false) => format!("{} — {k}", open.first),
             (None, _) => open.first.clone(),
         };
-        let fp = errgroup::fingerprint("log", &errgroup::normalize(&key));
+        let fp = errgroup::fingerprint("log", &errgroup::normalize_log(&key));
         let ts = open.ts.unwrap_or(self.now);
         t.error_count += 1;
         let g = t.groups.entry(fp).or_insert_with(|| Group {
@@ -208,13 +211,15 @@ fn continues(open: &mut Open, l: &str) -> bool {
                 false
             }
         }
-        Mode::TracebackDone => {
-            if trimmed.is_empty()
-                || trimmed.starts_with("During handling of the above exception")
+        Mode::TracebackDone | Mode::TracebackChain => {
+            if trimmed.starts_with("During handling of the above exception")
                 || trimmed.starts_with("The above exception was the direct cause")
             {
+                open.mode = Mode::TracebackChain;
                 true
-            } else if trimmed.starts_with(TRACEBACK) {
+            } else if trimmed.is_empty() {
+                true
+            } else if open.mode == Mode::TracebackChain && trimmed.starts_with(TRACEBACK) {
                 open.mode = Mode::Traceback;
                 true
             } else {
@@ -374,6 +379,16 @@ mod tests {
             "2026-11-26 10:00:00,123 ERROR Exception in handler — ValueError: invalid literal for int() with base 10: 'abc'"
         );
         assert_eq!(g.first_seen.unwrap().to_rfc3339(), "2026-11-26T10:00:00.123+00:00");
+    }
+
+    #[test]
+    fn a_chained_traceback_is_one_event_keyed_by_the_last_exception() {
+        let t = tally(
+            "Traceback (most recent call last):\n  File \"a.py\", line 1, in <module>\nKeyError: 'x'\n\nDuring handling of the above exception, another exception occurred:\n\nTraceback (most recent call last):\n  File \"a.py\", line 3, in <module>\nRuntimeError: lookup failed\nTraceback (most recent call last):\n  File \"b.py\", line 1, in <module>\nOSError: disk\n",
+        );
+        assert_eq!(t.error_count, 2);
+        let samples: Vec<&str> = t.groups.values().map(|g| g.sample.as_str()).collect();
+        assert!(samples.contains(&"RuntimeError: lookup failed") && samples.contains(&"OSError: disk"), "{samples:?}");
     }
 
     #[test]
