@@ -11,6 +11,7 @@ pub mod errgroup;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod runlog;
 pub mod runner;
 pub mod state;
 
