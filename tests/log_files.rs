@@ -414,3 +414,50 @@ fn bad_patterns_and_limits_are_config_errors() {
         assert!(paths.contains(&want), "{want} not in {errs:#?}");
     }
 }
+
+/// The whole pipeline twice: offsets survive in the saved state, the findings fire with
+/// the same alerting as any monitor, and the summary and report carry the Logs data.
+#[tokio::test]
+async fn two_whole_runs_keep_offsets_in_state_and_the_summary_has_a_logs_section() {
+    use std::sync::{Arc, Mutex};
+    let work = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let p = logs.path().join("app.log");
+    write(&p, b"2026-11-26T10:00:00Z ERROR boot failed: config 'db' missing\n");
+    let l = load(&yaml(logs.path(), "max_file_bytes: 1KB"));
+    let t0 = chrono::Utc::now();
+    let now = Arc::new(Mutex::new(t0));
+    let clock = now.clone();
+    let mut ctx = vaktpost::context::RunContext::with_env(Default::default(), work.path().to_path_buf());
+    ctx.clock = Arc::new(move || *clock.lock().unwrap());
+    let mut opts = vaktpost::RunOptions::new(&ctx, &l.config);
+    opts.fail_on = vaktpost::report::FailOn::Never;
+
+    let out = vaktpost::run(&ctx, &l, &opts, &|_, _| {}).await.unwrap();
+    vaktpost::write_outputs(&ctx, &l, &opts, &out).unwrap();
+    let c = &out.report.checks[0];
+    assert_eq!((n(c, "lines_read"), n(c, "error_count"), n(c, "new_error_groups")), (1, 1, 0));
+
+    append(&p, &format!("2026-11-26T10:05:00Z ERROR payment 8812 declined\n{}\n", "x".repeat(1100)));
+    *now.lock().unwrap() = t0 + chrono::Duration::minutes(5);
+    let out = vaktpost::run(&ctx, &l, &opts, &|_, _| {}).await.unwrap();
+    vaktpost::write_outputs(&ctx, &l, &opts, &out).unwrap();
+    let c = &out.report.checks[0];
+    assert_eq!(c.status, Status::Degraded, "{c:#?}");
+    assert_eq!((n(c, "lines_read"), n(c, "error_count"), n(c, "new_error_groups")), (2, 1, 1));
+    let rules: Vec<&str> = out.report.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["log_file_too_large", "log_new_errors"]);
+
+    let md = vaktpost::report::summary::render(&out.report, None, 500);
+    let logs_md = &md[md.find("### Logs").expect("a Logs section")..];
+    assert!(logs_md.contains("**app_logs** 🟡 1 files (0 rotated, 0 compressed), 1.2 KiB in all"), "{logs_md}");
+    assert!(logs_md.contains("- 1 error events in 1 groups (1 new)"), "{logs_md}");
+    assert!(logs_md.contains("- 0 security events"), "{logs_md}");
+    assert!(logs_md.contains("🆕 | 1 | 2026-11-26T10:05:00Z | 2026-11-26T10:05:00Z | 2026-11-26T10:05:00Z ERROR payment 8812 declined |"), "{logs_md}");
+    assert!(logs_md.contains("- ⚠️ rotation: "), "{logs_md}");
+    // The report carries the same data.
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("vaktpost-report.json")).unwrap()).unwrap();
+    assert_eq!(json["checks"][0]["metrics"]["error_groups"][0]["count"], 1);
+    assert_eq!(json["checks"][0]["metrics"]["security_events"], 0);
+}
