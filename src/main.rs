@@ -323,7 +323,11 @@ fn log_path(ctx: &RunContext, loaded: &Loaded, arg: Option<&str>) -> Option<Path
 }
 
 /// Appends to the run log; trouble there is a warning, never a failed run.
-fn write_log(loaded: &Loaded, log: Option<&std::path::Path>, lines: impl FnOnce(&vaktpost::redact::Redactor) -> Vec<String>) {
+fn write_log(
+    loaded: &Loaded,
+    log: Option<&std::path::Path>,
+    lines: impl FnOnce(&vaktpost::redact::Redactor) -> Vec<String>,
+) {
     let Some(path) = log else { return };
     let redactor = vaktpost::redact::Redactor::new(&loaded.secrets);
     if let Err(e) = vaktpost::runlog::append(path, &lines(&redactor)) {

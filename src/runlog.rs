@@ -142,9 +142,8 @@ pub fn lines(report: &Report, r: &Redactor) -> Vec<String> {
         .map(|c| (c.duration_ms, c.name.as_str()))
         .collect();
     ran.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let pct = |p: f64| -> Option<f64> {
-        (!ran.is_empty()).then(|| ran[((ran.len() - 1) as f64 * p).round() as usize].0)
-    };
+    let pct =
+        |p: f64| -> Option<f64> { (!ran.is_empty()).then(|| ran[((ran.len() - 1) as f64 * p).round() as usize].0) };
     let c = &report.counts;
     out.push(line(
         json!({
@@ -178,7 +177,12 @@ pub fn append(path: &Path, lines: &[String]) -> Result<(), String> {
     }
     let dir = match (path.parent(), path.file_name()) {
         (Some(d), Some(_)) if !d.as_os_str().is_empty() => d,
-        _ => return Err(format!("{} is not a file path; pass --log-file like monitoring/logs/monitor.log", path.display())),
+        _ => {
+            return Err(format!(
+                "{} is not a file path; pass --log-file like monitoring/logs/monitor.log",
+                path.display()
+            ))
+        }
     };
     // file-rotate panics where it cannot create or list the directory; check first.
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -201,9 +205,7 @@ pub fn append(path: &Path, lines: &[String]) -> Result<(), String> {
         buf.push('\n');
     }
     // One write: the rotation check happens once, so a run's lines stay in one file.
-    w.write_all(buf.as_bytes())
-        .and_then(|_| w.flush())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    w.write_all(buf.as_bytes()).and_then(|_| w.flush()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -39,7 +39,8 @@ async fn run(l: &Loaded, prev: Option<&CheckResult>) -> CheckResult {
     let m = &l.config.monitors[0];
     let mut eff = vaktpost::runner::effective(&l.config, m);
     eff.prev = prev.and_then(|p| p.carry.clone());
-    let env = CheckEnv { net: vaktpost::checks::net::Net::new(), redactor: vaktpost::redact::Redactor::new(&l.secrets) };
+    let env =
+        CheckEnv { net: vaktpost::checks::net::Net::new(), redactor: vaktpost::redact::Redactor::new(&l.secrets) };
     run_check(m, &eff, &env, chrono::Utc::now()).await
 }
 
@@ -71,10 +72,10 @@ async fn a_healthy_rotated_set_is_up_and_fires_nothing() {
     let dir = d.path();
     let live = b"2026-11-26T10:00:00Z INFO started\n2026-11-26T10:00:01Z INFO ready\n";
     write(&dir.join("app.log"), live);
-    write(&dir.join("app.log.1"), &vec![b'x'; 1000]);
+    write(&dir.join("app.log.1"), &[b'x'; 1000]);
     age(&dir.join("app.log.1"), HOUR);
     for i in 2..=7 {
-        write(&dir.join(format!("app.log.{i}.gz")), &vec![b'z'; 100]);
+        write(&dir.join(format!("app.log.{i}.gz")), &[b'z'; 100]);
     }
     write(&dir.join("notes.txt"), b"not a log\n");
     let l = load(&yaml(dir, "max_file_bytes: 10MB\nmax_age: 2d\nstale_after: 1h"));
@@ -293,7 +294,10 @@ async fn tracebacks_and_panics_are_one_event_each_grouped_by_fingerprint() {
     );
     assert_eq!(sample_of("refused")["count"], 2);
     let msg = fired(&l, &r, "log_errors");
-    assert!(msg.starts_with("app_logs: 7 error events since the last run, over max_errors 5; most frequent: "), "{msg}");
+    assert!(
+        msg.starts_with("app_logs: 7 error events since the last run, over max_errors 5; most frequent: "),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -307,7 +311,9 @@ async fn an_access_log_burst_of_401s_and_env_probes_fires_security_events() {
         ));
     }
     for p in ["/.env", "/.env", "/api/.env", "/.git/config", "/wp-login.php"] {
-        text.push_str(&format!("198.51.100.7 - - [26/Nov/2026:10:01:00 +0000] \"GET {p} HTTP/1.1\" 404 0 \"-\" \"zgrab\"\n"));
+        text.push_str(&format!(
+            "198.51.100.7 - - [26/Nov/2026:10:01:00 +0000] \"GET {p} HTTP/1.1\" 404 0 \"-\" \"zgrab\"\n"
+        ));
     }
     text.push_str("192.0.2.1 - - [26/Nov/2026:10:02:00 +0000] \"GET /admin HTTP/1.1\" 403 0 \"-\" \"curl\"\n");
     text.push_str("192.0.2.1 - - [26/Nov/2026:10:02:01 +0000] \"GET /health HTTP/1.1\" 200 401 \"-\" \"curl\"\n");
@@ -402,7 +408,9 @@ async fn no_matching_file_is_down_with_a_hint() {
 #[test]
 fn bad_patterns_and_limits_are_config_errors() {
     let y = "monitors:\n  - name: l\n    type: log_files\n    path: /var/log/*.log\n    error_pattern: \"(\"\n    security_patterns:\n      - \"[\"\n      - name: \"bad name\"\n        pattern: x\n    max_bytes_per_run: 10\n    max_age: 0\n";
-    let errs = vaktpost::config::load_str(y, "t.yml", &Default::default()).err().expect("invalid config accepted");
+    let Err(errs) = vaktpost::config::load_str(y, "t.yml", &Default::default()) else {
+        panic!("invalid config accepted")
+    };
     let paths: Vec<&str> = errs.iter().map(|d| d.path.as_str()).collect();
     for want in [
         "monitors[0].error_pattern",
@@ -453,7 +461,12 @@ async fn two_whole_runs_keep_offsets_in_state_and_the_summary_has_a_logs_section
     assert!(logs_md.contains("**app_logs** 🟡 1 files (0 rotated, 0 compressed), 1.2 KiB in all"), "{logs_md}");
     assert!(logs_md.contains("- 1 error events in 1 groups (1 new)"), "{logs_md}");
     assert!(logs_md.contains("- 0 security events"), "{logs_md}");
-    assert!(logs_md.contains("🆕 | 1 | 2026-11-26T10:05:00Z | 2026-11-26T10:05:00Z | 2026-11-26T10:05:00Z ERROR payment 8812 declined |"), "{logs_md}");
+    assert!(
+        logs_md.contains(
+            "🆕 | 1 | 2026-11-26T10:05:00Z | 2026-11-26T10:05:00Z | 2026-11-26T10:05:00Z ERROR payment 8812 declined |"
+        ),
+        "{logs_md}"
+    );
     assert!(logs_md.contains("- ⚠️ rotation: "), "{logs_md}");
     // The report carries the same data.
     let json: serde_json::Value =

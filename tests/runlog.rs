@@ -55,8 +55,10 @@ fn kinds(ev: &[serde_json::Value]) -> Vec<&str> {
 /// A healthy local monitor (a log directory) and one that is down and carries secrets.
 fn seed_layout(d: &Dir, with_secret_monitor: bool) {
     d.write("app/app.log", b"2026-11-26T10:00:00Z INFO up\n");
-    let mut yaml =
-        format!("monitors:\n  - name: app_logs\n    type: log_files\n    path: \"{}/*.log\"\n", d.path("app").display());
+    let mut yaml = format!(
+        "monitors:\n  - name: app_logs\n    type: log_files\n    path: \"{}/*.log\"\n",
+        d.path("app").display()
+    );
     if with_secret_monitor {
         yaml.push_str(&format!(
             "  - name: api\n    type: http\n    url: \"http://admin:{PASSWORD}@127.0.0.1:9/health?token=${{TOKEN}}\"\n    timeout: 2\n    headers:\n      Authorization: \"Bearer ${{TOKEN}}\"\n"
@@ -87,16 +89,25 @@ fn seed_layout_logs_every_result_and_timing_as_json_lines_without_secrets() {
     let ev = events(&log);
     assert_eq!(kinds(&ev), ["run_start", "check", "check", "finding", "run_end"]);
     assert_eq!(ev[0]["config"], "monitoring/config/external_monitors.yml");
-    assert_eq!((ev[1]["monitor"].as_str(), ev[1]["status"].as_str(), ev[1]["level"].as_str()), (Some("app_logs"), Some("up"), Some("info")));
+    assert_eq!(
+        (ev[1]["monitor"].as_str(), ev[1]["status"].as_str(), ev[1]["level"].as_str()),
+        (Some("app_logs"), Some("up"), Some("info"))
+    );
     assert_eq!(ev[1]["metrics"]["files"], 1);
     assert_eq!(ev[1]["metrics"]["lines_read"], 1);
-    assert_eq!((ev[2]["monitor"].as_str(), ev[2]["status"].as_str(), ev[2]["level"].as_str()), (Some("api"), Some("down"), Some("error")));
+    assert_eq!(
+        (ev[2]["monitor"].as_str(), ev[2]["status"].as_str(), ev[2]["level"].as_str()),
+        (Some("api"), Some("down"), Some("error"))
+    );
     assert_eq!(ev[2]["error_kind"], "connect");
     assert!(ev[2]["duration_ms"].as_f64().unwrap() >= 0.0);
     assert_eq!(ev[3]["rule"], "endpoint_down");
     assert_eq!(ev[3]["severity"], "high");
     let end = &ev[4];
-    assert_eq!((end["monitors"].as_u64(), end["up"].as_u64(), end["down"].as_u64(), end["findings"].as_u64()), (Some(2), Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (end["monitors"].as_u64(), end["up"].as_u64(), end["down"].as_u64(), end["findings"].as_u64()),
+        (Some(2), Some(1), Some(1), Some(1))
+    );
     assert_eq!(end["status"], "down");
     assert!(end["checks_ms"]["total"].as_f64().is_some() && end["checks_ms"]["p95"].as_f64().is_some(), "{end}");
     assert!(end["duration_ms"].as_f64().is_some());
@@ -134,8 +145,10 @@ fn the_log_rotates_daily_keeps_seven_and_gzips_all_but_the_newest() {
         .unwrap();
     let o = d.run(&["--state", "st", "--log-file", "logs/monitor.log"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let mut names: Vec<String> =
-        std::fs::read_dir(d.path("logs")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(d.path("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     assert_eq!(
         names,

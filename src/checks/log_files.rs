@@ -35,8 +35,10 @@ const MAX_WALK: usize = 20_000;
 /// `app.log.1`, `app.log.2.gz`, `app.log-20261126`, `app.log-2026-11-26.gz`: a rotated
 /// copy of `app.log`.
 static ROTATED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<base>.+?)[.-](?:\d{1,4}|\d{4}-?\d{2}-?\d{2}(?:[-_T]?\d{2,6})?)(?P<comp>\.(?:gz|bz2|xz|zst|lz4|Z|zip))?$")
-        .expect("valid built-in pattern")
+    Regex::new(
+        r"^(?P<base>.+?)[.-](?:\d{1,4}|\d{4}-?\d{2}-?\d{2}(?:[-_T]?\d{2,6})?)(?P<comp>\.(?:gz|bz2|xz|zst|lz4|Z|zip))?$",
+    )
+    .expect("valid built-in pattern")
 });
 
 /// Where one file was read up to, kept in the state.
@@ -102,7 +104,12 @@ pub fn rule_variables(o: &LogFilesOptions) -> Vec<(&'static str, serde_json::Val
 
 /// The whole check, synchronously: find files, measure rotation health, read what was
 /// written since the last run.
-pub fn scan(o: &LogFilesOptions, prev: Option<&serde_json::Value>, redactor: &Redactor, mut r: CheckResult) -> CheckResult {
+pub fn scan(
+    o: &LogFilesOptions,
+    prev: Option<&serde_json::Value>,
+    redactor: &Redactor,
+    mut r: CheckResult,
+) -> CheckResult {
     let now = r.started_at;
     let prev_carry: Option<Carry> = prev.and_then(|v| serde_json::from_value(v.clone()).ok());
     let baseline = prev_carry.is_none();
@@ -196,7 +203,16 @@ pub fn scan(o: &LogFilesOptions, prev: Option<&serde_json::Value>, redactor: &Re
     let mut unreadable = Vec::new();
     for f in &live {
         let key = f.path.display().to_string();
-        match read_file(f, prev_carry.files.get(&key), &found, o.max_bytes_per_run.0, &classifier, now, &mut tally, &mut io) {
+        match read_file(
+            f,
+            prev_carry.files.get(&key),
+            &found,
+            o.max_bytes_per_run.0,
+            &classifier,
+            now,
+            &mut tally,
+            &mut io,
+        ) {
             Ok(mark) => {
                 marks.insert(key, mark);
             }
@@ -265,10 +281,7 @@ pub fn scan(o: &LogFilesOptions, prev: Option<&serde_json::Value>, redactor: &Re
     let samples: BTreeMap<&String, String> =
         tally.security_samples.iter().map(|(k, v)| (k, redactor.redact_text(v))).collect();
     r.set("security_samples", json!(samples));
-    r.set(
-        "security_summary",
-        tally.security.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "),
-    );
+    r.set("security_summary", tally.security.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "));
 
     // Remember the newest groups only.
     if groups.len() > REMEMBERED_GROUPS {
@@ -496,7 +509,9 @@ fn discover(glob: &str) -> Result<Vec<Found>, String> {
             continue;
         }
         let compressed = rotated
-            && path.extension().is_some_and(|e| matches!(e.to_str(), Some("gz" | "bz2" | "xz" | "zst" | "lz4" | "Z" | "zip")));
+            && path
+                .extension()
+                .is_some_and(|e| matches!(e.to_str(), Some("gz" | "bz2" | "xz" | "zst" | "lz4" | "Z" | "zip")));
         out.push(Found { path, meta, rotated, compressed });
     }
     Ok(out)

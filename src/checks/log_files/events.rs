@@ -61,7 +61,8 @@ impl Classifier {
             .map_err(|e| format!("error_pattern is not a valid regular expression: {e}"))?;
         let mut sec = Vec::new();
         for (name, p) in security {
-            let re = Regex::new(p).map_err(|e| format!("security pattern {name:?} is not a valid regular expression: {e}"))?;
+            let re = Regex::new(p)
+                .map_err(|e| format!("security pattern {name:?} is not a valid regular expression: {e}"))?;
             sec.push((name.clone(), re));
         }
         Ok(Classifier { error, security: sec })
@@ -307,7 +308,9 @@ pub fn read_lines(
         match std::str::from_utf8(l) {
             Ok(s) => on_line(s),
             // A cut inside a multi-byte character is not binary.
-            Err(e) if cut && e.error_len().is_none() => on_line(std::str::from_utf8(&l[..e.valid_up_to()]).unwrap_or("")),
+            Err(e) if cut && e.error_len().is_none() => {
+                on_line(std::str::from_utf8(&l[..e.valid_up_to()]).unwrap_or(""))
+            }
             Err(_) => stats.binary_lines += 1,
         }
     };
@@ -351,8 +354,7 @@ mod tests {
     use super::*;
 
     fn classifier() -> Classifier {
-        let sec: Vec<(String, String)> =
-            DEFAULT_SECURITY.iter().map(|(n, p)| (n.to_string(), p.to_string())).collect();
+        let sec: Vec<(String, String)> = DEFAULT_SECURITY.iter().map(|(n, p)| (n.to_string(), p.to_string())).collect();
         Classifier::new(None, &sec).unwrap()
     }
 
