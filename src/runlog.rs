@@ -192,6 +192,9 @@ pub fn append(path: &Path, lines: &[String]) -> Result<(), String> {
         .append(true)
         .open(path)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    // Overlapping runs (shards on one runner) must not rotate the same files at once.
+    let _lock = crate::state::history::Lock::acquire(dir, std::time::Duration::from_secs(10))
+        .map_err(|e| format!("cannot lock {}: {e}", dir.display()))?;
     let mut w = FileRotate::new(
         path,
         AppendCount::new(KEEP),

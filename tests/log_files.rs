@@ -474,3 +474,48 @@ async fn two_whole_runs_keep_offsets_in_state_and_the_summary_has_a_logs_section
     assert_eq!(json["checks"][0]["metrics"]["error_groups"][0]["count"], 1);
     assert_eq!(json["checks"][0]["metrics"]["security_events"], 0);
 }
+
+#[tokio::test]
+async fn a_double_star_glob_finds_nested_logs_and_dateext_rotations() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("api/v1")).unwrap();
+    std::fs::create_dir_all(d.path().join("worker")).unwrap();
+    write(&d.path().join("api/v1/access.log"), b"INFO a\n");
+    write(&d.path().join("api/v1/access.log-20261125"), b"INFO old\n");
+    write(&d.path().join("api/v1/access.log-20261124.gz"), b"gz");
+    write(&d.path().join("worker/jobs.log"), b"ERROR job 12 failed\n");
+    write(&d.path().join("worker/jobs.txt"), b"ERROR not a log\n");
+    let l = load(&format!(
+        "monitors:\n  - name: app_logs\n    type: log_files\n    path: \"{}/**/*.log\"\n",
+        d.path().display()
+    ));
+    let r = run(&l, None).await;
+    assert_eq!((n(&r, "files"), n(&r, "rotated_files"), n(&r, "compressed_files")), (2, 2, 1));
+    assert_eq!((n(&r, "lines_read"), n(&r, "error_count")), (2, 1));
+}
+
+#[tokio::test]
+async fn a_backlog_over_max_bytes_per_run_is_skipped_to_its_newest_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("app.log");
+    write(&p, b"INFO start\n");
+    let l = load(&yaml(d.path(), "max_bytes_per_run: 1KiB"));
+    let r1 = run(&l, None).await;
+    assert_eq!(n(&r1, "lines_read"), 1);
+    // 100 lines of 20 bytes (2000 bytes) since the last run; 1024 bytes are read.
+    let mut more = String::new();
+    for i in 0..100 {
+        more.push_str(&format!("ERROR job {i:05} bad\n"));
+    }
+    assert_eq!(more.len(), 2000);
+    append(&p, &more);
+    let r2 = run(&l, Some(&r1)).await;
+    // 2000 - 1024 = 976 = 48 lines and 16 bytes: the partial 49th line is skipped too.
+    assert_eq!(n(&r2, "bytes_skipped"), 980);
+    assert_eq!(n(&r2, "bytes_read"), 1020);
+    assert_eq!(n(&r2, "lines_read"), 51);
+    assert_eq!(n(&r2, "error_count"), 51);
+    assert_eq!(n(&r2, "error_groups_total"), 1);
+    let r3 = run(&l, Some(&r2)).await;
+    assert_eq!((n(&r3, "bytes_read"), n(&r3, "bytes_skipped")), (0, 0));
+}

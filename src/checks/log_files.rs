@@ -201,6 +201,7 @@ pub fn scan(
     let mut marks = BTreeMap::new();
     let mut io = IoFigures::default();
     let mut unreadable = Vec::new();
+    let mut denied = 0;
     for f in &live {
         let key = f.path.display().to_string();
         match read_file(
@@ -218,6 +219,7 @@ pub fn scan(
             }
             Err(e) => {
                 let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    denied += 1;
                     "; let the runner's user read it (e.g. add it to the `adm` group)"
                 } else {
                     ""
@@ -294,7 +296,7 @@ pub fn scan(
     r.carry = serde_json::to_value(Carry { files: marks, groups }).ok();
 
     if !unreadable.is_empty() && unreadable.len() == live.len() {
-        let kind = if unreadable.iter().any(|u| u.contains("adm")) { ErrorKind::Auth } else { ErrorKind::Protocol };
+        let kind = if denied > 0 { ErrorKind::Auth } else { ErrorKind::Protocol };
         return r.fail(CheckError::new(kind, unreadable.join("; ")));
     }
     problems.extend(unreadable);
@@ -406,8 +408,7 @@ fn read_region(
         file.read_exact(&mut b)?;
         if b[0] != b'\n' {
             let mut rd = BufReader::new((&mut file).take(size - from));
-            let mut sink = Vec::new();
-            let n = read_until_capped(&mut rd, &mut sink)?;
+            let n = skip_line(&mut rd)?;
             from += n;
         }
         io.bytes_skipped += from - start;
@@ -423,7 +424,7 @@ fn read_region(
 }
 
 /// Consumes through the next newline (or to the end), keeping nothing; returns the count.
-fn read_until_capped(rd: &mut impl std::io::BufRead, _sink: &mut Vec<u8>) -> std::io::Result<u64> {
+fn skip_line(rd: &mut impl std::io::BufRead) -> std::io::Result<u64> {
     let mut n = 0u64;
     loop {
         let buf = rd.fill_buf()?;

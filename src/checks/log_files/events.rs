@@ -233,10 +233,8 @@ fn continues(open: &mut Open, l: &str) -> bool {
             true
         }
         Mode::Panic => {
-            indented
-                || trimmed.starts_with("note: ")
-                || trimmed.starts_with("stack backtrace:")
-                || trimmed.split_once(':').is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            // Backtrace frames are indented; a line such as `12:30:01 INFO` is not one.
+            indented || trimmed.starts_with("note: ") || trimmed.starts_with("stack backtrace:")
         }
     }
 }
