@@ -166,7 +166,7 @@ async fn a_file_that_stopped_growing_is_reported() {
     let worker = format!("{}/worker.log", d.path().display());
     assert_eq!(r.metrics["stale_files"], serde_json::json!([worker]));
     let msg = fired(&l, &r, "log_file_stopped_growing");
-    assert!(msg.starts_with(&format!("app_logs: {worker} not written for over 1h;")), "{msg}");
+    assert!(msg.starts_with(&format!("app_logs: {worker} not written for over 1h while the app is up;")), "{msg}");
     assert!(msg.contains("postrotate") && msg.contains("copytruncate"), "{msg}");
 }
 
@@ -518,4 +518,33 @@ async fn a_backlog_over_max_bytes_per_run_is_skipped_to_its_newest_lines() {
     assert_eq!(n(&r2, "error_groups_total"), 1);
     let r3 = run(&l, Some(&r2)).await;
     assert_eq!((n(&r3, "bytes_read"), n(&r3, "bytes_skipped")), (0, 0));
+}
+
+/// "A file that stopped growing while the app is up": with `app_monitor`, the rule
+/// follows that monitor's status in the same run.
+#[tokio::test]
+async fn stopped_growing_fires_only_while_the_app_monitor_is_up() {
+    let logs = tempfile::tempdir().unwrap();
+    write(&logs.path().join("app.log"), b"INFO a\n");
+    age(&logs.path().join("app.log"), 2 * HOUR);
+    for (app, up) in [("host", true), ("api", false)] {
+        let work = tempfile::tempdir().unwrap();
+        let y = format!(
+            "{}    stale_after: 1h\n    app_monitor: {app}\n  - name: host\n    type: system\n  - name: api\n    type: http\n    url: http://127.0.0.1:9/health\n    timeout: 2\n",
+            yaml(logs.path(), "")
+        );
+        let l = load(&y);
+        let ctx = vaktpost::context::RunContext::with_env(Default::default(), work.path().to_path_buf());
+        let mut opts = vaktpost::RunOptions::new(&ctx, &l.config);
+        opts.fail_on = vaktpost::report::FailOn::Never;
+        let out = vaktpost::run(&ctx, &l, &opts, &|_, _| {}).await.unwrap();
+        assert_eq!(out.report.checks[0].status, Status::Degraded);
+        let fired: Vec<&str> =
+            out.report.findings.iter().filter(|f| f.monitor == "app_logs").map(|f| f.rule.as_str()).collect();
+        if up {
+            assert_eq!(fired, ["log_file_stopped_growing"]);
+        } else {
+            assert_eq!(fired, Vec::<&str>::new());
+        }
+    }
 }

@@ -96,10 +96,38 @@ pub fn rule_variables(o: &LogFilesOptions) -> Vec<(&'static str, serde_json::Val
     if let Some(d) = o.stale_after {
         v.push(("stale_after", json!(format_duration(d.get()))));
     }
+    // Without `app_monitor` the app counts as up; with it, `app_variables` says.
+    if o.app_monitor.is_none() {
+        v.push(("app_up", json!(true)));
+    }
     if let Some(n) = o.max_errors {
         v.push(("max_errors", json!(n)));
     }
     v
+}
+
+/// `app_up` for `log_files` monitors with `app_monitor`: whether that monitor is up in
+/// this run, or was at its last check when it did not run now. Unknown ⇒ not set, and
+/// `log_file_stopped_growing` does not apply.
+pub fn app_variables(
+    config: &crate::config::Config,
+    results: &[CheckResult],
+    state: &crate::state::State,
+    extra: &mut BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+) {
+    for m in &config.monitors {
+        let crate::config::MonitorKind::LogFiles(o) = &m.kind else { continue };
+        let Some(app) = &o.app_monitor else { continue };
+        let status = results
+            .iter()
+            .find(|r| &r.name == app)
+            .map(|r| r.status)
+            .filter(|s| *s != Status::Skipped)
+            .or_else(|| state.monitors.get(app).map(|s| s.last_status));
+        if let Some(s) = status {
+            extra.entry(m.common.name.clone()).or_default().insert("app_up".into(), json!(s.is_up()));
+        }
+    }
 }
 
 /// The whole check, synchronously: find files, measure rotation health, read what was

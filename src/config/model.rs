@@ -610,6 +610,11 @@ pub struct LogFilesOptions {
     /// logging). Default: not checked.
     #[serde(default)]
     pub stale_after: Option<Dur>,
+    /// The monitor of the app that writes these logs (e.g. its health endpoint):
+    /// `log_file_stopped_growing` then fires only while that monitor is up. Default:
+    /// none (a stale file fires regardless).
+    #[serde(default)]
+    pub app_monitor: Option<String>,
     /// Regex for lines that start an error event. Default: `ERROR`, `FATAL`, `CRITICAL`,
     /// `level=error`, `"level":"error"` and similar; Python tracebacks and Rust panics
     /// are always events.

@@ -120,6 +120,11 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
                         );
                     }
                 }
+                if let Some(app) = &l.app_monitor {
+                    if !c.monitors.iter().any(|o| &o.common.name == app) {
+                        err(&format!("{p}.app_monitor"), format!("no monitor is named \"{app}\""));
+                    }
+                }
                 if l.max_bytes_per_run.0 < 1024 {
                     err(&format!("{p}.max_bytes_per_run"), "must be at least 1KiB (one long line)".into());
                 }

@@ -134,8 +134,8 @@ pub fn default_rules() -> Vec<RuleConfig> {
         ),
         rule(
             "log_file_stopped_growing",
-            "size(stale_files) > 0",
-            "{name}: {stale_files} not written for over {stale_after}; if the app is up it may still write to a rotated-away file — check `postrotate` (reload the app) or use `copytruncate` in the logrotate config",
+            "size(stale_files) > 0 && app_up",
+            "{name}: {stale_files} not written for over {stale_after} while the app is up; it may still write to a rotated-away file — check `postrotate` (reload the app) or use `copytruncate` in the logrotate config",
             Severity::Medium,
             vec![],
         ),
