@@ -548,3 +548,52 @@ async fn stopped_growing_fires_only_while_the_app_monitor_is_up() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_file_rotated_away_before_the_app_reopens_it_is_still_read_to_its_end() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("app.log");
+    write(&p, b"ERROR a 1\n");
+    let l = load(&yaml(d.path(), ""));
+    let r1 = run(&l, None).await;
+    assert_eq!(n(&r1, "error_count"), 1);
+    append(&p, "ERROR b 2\n");
+    std::fs::rename(&p, d.path().join("app.log.1")).unwrap();
+    // No app.log yet: down, and the offsets are kept for the next run.
+    let r2 = run(&l, Some(&r1)).await;
+    assert_eq!(r2.status, Status::Down);
+    assert!(r2.error.as_ref().unwrap().message.contains("(only 1 rotated files)"), "{r2:#?}");
+    assert_eq!(r2.carry, r1.carry);
+    write(&p, b"ERROR c 3\n");
+    let r3 = run(&l, Some(&r2)).await;
+    assert_eq!((n(&r3, "rotations"), n(&r3, "lines_read"), n(&r3, "error_count")), (1, 2, 2));
+
+    // With another live file in the set, the rotated copy is finished at once.
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("app.log");
+    write(&p, b"ERROR a 1\n");
+    write(&d.path().join("other.log"), b"INFO x\n");
+    let l = load(&yaml(d.path(), ""));
+    let r1 = run(&l, None).await;
+    append(&p, "ERROR b 2\n");
+    std::fs::rename(&p, d.path().join("app.log.1")).unwrap();
+    let r2 = run(&l, Some(&r1)).await;
+    assert_eq!((n(&r2, "rotations"), n(&r2, "lines_read"), n(&r2, "error_count")), (1, 1, 1));
+    write(&p, b"ERROR c 3\n");
+    let r3 = run(&l, Some(&r2)).await;
+    assert_eq!((n(&r3, "rotations"), n(&r3, "lines_read"), n(&r3, "error_count")), (0, 1, 1));
+}
+
+#[tokio::test]
+async fn a_literal_path_finds_its_rotated_copies() {
+    let d = tempfile::tempdir().unwrap();
+    write(&d.path().join("app.log"), b"INFO a\n");
+    write(&d.path().join("app.log.1"), b"INFO b\n");
+    write(&d.path().join("other.log"), b"INFO c\n");
+    let l = load(&format!(
+        "monitors:\n  - name: app_logs\n    type: log_files\n    path: \"{}/app.log\"\n",
+        d.path().display()
+    ));
+    let r = run(&l, None).await;
+    assert_eq!((n(&r, "files"), n(&r, "rotated_files"), n(&r, "lines_read")), (1, 1, 1));
+}

@@ -7,7 +7,7 @@
 
 pub mod events;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::{File, Metadata};
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -139,6 +139,8 @@ pub fn scan(
     mut r: CheckResult,
 ) -> CheckResult {
     let now = r.started_at;
+    // A run that fails early keeps what the last one carried (offsets, known groups).
+    r.carry = prev.cloned();
     let prev_carry: Option<Carry> = prev.and_then(|v| serde_json::from_value(v.clone()).ok());
     let baseline = prev_carry.is_none();
     let prev_carry = prev_carry.unwrap_or_default();
@@ -253,6 +255,34 @@ pub fn scan(
                     ""
                 };
                 unreadable.push(format!("cannot read {key}: {e}{hint}"));
+            }
+        }
+    }
+    // A live file of the last run that is gone now (renamed by logrotate, no new one
+    // opened yet): finish its rotated copy; the new file is read from its start later.
+    for (key, m) in &prev_carry.files {
+        if live.iter().any(|f| f.path.display().to_string() == *key) {
+            continue;
+        }
+        let old = found.iter().find(|o| o.rotated && !o.compressed && identity(&o.meta) == (m.dev, m.ino));
+        if let Some(old) = old {
+            io.rotations += 1;
+            let name = old.path.display().to_string();
+            let budget = o.max_bytes_per_run.0;
+            let res = read_region(
+                &old.path,
+                &name,
+                m.offset,
+                old.meta.len(),
+                budget,
+                false,
+                &classifier,
+                now,
+                &mut tally,
+                &mut io,
+            );
+            if let Err(e) = res {
+                unreadable.push(format!("cannot read {name}: {e}"));
             }
         }
     }
@@ -469,23 +499,25 @@ fn skip_line(rd: &mut impl std::io::BufRead) -> std::io::Result<u64> {
     }
 }
 
-/// Files matching the glob, plus the rotated siblings of each live match.
+/// Files matching the glob (live), and rotated copies of names the glob matches
+/// (`app.log.1` for `*.log`, also when `app.log` itself is gone).
 fn discover(glob: &str) -> Result<Vec<Found>, String> {
     let matcher = globset::GlobBuilder::new(glob)
         .literal_separator(true)
         .build()
         .map_err(|e| format!("invalid glob {glob:?}: {e}"))?
         .compile_matcher();
-    let (base, depth) = glob_base(glob);
-    let mut matched: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut stack = vec![(base.clone(), 0usize)];
-    let mut visited = 0;
-    if base.is_file() {
-        if matcher.is_match(&base) {
-            matched.insert(base.clone());
-        }
-        stack.clear();
+    let is_match = |p: &Path| matcher.is_match(p.strip_prefix("./").unwrap_or(p));
+    let (mut base, mut depth) = glob_base(glob);
+    // A literal file path (there or rotated away): look at its directory, for its
+    // rotated copies too.
+    if !base.is_dir() {
+        base = base.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        depth = 1;
     }
+    let mut all: BTreeMap<PathBuf, bool> = BTreeMap::new();
+    let mut stack = vec![(base, 0usize)];
+    let mut visited = 0;
     while let Some((dir, d)) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&dir) else { continue };
         for e in rd.flatten() {
@@ -501,32 +533,14 @@ fn discover(glob: &str) -> Result<Vec<Found>, String> {
                 if d + 1 < depth {
                     stack.push((p, d + 1));
                 }
-            } else if matcher.is_match(p.strip_prefix("./").unwrap_or(&p)) {
-                matched.insert(p);
-            }
-        }
-    }
-    let mut all: BTreeMap<PathBuf, bool> = BTreeMap::new();
-    // A match that is itself a rotated name of another match (a `*.log*` glob) is rotated.
-    let names: BTreeSet<(PathBuf, String)> = matched
-        .iter()
-        .filter_map(|p| Some((p.parent()?.to_path_buf(), p.file_name()?.to_string_lossy().into_owned())))
-        .collect();
-    for p in &matched {
-        let rotated = rotated_base(p).is_some_and(|b| names.contains(&b));
-        all.insert(p.clone(), rotated);
-    }
-    let live_dirs: BTreeSet<PathBuf> =
-        all.iter().filter(|(_, rot)| !**rot).filter_map(|(p, _)| p.parent().map(Path::to_path_buf)).collect();
-    for dir in live_dirs {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if all.contains_key(&p) || !e.file_type().is_ok_and(|t| t.is_file()) {
                 continue;
             }
-            if rotated_base(&p).is_some_and(|b| all.get(&b.0.join(&b.1)) == Some(&false)) {
+            // A rotated name of a name the glob matches is rotated even when the glob
+            // matches it too (`*.log*`).
+            if rotated_base(&p).is_some_and(|(dir, name)| is_match(&dir.join(name))) {
                 all.insert(p, true);
+            } else if is_match(&p) {
+                all.insert(p, false);
             }
         }
     }
