@@ -597,3 +597,31 @@ async fn a_literal_path_finds_its_rotated_copies() {
     let r = run(&l, None).await;
     assert_eq!((n(&r, "files"), n(&r, "rotated_files"), n(&r, "lines_read")), (1, 1, 1));
 }
+
+/// The README's `log_files` table states the real defaults (as tests/docs.rs does for
+/// the other kinds).
+#[test]
+fn documented_defaults_are_the_real_ones() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("### `log_files`").expect("README has a log_files section");
+    let doc: std::collections::BTreeMap<String, String> = readme[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("###"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells.len() > 3 && cells[1].starts_with('`'))
+                .then(|| (cells[1].trim_matches('`').to_string(), cells[2].trim_matches('`').to_string()))
+        })
+        .collect();
+    let l = load("monitors:\n  - name: l\n    type: log_files\n    path: /x/*.log\n");
+    let vaktpost::config::MonitorKind::LogFiles(o) = &l.config.monitors[0].kind else { panic!() };
+    assert_eq!(doc["security_defaults"], o.security_defaults.to_string());
+    assert_eq!(doc["security_threshold"], o.security_threshold.to_string());
+    assert_eq!(vaktpost::config::duration::parse_bytes(&doc["max_bytes_per_run"]).unwrap(), o.max_bytes_per_run.0);
+    for unset in ["max_file_bytes", "max_age", "stale_after", "app_monitor", "max_errors", "security_patterns"] {
+        assert_eq!(doc[unset], "—", "{unset}");
+    }
+    assert!(o.max_file_bytes.is_none() && o.max_age.is_none() && o.stale_after.is_none());
+    assert!(o.app_monitor.is_none() && o.max_errors.is_none() && o.security_patterns.is_empty());
+}
