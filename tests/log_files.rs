@@ -196,6 +196,7 @@ async fn rotation_between_runs_finishes_the_old_file_then_reads_the_new_one() {
     let groups = r2.metrics["error_groups"].as_array().unwrap();
     let db = groups.iter().find(|g| g["sample"].as_str().unwrap().contains("db timeout")).unwrap();
     assert_eq!(db["count"], 1);
+    assert_eq!(db["total"], 2);
     assert_eq!(db["new"], false);
     // first_seen is remembered from the first run; last_seen is this run's line.
     assert_eq!(db["first_seen"], "2026-11-26T10:00:01Z");

@@ -295,7 +295,8 @@ pub fn scan(
 
     // Error groups: this run's, with first/last seen across runs.
     let mut groups = prev_carry.groups;
-    let mut listed: Vec<(String, events::Group, bool)> = Vec::new();
+    // (fingerprint, this run's group, new, count across runs)
+    let mut listed: Vec<(String, events::Group, bool, u64)> = Vec::new();
     for (fp, g) in &tally.groups {
         let (first, last) = (g.first_seen.unwrap_or(now), g.last_seen.unwrap_or(now));
         let is_new = !baseline && !groups.contains_key(fp);
@@ -305,10 +306,10 @@ pub fn scan(
         seen.count += g.count;
         let mut g = g.clone();
         g.first_seen = Some(seen.first_seen);
-        listed.push((fp.clone(), g, is_new));
+        listed.push((fp.clone(), g, is_new, seen.count));
     }
     listed.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
-    let new_groups: Vec<&(String, events::Group, bool)> = listed.iter().filter(|x| x.2).collect();
+    let new_groups: Vec<_> = listed.iter().filter(|x| x.2).collect();
     r.set("error_count", tally.error_count);
     r.set("error_groups_total", listed.len());
     r.set("new_error_groups", new_groups.len());
@@ -321,10 +322,11 @@ pub fn scan(
     let top: Vec<serde_json::Value> = listed
         .iter()
         .take(TOP_GROUPS)
-        .map(|(fp, g, new)| {
+        .map(|(fp, g, new, total)| {
             json!({
                 "fingerprint": fp,
                 "count": g.count,
+                "total": total,
                 "first_seen": g.first_seen,
                 "last_seen": g.last_seen,
                 "sample": redactor.redact_text(&g.sample),
