@@ -158,6 +158,7 @@ pub fn lines(report: &Report, r: &Redactor) -> Vec<String> {
                 "p50": pct(0.5), "p95": pct(0.95), "max": ran.last().map(|x| x.0),
                 "slowest": ran.last().map(|x| x.1),
             },
+            "notes": report.notes,
         }),
         r,
     ));

@@ -111,6 +111,7 @@ fn seed_layout_logs_every_result_and_timing_as_json_lines_without_secrets() {
     assert_eq!(end["status"], "down");
     assert!(end["checks_ms"]["total"].as_f64().is_some() && end["checks_ms"]["p95"].as_f64().is_some(), "{end}");
     assert!(end["duration_ms"].as_f64().is_some());
+    assert!(end["notes"].is_array(), "{end}");
     // No secret anywhere under monitoring/ (the log) or in the report.
     for f in [log.clone(), d.path("vaktpost-report.json")] {
         let t = std::fs::read_to_string(&f).unwrap();
