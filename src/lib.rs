@@ -11,6 +11,7 @@ pub mod errgroup;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod runlog;
 pub mod runner;
 pub mod state;
 
@@ -206,8 +207,9 @@ pub async fn run(
     let hcfg = state::history::HistoryConfig::from_config(&config.state);
     let figures = state::figures::compute(&hist, ctx.now(), hcfg.leak_window);
     let top_errors = hist.top_errors(ctx.now(), TOP_ERRORS_DAYS, TOP_ERRORS);
-    let extra: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
+    let mut extra: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
         figures.iter().map(|(k, f)| (k.clone(), f.variables())).collect();
+    checks::log_files::app_variables(config, &results, &state, &mut extra);
     let findings = evaluate_with(config, &rules, &results, &mut state, ctx.now(), &extra);
 
     // Alerts get their own minute past the checks' deadline, so a run whose checks

@@ -89,6 +89,10 @@ struct OutputArgs {
     /// Exit 3 when an alert could not be delivered.
     #[arg(long, env = "INPUT_FAIL_ON_ALERT_ERROR")]
     fail_on_alert_error: bool,
+    /// Append this run to a JSON-lines log, rotated daily, 7 kept (`off` for none).
+    /// Default: monitoring/logs/monitor.log with the seed's monitoring/config/external_monitors.yml, else none.
+    #[arg(long, env = "INPUT_LOG_FILE", value_name = "PATH")]
+    log_file: Option<String>,
 }
 
 #[derive(Args)]
@@ -257,6 +261,7 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
     }
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let fail_on_alert_error = args.out.fail_on_alert_error;
+    let log = log_path(ctx, &loaded, args.out.log_file.as_deref());
     let mut opts = options(ctx, &loaded, args.out);
     opts.selection = Selection {
         only: args.only.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
@@ -275,7 +280,7 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
         }
     };
     let outcome = runtime.block_on(vaktpost::run(ctx, &loaded, &opts, &progress));
-    finish(ctx, &loaded, &opts, outcome, fail_on_alert_error)
+    finish(ctx, &loaded, &opts, outcome, fail_on_alert_error, log.as_deref())
 }
 
 fn merge(ctx: &RunContext, explicit: Option<&std::path::Path>, args: MergeArgs) -> u8 {
@@ -301,10 +306,33 @@ fn merge(ctx: &RunContext, explicit: Option<&std::path::Path>, args: MergeArgs) 
         print!("{}", report::actions::masks(&loaded.secrets));
     }
     let fail_on_alert_error = args.out.fail_on_alert_error;
+    let log = log_path(ctx, &loaded, args.out.log_file.as_deref());
     let opts = options(ctx, &loaded, args.out);
     let Some(runtime) = runtime() else { return EXIT_INTERNAL };
     let outcome = runtime.block_on(vaktpost::merge(ctx, &loaded, reports, &opts));
-    finish(ctx, &loaded, &opts, outcome, fail_on_alert_error)
+    finish(ctx, &loaded, &opts, outcome, fail_on_alert_error, log.as_deref())
+}
+
+/// The run log's path: `--log-file`, else the seed layout's default, else none.
+fn log_path(ctx: &RunContext, loaded: &Loaded, arg: Option<&str>) -> Option<PathBuf> {
+    match arg {
+        Some(a) if vaktpost::runlog::is_off(a) => None,
+        Some(a) => Some(ctx.path(a)),
+        None => vaktpost::runlog::default_path(&ctx.path(&loaded.file)),
+    }
+}
+
+/// Appends to the run log; trouble there is a warning, never a failed run.
+fn write_log(
+    loaded: &Loaded,
+    log: Option<&std::path::Path>,
+    lines: impl FnOnce(&vaktpost::redact::Redactor) -> Vec<String>,
+) {
+    let Some(path) = log else { return };
+    let redactor = vaktpost::redact::Redactor::new(&loaded.secrets);
+    if let Err(e) = vaktpost::runlog::append(path, &lines(&redactor)) {
+        eprintln!("warning: run log not written: {e}");
+    }
 }
 
 /// Writes the outputs, prints, and picks the exit code.
@@ -314,15 +342,21 @@ fn finish(
     opts: &RunOptions,
     outcome: Result<vaktpost::Outcome, RunError>,
     fail_on_alert_error: bool,
+    log: Option<&std::path::Path>,
 ) -> u8 {
+    let failed = |e: &dyn std::fmt::Display| {
+        write_log(loaded, log, |r| vec![vaktpost::runlog::failure_line(ctx.now(), &e.to_string(), r)]);
+    };
     let outcome = match outcome {
         Ok(o) => o,
         Err(RunError::Usage(m)) => {
             eprintln!("error: {m}");
+            failed(&m);
             return EXIT_USAGE;
         }
         Err(e) => {
             eprintln!("error: {e}");
+            failed(&e);
             return EXIT_INTERNAL;
         }
     };
@@ -330,9 +364,12 @@ fn finish(
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: {e}");
+            write_log(loaded, log, |r| vaktpost::runlog::lines(&outcome.report, r));
+            failed(&e);
             return EXIT_INTERNAL;
         }
     };
+    write_log(loaded, log, |r| vaktpost::runlog::lines(&outcome.report, r));
     let report = &outcome.report;
     if ctx.github_actions() {
         print!("{}", report::actions::annotations(report));

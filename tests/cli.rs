@@ -69,6 +69,9 @@ impl Run {
     }
     fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path(name);
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
         std::fs::write(&p, text).unwrap();
         p
     }
@@ -243,6 +246,9 @@ fn interpolated_values_work_and_numbers_convert() {
 }
 
 fn write_fleet(r: &Run, port: u16) {
+    let logs = r.write("logs/app.log", "2026-11-26T10:00:00Z INFO started\n");
+    let logs = logs.with_file_name("*.log");
+    let logs = logs.display();
     r.write(
         "vaktpost.yml",
         &format!(
@@ -261,7 +267,7 @@ fn write_fleet(r: &Run, port: u16) {
     extract: {{percent: /percent}}
   - name: app_logs
     type: log_files
-    path: /var/log/app/*.log
+    path: {logs}
 "
         ),
     );
@@ -309,8 +315,8 @@ fn report_is_complete_and_matches_committed_schema() {
     assert_eq!(report["checks"][1]["error"]["kind"], "http_status");
     assert_eq!(report["checks"][1]["metrics"]["status_code"], 500);
     assert_eq!(report["checks"][2]["metrics"]["percent"], 93.0);
-    assert_eq!(report["checks"][3]["status"], "skipped");
-    assert_eq!(report["checks"][3]["error"]["kind"], "config");
+    assert_eq!(report["checks"][3]["status"], "up");
+    assert_eq!(report["checks"][3]["metrics"]["files"], 1);
     let findings: Vec<(String, String)> = report["findings"]
         .as_array()
         .unwrap()
@@ -396,7 +402,7 @@ fn github_actions_outputs_summary_and_annotations() {
     // Summary appended, not overwritten.
     let md = std::fs::read_to_string(&sum).unwrap();
     assert!(md.starts_with("previous step\n"));
-    assert!(md.contains("## 🔴 vaktpost: 1 of 3 monitors down"), "{md}");
+    assert!(md.contains("## 🔴 vaktpost: 1 of 4 monitors down"), "{md}");
     assert!(md.contains("| 🔴 | broken | http | down |"), "{md}");
     assert!(md.contains("`memory_status/high_memory` Memory usage is 93%"), "{md}");
     assert!(md.contains("https://github.com/acme/shop/actions/runs/42"), "{md}");

@@ -4,6 +4,7 @@
 
 pub mod chroma;
 pub mod http;
+pub mod log_files;
 pub mod net;
 pub mod railway;
 pub mod redis;
@@ -207,20 +208,7 @@ pub async fn run_check(m: &Monitor, eff: &Effective, env: &CheckEnv, started_at:
         MonitorKind::Ssl(s) => ssl::check(s, eff, env, result).await,
         MonitorKind::StatusPage(s) => status_page::check(s, eff, env, result).await,
         MonitorKind::Railway(o) => railway::check(o, eff, env, result).await,
-        // Valid config, but this version cannot check it: say so, and do not call the
-        // target down (that would page someone for vaktpost's gap).
-        other => CheckResult {
-            status: Status::Skipped,
-            error: Some(CheckError::new(
-                ErrorKind::Config,
-                format!(
-                    "monitor type `{}` is not implemented in vaktpost {} yet; the config is valid and the monitor will run once it is",
-                    other.type_name(),
-                    env!("CARGO_PKG_VERSION")
-                ),
-            )),
-            ..result
-        },
+        MonitorKind::LogFiles(l) => log_files::check(l, eff, &env.redactor, result).await,
     };
     result.duration_ms = ms(t0.elapsed());
     if let Some(e) = &mut result.error {

@@ -613,18 +613,93 @@ pub struct SystemOptions {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogFilesOptions {
-    /// A glob such as `/var/log/app/*.log`.
+    /// A glob such as `/var/log/app/*.log` (`*` stays within one directory, `**` crosses
+    /// them). Rotated siblings (`app.log.1`, `app.log.2.gz`, `app.log-20260101`) are found
+    /// next to each match for the rotation-health figures.
     pub path: String,
+    /// A live log file larger than this ⇒ `degraded` and `log_file_too_large`
+    /// (rotation is not keeping up). Default: not checked.
     #[serde(default)]
     pub max_file_bytes: Option<ByteSize>,
+    /// A rotated file still uncompressed this long after its last write ⇒ `degraded`
+    /// and `log_rotation_stale` (compression or rotation stopped). Default: not checked.
     #[serde(default)]
     pub max_age: Option<Dur>,
+    /// A live log file not written for this long ⇒ `degraded` and
+    /// `log_file_stopped_growing` (the app writes to a rotated-away file, or stopped
+    /// logging). Default: not checked.
+    #[serde(default)]
+    pub stale_after: Option<Dur>,
+    /// The monitor of the app that writes these logs (e.g. its health endpoint):
+    /// `log_file_stopped_growing` then fires only while that monitor is up. Default:
+    /// none (a stale file fires regardless).
+    #[serde(default)]
+    pub app_monitor: Option<String>,
+    /// Regex for lines that start an error event. Default: `ERROR`, `FATAL`, `CRITICAL`,
+    /// `level=error`, `"level":"error"` and similar; Python tracebacks and Rust panics
+    /// are always events.
     #[serde(default)]
     pub error_pattern: Option<String>,
+    /// More security-event patterns: a regex (category `custom`) or `{name, pattern}`.
+    /// They add to the built-in categories unless `security_defaults: false`.
     #[serde(default)]
-    pub security_patterns: Vec<String>,
+    pub security_patterns: Vec<SecurityPattern>,
+    /// Keep the built-in security categories (`sensitive_path`, `auth_failure`,
+    /// `http_401_403`). Default: true.
+    #[serde(default = "d_true")]
+    pub security_defaults: bool,
+    /// More security events than this in one run ⇒ `log_security_events`. Default: 20.
+    #[serde(default = "d_security_threshold")]
+    pub security_threshold: u64,
+    /// More error events than this in one run ⇒ `log_errors`. Default: not checked
+    /// (new error groups are reported by `log_new_errors` regardless).
     #[serde(default)]
-    pub max_bytes_per_run: Option<ByteSize>,
+    pub max_errors: Option<u64>,
+    /// Bytes read per file per run; a larger backlog is skipped to its newest part.
+    /// Default: 8MiB.
+    #[serde(default = "d_max_bytes_per_run")]
+    pub max_bytes_per_run: ByteSize,
+}
+
+fn d_security_threshold() -> u64 {
+    20
+}
+
+fn d_max_bytes_per_run() -> ByteSize {
+    ByteSize(8 << 20)
+}
+
+/// A security-event pattern of a `log_files` monitor.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SecurityPattern {
+    /// A regex; matching lines count under category `custom`.
+    Regex(String),
+    /// A named category.
+    Named(NamedPattern),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamedPattern {
+    /// The category, e.g. `sql_injection`; a metric key, so letters, digits and `_`.
+    pub name: String,
+    pub pattern: String,
+}
+
+impl SecurityPattern {
+    pub fn name(&self) -> &str {
+        match self {
+            SecurityPattern::Regex(_) => "custom",
+            SecurityPattern::Named(n) => &n.name,
+        }
+    }
+    pub fn pattern(&self) -> &str {
+        match self {
+            SecurityPattern::Regex(p) => p,
+            SecurityPattern::Named(n) => &n.pattern,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]

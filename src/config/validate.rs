@@ -138,6 +138,34 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
                         err(&format!("{p}.error_pattern"), format!("invalid regular expression: {e}"));
                     }
                 }
+                for (j, sp) in l.security_patterns.iter().enumerate() {
+                    if let Err(e) = regex::Regex::new(sp.pattern()) {
+                        err(&format!("{p}.security_patterns[{j}]"), format!("invalid regular expression: {e}"));
+                    }
+                    let n = sp.name();
+                    if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                        err(
+                            &format!("{p}.security_patterns[{j}].name"),
+                            format!("{n:?} is not a category name; use letters, digits and _ (it is a metric key)"),
+                        );
+                    }
+                }
+                if let Some(app) = &l.app_monitor {
+                    if !c.monitors.iter().any(|o| &o.common.name == app) {
+                        err(&format!("{p}.app_monitor"), format!("no monitor is named \"{app}\""));
+                    }
+                }
+                if l.max_bytes_per_run.0 < 1024 {
+                    err(&format!("{p}.max_bytes_per_run"), "must be at least 1KiB (one long line)".into());
+                }
+                if l.max_file_bytes.is_some_and(|b| b.0 == 0) {
+                    err(&format!("{p}.max_file_bytes"), "must be more than 0".into());
+                }
+                for (key, d) in [("max_age", l.max_age), ("stale_after", l.stale_after)] {
+                    if d.is_some_and(|d| d.get().is_zero()) {
+                        err(&format!("{p}.{key}"), "must be more than 0, e.g. \"2d\"".into());
+                    }
+                }
             }
             MonitorKind::System(s) => memory_thresholds(&p, s.max_memory_percent, None, None, err),
         }

@@ -132,6 +132,51 @@ pub fn default_rules() -> Vec<RuleConfig> {
             Severity::Medium,
             vec![],
         ),
+        // `log_files` monitors: rotation health against the monitor's own thresholds
+        // (the rule does not apply when the option is not set), new error groups, error
+        // and security-event volume per run. Messages point at the logrotate config.
+        rule(
+            "log_file_too_large",
+            "largest_bytes > max_file_bytes",
+            "{name}: {largest_file} is {largest_size}, over max_file_bytes ({max_file_size}); rotation is not keeping up — check that logrotate covers this file (`logrotate -d <config>`) and add `maxsize`",
+            Severity::Medium,
+            vec![],
+        ),
+        rule(
+            "log_rotation_stale",
+            "oldest_uncompressed_age_s > max_age_s",
+            "{name}: {oldest_uncompressed_file} was rotated {oldest_uncompressed_age} ago and is still uncompressed (max_age {max_age}); logrotate has stopped running or compressing — check `compress`/`delaycompress` and run `logrotate -f <config>`",
+            Severity::Low,
+            vec![],
+        ),
+        rule(
+            "log_file_stopped_growing",
+            "size(stale_files) > 0 && app_up",
+            "{name}: {stale_files} not written for over {stale_after} while the app is up; it may still write to a rotated-away file — check `postrotate` (reload the app) or use `copytruncate` in the logrotate config",
+            Severity::Medium,
+            vec![],
+        ),
+        rule(
+            "log_new_errors",
+            "new_error_groups > 0",
+            "{name}: {new_error_groups} new error group(s) in the logs, e.g. {new_error_sample}",
+            Severity::Low,
+            vec![],
+        ),
+        rule(
+            "log_errors",
+            "error_count > max_errors",
+            "{name}: {error_count} error events since the last run, over max_errors {max_errors}; most frequent: {top_error}",
+            Severity::Medium,
+            vec![],
+        ),
+        rule(
+            "log_security_events",
+            "security_events > security_threshold",
+            "{name}: {security_events} security events since the last run ({security_summary}), over security_threshold {security_threshold}",
+            Severity::Medium,
+            vec![],
+        ),
         rule(
             "chroma_collection_missing",
             "size(collections_missing) > 0",

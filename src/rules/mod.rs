@@ -206,6 +206,9 @@ pub fn variables(
             v.insert(k.into(), json!(t));
         }
     }
+    if let MonitorKind::LogFiles(o) = &m.kind {
+        v.extend(crate::checks::log_files::rule_variables(o).into_iter().map(|(k, x)| (k.to_string(), x)));
+    }
     if let Some(ms) = r.metric_f64("response_time_ms") {
         v.insert("response_time".into(), json!(round3(ms / 1000.0)));
     }
