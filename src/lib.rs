@@ -581,8 +581,9 @@ fn push_branch(
     };
     // state.json merges key by key with another writer's (monitors, rules, alerts), so
     // shards and overlapping runs keep each other's data; history aggregates merge by
-    // day and monitor. TODO(main): when the history store's API settles, a rollup-aware
-    // merge (re-running its save on the fresh files) can replace the generic JSON merge.
+    // monitor and hour (or day). Two writers that both added a sample to the same
+    // monitor's same hour keep this run's aggregate: one sample of uptime, not a loss of
+    // state, and only when two runs write one branch at the same moment.
     let changes = Changes::new(pulled.before.clone(), after);
     let c = &report.counts;
     let message = format!(

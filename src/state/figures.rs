@@ -259,10 +259,32 @@ pub fn trend(points: &[(i64, f64)], limit: Option<f64>, window: Duration) -> Opt
 
 /// The figures of every monitor with history, at `now`.
 pub fn compute(h: &History, now: DateTime<Utc>, leak_window: Duration) -> BTreeMap<String, Figures> {
+    let names: Vec<&String> = h.monitors().into_iter().collect();
+    // Monitors are independent; a large fleet is split across the machine's cores.
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    if threads < 2 || names.len() < 200 {
+        return compute_for(h, &names, now, leak_window);
+    }
+    let chunk = names.len().div_ceil(threads);
+    std::thread::scope(|sc| {
+        let handles: Vec<_> =
+            names.chunks(chunk).map(|part| sc.spawn(move || compute_for(h, part, now, leak_window))).collect();
+        let mut out = BTreeMap::new();
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => out.extend(part),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        out
+    })
+}
+
+fn compute_for(h: &History, names: &[&String], now: DateTime<Utc>, leak_window: Duration) -> BTreeMap<String, Figures> {
     let now_ms = now.timestamp_millis();
     let this_hour = now_ms - now_ms.rem_euclid(HOUR_MS);
     let mut out = BTreeMap::new();
-    for name in h.monitors() {
+    for name in names.iter().copied() {
         let buckets = h.buckets(name);
         let open = h.tails.get(name).map(|t| (t.t, (now_ms - t.t).clamp(0, t.cap()), t.s.is_up()));
         let mut f = Figures {

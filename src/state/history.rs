@@ -406,38 +406,61 @@ pub(crate) fn load_aggregates(
     }
     let mut rebuild = false;
     let stamp = Stamp::of(&dir.join(TAILS_FILE));
-    match read_json::<BTreeMap<String, Tail>>(&dir.join(TAILS_FILE), repair, now, notes) {
-        Ok(Some(t)) => h.tails = t,
-        Ok(None) => rebuild = !segments(dir).is_empty(),
-        Err(()) => rebuild = true,
-    }
-    if let Ok(Some(e)) = read_json::<BTreeMap<String, ErrorGroup>>(&dir.join(ERRORS_FILE), repair, now, notes) {
-        h.errors = e;
-    }
-    for day in hours_days(dir) {
-        match read_json::<HoursFile>(&dir.join(hours_name(day)), repair, now, notes) {
-            Ok(Some(f)) => {
-                h.hours.insert(day, f);
-            }
-            Ok(None) => {}
-            Err(()) => rebuild = true,
-        }
-    }
+    let mut months = BTreeSet::new();
+    let from = (now - chrono::Duration::days(31)).date_naive();
     if rollups {
-        let from = (now - chrono::Duration::days(31)).date_naive();
-        let mut months = BTreeSet::new();
         let mut d = from;
         while d <= now.date_naive() {
             months.insert((d.year(), d.month()));
             let Some(next) = d.succ_opt() else { break };
             d = next;
         }
-        for (y, m) in months {
-            for (day, per) in read_rollups(&dir.join(rollup_name(y, m)), repair, now, notes) {
-                if day >= from {
-                    h.days.insert(day, per);
-                }
+    }
+    // The files are independent: parse them on as many threads (a few megabytes each
+    // for a large fleet; parsing is most of a run's history cost).
+    enum Part {
+        Tails(Result<Option<BTreeMap<String, Tail>>, ()>),
+        Errors(Result<Option<BTreeMap<String, ErrorGroup>>, ()>),
+        Hours(NaiveDate, Result<Option<HoursFile>, ()>),
+        Rollups(RollupFile),
+    }
+    let parts: Vec<(Part, Vec<String>)> = std::thread::scope(|sc| {
+        let mut handles = Vec::new();
+        handles.push(sc.spawn(|| {
+            let mut n = Vec::new();
+            (Part::Tails(read_json(&dir.join(TAILS_FILE), repair, now, &mut n)), n)
+        }));
+        handles.push(sc.spawn(|| {
+            let mut n = Vec::new();
+            (Part::Errors(read_json(&dir.join(ERRORS_FILE), repair, now, &mut n)), n)
+        }));
+        for day in hours_days(dir) {
+            handles.push(sc.spawn(move || {
+                let mut n = Vec::new();
+                (Part::Hours(day, read_json(&dir.join(hours_name(day)), repair, now, &mut n)), n)
+            }));
+        }
+        for (y, m) in &months {
+            let path = dir.join(rollup_name(*y, *m));
+            handles.push(sc.spawn(move || {
+                let mut n = Vec::new();
+                (Part::Rollups(read_rollups(&path, repair, now, &mut n)), n)
+            }));
+        }
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    for (part, n) in parts {
+        notes.extend(n);
+        match part {
+            Part::Tails(Ok(Some(t))) => h.tails = t,
+            Part::Tails(Ok(None)) => rebuild |= !segments(dir).is_empty(),
+            Part::Tails(Err(())) | Part::Hours(_, Err(())) => rebuild = true,
+            Part::Errors(Ok(Some(e))) => h.errors = e,
+            Part::Errors(_) | Part::Hours(_, Ok(None)) => {}
+            Part::Hours(day, Ok(Some(f))) => {
+                h.hours.insert(day, f);
             }
+            Part::Rollups(file) => h.days.extend(file.into_iter().filter(|(day, _)| *day >= from)),
         }
     }
     if rebuild {
