@@ -497,6 +497,29 @@ pub fn key_metric(r: &CheckResult) -> String {
     if let Some(d) = f("days_left") {
         parts.push(format!("{d:.0} days left"));
     }
+    let text = |k: &str| r.metrics.get(k).and_then(|v| v.as_str());
+    match r.kind.as_str() {
+        "status_page" => {
+            if let Some(i) = text("indicator") {
+                let n = f("incidents").unwrap_or(0.0);
+                parts.push(if n > 0.0 { format!("{i} · {n} incidents") } else { i.to_string() });
+            }
+        }
+        "railway" => {
+            if let Some(s) = text("deployment_status") {
+                parts.push(s.to_string());
+            }
+        }
+        "log_files" => {
+            if let Some(n) = f("error_count") {
+                parts.push(format!("{n} errors"));
+            }
+            if let Some(n) = f("security_events").filter(|n| *n > 0.0) {
+                parts.push(format!("{n} security events"));
+            }
+        }
+        _ => {}
+    }
     parts.join(" · ")
 }
 
@@ -513,4 +536,47 @@ pub fn cell(s: &str) -> String {
         out = out.chars().take(MAX_CELL - 1).collect::<String>() + "…";
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(kind: &str, metrics: serde_json::Value) -> CheckResult {
+        CheckResult {
+            name: "m".into(),
+            kind: kind.into(),
+            target: String::new(),
+            status: Status::Up,
+            started_at: chrono::DateTime::UNIX_EPOCH,
+            duration_ms: 0.0,
+            metrics: metrics.as_object().cloned().unwrap_or_default(),
+            error: None,
+            message: None,
+            last_checked_at: None,
+            labels: Default::default(),
+            depends_on: vec![],
+            carry: None,
+        }
+    }
+
+    #[test]
+    fn key_metric_of_every_kind() {
+        use serde_json::json;
+        assert_eq!(
+            key_metric(&result("http", json!({"status_code": 200, "response_time_ms": 1234.0}))),
+            "HTTP 200 · 1.23s"
+        );
+        assert_eq!(
+            key_metric(&result("status_page", json!({"indicator": "major", "incidents": 2}))),
+            "major · 2 incidents"
+        );
+        assert_eq!(key_metric(&result("status_page", json!({"indicator": "none", "incidents": 0}))), "none");
+        assert_eq!(key_metric(&result("railway", json!({"deployment_status": "CRASHED"}))), "CRASHED");
+        assert_eq!(
+            key_metric(&result("log_files", json!({"error_count": 3, "security_events": 25}))),
+            "3 errors · 25 security events"
+        );
+        assert_eq!(key_metric(&result("log_files", json!({"error_count": 0, "security_events": 0}))), "0 errors");
+    }
 }
