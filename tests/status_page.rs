@@ -503,6 +503,11 @@ fn summary_shows_upstream_incident_next_to_a_failing_dependent_monitor() {
     assert!(md.contains("  - components: Chat Completions (partial_outage)\n"), "{md}");
     assert!(md.contains(&format!("- 🔴 `chat_api` is down while `openai` reports major: {link}\n")), "{md}");
     assert!(!md.contains("`website` is"), "{md}");
+    // And in the monitor's own row of the table.
+    let row = md.lines().find(|l| l.starts_with("| 🔴 | chat_api |")).expect("chat_api row");
+    assert!(row.contains("⚠️ upstream `openai` reports major"), "{row}");
+    let row = md.lines().find(|l| l.contains("| website |")).expect("website row");
+    assert!(!row.contains("upstream"), "{row}");
 
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("vaktpost-report.json")).unwrap()).unwrap();

@@ -89,12 +89,18 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
         });
     }
     for r in order.iter().take(max_rows) {
-        let details = r
+        let mut details = r
             .error
             .as_ref()
             .map(|e| format!("`{}` {}", e.kind.as_str(), e.message))
             .or_else(|| r.message.clone())
             .unwrap_or_default();
+        // A failing monitor whose provider reports trouble says so in its own row.
+        if r.status != Status::Up {
+            for p in upstream_troubles(report, r) {
+                details.push_str(&format!(" ⚠️ upstream `{}` reports {}", p.0, p.1));
+            }
+        }
         let h = report.history.get(&r.name);
         let fig = |k: &str| h.and_then(|h| h.get(k)).and_then(|v| v.as_f64());
         let pct = |k: &str| fig(k).map(|u| format!("{u:.2}%")).unwrap_or_else(|| "—".into());
@@ -213,6 +219,18 @@ fn top_errors(md: &mut String, report: &Report) {
             g.last_seen.format("%Y-%m-%d %H:%M")
         );
     }
+}
+
+/// The `depends_on` status pages of `r` that report anything but `none`: (name, indicator).
+fn upstream_troubles<'a>(report: &'a Report, r: &CheckResult) -> Vec<(&'a str, &'a str)> {
+    r.depends_on
+        .iter()
+        .filter_map(|d| report.checks.iter().find(|c| &c.name == d && c.kind == "status_page"))
+        .filter_map(|c| {
+            let i = c.metrics.get("indicator").and_then(|v| v.as_str())?;
+            (i != "none").then_some((c.name.as_str(), i))
+        })
+        .collect()
 }
 
 /// "Upstream status": what the `status_page` monitors report (incidents with links,
