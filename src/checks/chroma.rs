@@ -228,12 +228,7 @@ impl Api<'_> {
             .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot build the request: {e}")))?;
         let headers = req.headers_mut();
         if !h2 {
-            let host = url.host_str().unwrap_or_default();
-            let host = match url.port() {
-                Some(p) => format!("{host}:{p}"),
-                None => host.to_string(),
-            };
-            if let Ok(v) = HeaderValue::from_str(&host) {
+            if let Some(v) = super::http::host_header(url) {
                 headers.insert(HOST, v);
             }
         }

@@ -314,11 +314,7 @@ async fn exchange(
         .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot build the request: {e}")))?;
     let headers = req.headers_mut();
     if !h2 {
-        let host_header = match url.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.clone(),
-        };
-        if let Ok(v) = HeaderValue::from_str(&host_header) {
+        if let Some(v) = host_header(url) {
             headers.insert(HOST, v);
         }
     }
@@ -832,6 +828,17 @@ where
         let backoff = std::time::Duration::from_millis(200 * (1u64 << (attempt - 1).min(4)));
         tokio::time::sleep(asked.unwrap_or(backoff)).await;
     }
+}
+
+/// The `Host` header of an HTTP/1.1 request to `url`: host and, when not the scheme's
+/// default, port (`url` leaves a default port out). HTTP/2 uses `:authority` instead.
+pub fn host_header(url: &url::Url) -> Option<HeaderValue> {
+    let host = url.host_str()?;
+    let value = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    HeaderValue::from_str(&value).ok()
 }
 
 #[cfg(test)]
