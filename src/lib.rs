@@ -513,7 +513,7 @@ pub fn write_outputs(
     });
     let report = patched.as_ref().unwrap_or(&outcome.report);
     let rp = &opts.report_path;
-    report::write_atomic(rp, &report::to_json(report)).map_err(|source| RunError::Write {
+    report::write_atomic_with(rp, |w| report::write_json(w, report)).map_err(|source| RunError::Write {
         what: "the report",
         path: rp.clone(),
         source,

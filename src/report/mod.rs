@@ -13,10 +13,20 @@ use std::path::Path;
 
 /// Writes a file through a temporary sibling and a rename, so readers never see half of it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] for content produced by `fill` as it goes (a large report is streamed
+/// to the file instead of being built in memory first).
+pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush()?;
+    }
     // Temp files are 0600; outputs must stay readable by later workflow steps, which
     // run as another user than a Docker action's root.
     #[cfg(unix)]
@@ -29,10 +39,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn to_json(report: &Report) -> Vec<u8> {
-    let mut v = serde_json::to_vec_pretty(report).unwrap_or_else(|_| b"{}".to_vec());
-    v.push(b'\n');
-    v
+/// Streams the report as pretty JSON with a final newline.
+pub fn write_json(w: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
 }
 
 /// The JSON Schema of the report, as committed in `schemas/report.schema.json`.
