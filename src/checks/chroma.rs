@@ -304,14 +304,7 @@ fn status_error(url: &Url, status: u16, body: &[u8]) -> CheckError {
 }
 
 fn hyper_error(e: &hyper::Error) -> CheckError {
-    use std::error::Error;
-    let mut msg = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
+    let msg = super::http::describe_hyper(e);
     if e.is_parse() || e.is_parse_status() {
         CheckError::new(ErrorKind::Protocol, format!("the server does not speak HTTP as expected: {msg}"))
     } else {

@@ -464,7 +464,8 @@ fn is_reset(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn describe_hyper(e: &hyper::Error) -> String {
+/// A hyper error with its chain of causes, `: `-separated.
+pub(crate) fn describe_hyper(e: &hyper::Error) -> String {
     use std::error::Error;
     let mut msg = e.to_string();
     let mut src = e.source();

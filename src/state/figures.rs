@@ -80,6 +80,26 @@ fn round(x: f64, places: i32) -> f64 {
 }
 
 impl Figures {
+    /// Latency percentiles by their report and variable names.
+    fn percentiles(&self) -> [(&'static str, Option<f64>); 6] {
+        [
+            ("p50_24h_ms", self.p50_24h_ms),
+            ("p95_24h_ms", self.p95_24h_ms),
+            ("p99_24h_ms", self.p99_24h_ms),
+            ("p50_7d_ms", self.p50_7d_ms),
+            ("p95_7d_ms", self.p95_7d_ms),
+            ("p99_7d_ms", self.p99_7d_ms),
+        ]
+    }
+
+    /// Window hit rates (Redis), rounded to 4 places, by their report and variable names.
+    fn hit_rates(&self) -> [(&'static str, Option<f64>); 2] {
+        [
+            ("hit_rate_24h", self.hit_rate_24h.map(|h| round(h, 4))),
+            ("hit_rate_7d", self.hit_rate_7d.map(|h| round(h, 4))),
+        ]
+    }
+
     /// The report's `history[monitor]` object.
     pub fn to_json(&self) -> Value {
         let mut o = serde_json::Map::new();
@@ -88,19 +108,12 @@ impl Figures {
             o.insert(format!("error_rate_{w}"), json!(win.error_rate.map(|u| round(u, 5))));
             o.insert(format!("samples_{w}"), json!(win.samples));
         }
-        for (k, v) in [
-            ("p50_24h_ms", self.p50_24h_ms),
-            ("p95_24h_ms", self.p95_24h_ms),
-            ("p99_24h_ms", self.p99_24h_ms),
-            ("p50_7d_ms", self.p50_7d_ms),
-            ("p95_7d_ms", self.p95_7d_ms),
-            ("p99_7d_ms", self.p99_7d_ms),
-        ] {
+        for (k, v) in self.percentiles() {
             o.insert(k.into(), json!(v));
         }
-        for (k, x) in [("hit_rate_24h", self.hit_rate_24h), ("hit_rate_7d", self.hit_rate_7d)] {
+        for (k, x) in self.hit_rates() {
             if let Some(x) = x {
-                o.insert(k.into(), json!(round(x, 4)));
+                o.insert(k.into(), json!(x));
             }
         }
         if !self.memory.is_empty() {
@@ -124,16 +137,7 @@ impl Figures {
                 v.insert(format!("error_rate_{w}"), json!(round(e, 5)));
             }
         }
-        for (k, x) in [
-            ("p50_24h_ms", self.p50_24h_ms),
-            ("p95_24h_ms", self.p95_24h_ms),
-            ("p99_24h_ms", self.p99_24h_ms),
-            ("p50_7d_ms", self.p50_7d_ms),
-            ("p95_7d_ms", self.p95_7d_ms),
-            ("p99_7d_ms", self.p99_7d_ms),
-            ("hit_rate_24h", self.hit_rate_24h.map(|h| round(h, 4))),
-            ("hit_rate_7d", self.hit_rate_7d.map(|h| round(h, 4))),
-        ] {
+        for (k, x) in self.percentiles().into_iter().chain(self.hit_rates()) {
             if let Some(x) = x {
                 v.insert(k.into(), json!(x));
             }

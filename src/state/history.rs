@@ -640,28 +640,30 @@ pub fn save_loaded(
 
     // Days before yesterday leave the hourly files for their month's rollups. Rollups are
     // written before the hourly file is deleted, so a crash in between only repeats the
-    // fold (into the same, re-read rollup) on the next run.
+    // fold (into the same, re-read rollup) on the next run. After a rebuild, every day it
+    // folded from the raw samples is written too.
     let yesterday = now.date_naive() - chrono::Duration::days(1);
     let old: Vec<NaiveDate> = h.hours.range(..yesterday).map(|(d, _)| *d).collect();
-    if !old.is_empty() {
+    let mut to_write: BTreeSet<NaiveDate> = old.iter().copied().collect();
+    if h.rebuilt {
+        to_write.extend(h.days.keys());
+    }
+    if !to_write.is_empty() {
         let mut months: BTreeMap<(i32, u32), RollupFile> = BTreeMap::new();
-        for d in &old {
-            let key = (d.year(), d.month());
-            if let std::collections::btree_map::Entry::Vacant(v) = months.entry(key) {
-                v.insert(read_rollups(&dir.join(rollup_name(key.0, key.1)), true, now, &mut notes));
-            }
+        for d in &to_write {
+            months
+                .entry((d.year(), d.month()))
+                .or_insert_with(|| read_rollups(&dir.join(rollup_name(d.year(), d.month())), true, now, &mut notes));
         }
-        // Fold on top of what the month files already hold for those days (a rebuild
-        // or a late sample), so nothing is counted twice or lost.
+        // Fold on top of what a month file already holds for a day (a late sample), so
+        // nothing is counted twice or lost.
         for d in &old {
             if let Some(per) = months.get(&(d.year(), d.month())).and_then(|f| f.get(d)) {
-                if !h.rebuilt {
-                    h.days.insert(*d, per.clone());
-                }
+                h.days.entry(*d).or_insert_with(|| per.clone());
             }
         }
         h.fold_before(yesterday);
-        for d in &old {
+        for d in &to_write {
             if let (Some(file), Some(per)) = (months.get_mut(&(d.year(), d.month())), h.days.get(d)) {
                 file.insert(*d, per.clone());
             }
@@ -673,20 +675,6 @@ pub fn save_loaded(
             remove_file(&dir.join(hours_name(*d)))?;
         }
         compact_rollups(&dir, now, &mut notes)?;
-    }
-    if h.rebuilt {
-        // Days the rebuild folded: write them into their month files too.
-        let mut months: BTreeMap<(i32, u32), RollupFile> = BTreeMap::new();
-        for (d, per) in &h.days {
-            let key = (d.year(), d.month());
-            let file = months
-                .entry(key)
-                .or_insert_with(|| read_rollups(&dir.join(rollup_name(key.0, key.1)), true, now, &mut notes));
-            file.insert(*d, per.clone());
-        }
-        for ((y, m), file) in &months {
-            write_rollups(&dir.join(rollup_name(*y, *m)), file)?;
-        }
     }
     for d in &h.dirty {
         if let Some(f) = h.hours.get(d) {
