@@ -10,11 +10,21 @@ use chrono::{DateTime, Utc};
 
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// How a run waits (confirmation pauses, gate backoff): `tokio::time::sleep` in a real run;
+/// a test's virtual clock advances instead, so a replayed week takes no wall time.
+pub type Sleep = Arc<dyn Fn(std::time::Duration) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
+/// The real sleep.
+pub fn tokio_sleep() -> Sleep {
+    Arc::new(|d| Box::pin(tokio::time::sleep(d)))
+}
+
 #[derive(Clone)]
 pub struct RunContext {
     pub env: BTreeMap<String, String>,
     pub cwd: PathBuf,
     pub clock: Clock,
+    pub sleep: Sleep,
     /// stderr is a terminal: show a progress line.
     pub is_tty: bool,
 }
@@ -26,13 +36,14 @@ impl RunContext {
             env: std::env::vars().collect(),
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             clock: Arc::new(Utc::now),
+            sleep: tokio_sleep(),
             is_tty: std::io::stderr().is_terminal(),
         }
     }
 
     /// A context with the given variables and the real clock, for tests and embedding.
     pub fn with_env(env: BTreeMap<String, String>, cwd: PathBuf) -> Self {
-        RunContext { env, cwd, clock: Arc::new(Utc::now), is_tty: false }
+        RunContext { env, cwd, clock: Arc::new(Utc::now), sleep: tokio_sleep(), is_tty: false }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

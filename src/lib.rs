@@ -14,6 +14,7 @@ pub mod rules;
 pub mod runlog;
 pub mod runner;
 pub mod state;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -147,8 +148,9 @@ pub async fn run(
 
     let due: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| **d == Decision::Run).map(|(i, _)| i).collect();
     let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(config.defaults.deadline.get());
-    let clock = ctx.clock.clone();
-    let mut ran = runner::run(config, &state, &due, env.clone(), deadline, || clock(), progress).await;
+    // Gate mode re-checks failures itself until the wait ends, so it needs no confirmation.
+    let timing = runner::Timing { confirm: opts.wait.is_none(), ..runner::Timing::from_context(ctx) };
+    let mut ran = runner::run(config, &state, &due, env.clone(), deadline, &timing, progress).await;
     let mut gate = None;
     let mut checks_end = deadline;
     if let Some(wait) = opts.wait {
@@ -163,7 +165,7 @@ pub async fn run(
             &env,
             until,
             opts.fail_on,
-            &|| clock(),
+            &timing,
             progress,
         )
         .await;
@@ -201,16 +203,33 @@ pub async fn run(
     }
     // History: what earlier runs left plus this run's samples, for uptime, percentiles and
     // leak detection (as report figures and rule variables). Written by `write_outputs`.
+    // A run whose runner lost its network says nothing about the targets: it keeps every
+    // streak, alert and sample as they were (SPEC §3 "Trust before alerting").
+    let inconclusive = trust::inconclusive(ctx, config, &results, opts.dry_run).await;
     let (mut hist, hist_notes) = state::history::load(&opts.state_dir, started, !opts.dry_run);
     notes.extend(hist_notes);
-    hist.add(&state::history::samples_from(&results));
+    if inconclusive.is_none() {
+        hist.add(&state::history::samples_from(&results));
+    }
     let hcfg = state::history::HistoryConfig::from_config(&config.state);
     let figures = state::figures::compute(&hist, ctx.now(), hcfg.leak_window);
     let top_errors = hist.top_errors(ctx.now(), TOP_ERRORS_DAYS, TOP_ERRORS);
     let mut extra: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
         figures.iter().map(|(k, f)| (k.clone(), f.variables())).collect();
     checks::log_files::app_variables(config, &results, &state, &mut extra);
-    let findings = evaluate_with(config, &rules, &results, &mut state, ctx.now(), &extra);
+    let findings = match &inconclusive {
+        None => {
+            trust::observe_flapping(config, &mut results, &mut state, ctx.now());
+            evaluate_with(config, &rules, &results, &mut state, ctx.now(), &extra)
+        }
+        // What the rules would say, for the report only; the state is not touched.
+        Some(why) => {
+            notes.push(format!(
+                "inconclusive run: {why}; no issue was opened or closed, nothing was sent, and every streak was kept"
+            ));
+            evaluate_with(config, &rules, &results, &mut state.clone(), ctx.now(), &extra)
+        }
+    };
 
     // Alerts get their own minute past the checks' deadline, so a run whose checks
     // timed out still reports them.
@@ -228,6 +247,8 @@ pub async fn run(
     let mut actions = Vec::new();
     if sharded {
         notes.push("sharded run: alerts are reconciled and sent by `vaktpost merge`".into());
+    } else if inconclusive.is_some() {
+        // Nothing is opened, closed or sent; pending deliveries wait for the next run.
     } else {
         let recon = alerts::reconcile(&alert_run, &findings, &mut state).await;
         actions = recon.actions.clone();
@@ -238,6 +259,10 @@ pub async fn run(
     let mut report = build_report(ctx, loaded, opts, results, findings, notes, started, finished, t0.elapsed());
     report.alerts = actions;
     report.run.gate = gate;
+    if let Some(why) = inconclusive {
+        report.status = report::RunStatus::Inconclusive;
+        report.run.inconclusive = Some(why);
+    }
     let ran: std::collections::HashSet<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
     report.history =
         figures.iter().filter(|(k, _)| ran.contains(k.as_str())).map(|(k, f)| (k.clone(), f.to_json())).collect();
@@ -260,7 +285,7 @@ async fn wait_until_healthy(
     env: &Arc<CheckEnv>,
     until: tokio::time::Instant,
     fail_on: FailOn,
-    now: &(dyn Fn() -> chrono::DateTime<Utc> + Send + Sync),
+    timing: &runner::Timing,
     progress: &(dyn Fn(usize, usize) + Send + Sync),
 ) -> report::Gate {
     let t0 = std::time::Instant::now();
@@ -275,10 +300,10 @@ async fn wait_until_healthy(
         if tokio::time::Instant::now() + backoff >= until {
             return report::Gate { attempts, healthy_after_ms: None };
         }
-        tokio::time::sleep(backoff).await;
+        (timing.sleep)(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(15));
         let idx: Vec<usize> = failing.iter().map(|&p| due[p]).collect();
-        let again = runner::run(config, state, &idx, env.clone(), until, now, progress).await;
+        let again = runner::run(config, state, &idx, env.clone(), until, timing, progress).await;
         for (p, r) in failing.into_iter().zip(again) {
             ran[p] = r;
         }
@@ -333,11 +358,42 @@ pub fn evaluate_with(
             }
             continue;
         }
-        let vars = rules::variables(m, r, extra.get(&r.name).unwrap_or(&none));
+        let mut vars = rules::variables(m, r, extra.get(&r.name).unwrap_or(&none));
+        let flaps = state.monitors.get(&r.name).map(|ms| ms.flips.len()).unwrap_or(0);
+        vars.insert("flapping".into(), serde_json::json!(r.flapping));
+        vars.insert("flaps".into(), serde_json::json!(flaps));
+        let settled = trust::settled_now(state.monitors.get(&r.name), now);
         let mut mine = Vec::new();
         for rule in rules.iter().filter(|rule| rule.applies_to(&r.name)) {
             let fp = format!("{}/{}", r.name, rule.name);
             let rs = state.rules.entry(fp.clone()).or_default();
+            if rule.name == trust::AVAILABILITY_RULE {
+                if r.flapping {
+                    // A flapping episode holds the availability alert open, with one message.
+                    rs.active = true;
+                    rs.passing = 0;
+                    rs.first_seen.get_or_insert(now);
+                    rs.last_seen = Some(now);
+                    let f = Finding {
+                        rule: rule.name.clone(),
+                        monitor: r.name.clone(),
+                        severity: rule.severity,
+                        message: trust::flapping_message(&r.name, &config.defaults.flapping),
+                        fingerprint: fp.clone(),
+                        carried_over: false,
+                        category: None,
+                        flapping: true,
+                    };
+                    rs.finding = Some(f.clone());
+                    mine.push(f);
+                    continue;
+                }
+                if settled && r.status.is_up() {
+                    // Settled while up: the episode is over and has been stable long enough.
+                    state.rules.remove(&fp);
+                    continue;
+                }
+            }
             match rule.check(&vars) {
                 Some(severity) => {
                     rs.failing += 1;
@@ -356,6 +412,7 @@ pub fn evaluate_with(
                             fingerprint: fp.clone(),
                             carried_over: false,
                             category: rules::category_of(&rule.name),
+                            flapping: false,
                         };
                         rs.finding = Some(f.clone());
                         mine.push(f);
@@ -379,15 +436,19 @@ pub fn evaluate_with(
                 state.rules.remove(&fp);
             }
         }
-        state.monitors.insert(
-            r.name.clone(),
-            MonitorState {
-                last_checked_at: r.started_at,
-                last_status: r.status,
-                findings: mine.clone(),
-                data: r.carry.clone(),
-            },
-        );
+        let ms = state.monitors.entry(r.name.clone()).or_insert_with(|| MonitorState {
+            last_checked_at: r.started_at,
+            last_status: r.status,
+            findings: vec![],
+            data: None,
+            flips: vec![],
+            flapping_since: None,
+            settled_at: None,
+        });
+        ms.last_checked_at = r.started_at;
+        ms.last_status = r.status;
+        ms.findings = mine.clone();
+        ms.data = r.carry.clone();
         out.extend(mine);
     }
     out
@@ -422,13 +483,7 @@ fn build_report(
             config::Severity::Low => c.low += 1,
         }
     }
-    let status = if c.down > 0 {
-        Status::Down
-    } else if c.degraded > 0 {
-        Status::Degraded
-    } else {
-        Status::Up
-    };
+    let status = report::RunStatus::of_counts(&c);
     Report {
         schema_version: report::SCHEMA_VERSION,
         tool: Tool { name: "vaktpost".into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -442,6 +497,7 @@ fn build_report(
             config: loaded.file.clone(),
             fail_on: opts.fail_on.to_string(),
             gate: None,
+            inconclusive: None,
             merged_shards: Vec::new(),
         },
         status,
@@ -491,7 +547,11 @@ pub fn write_outputs(
     // A merged report's samples were saved by the shards' own runs.
     if !opts.dry_run && outcome.report.run.merged_shards.is_empty() {
         let cfg = state::history::HistoryConfig::from_config(&loaded.config.state);
-        let samples = state::history::samples_from(&outcome.report.checks);
+        let samples = if outcome.report.status == report::RunStatus::Inconclusive {
+            Vec::new()
+        } else {
+            state::history::samples_from(&outcome.report.checks)
+        };
         let loaded_history = outcome.history.lock().ok().and_then(|mut h| h.take());
         match state::history::save_loaded(&opts.state_dir, ctx.now(), &cfg, &samples, loaded_history) {
             Ok(n) => notes.extend(n),
@@ -658,7 +718,12 @@ pub fn merge_reports(reports: Vec<Report>) -> Result<Report, RunError> {
     let mut shards: Vec<String> = out.run.shard.iter().cloned().collect();
     let mut names: std::collections::HashSet<String> = out.checks.iter().map(|c| c.name.clone()).collect();
     let mut fps: std::collections::HashSet<String> = out.findings.iter().map(|f| f.fingerprint.clone()).collect();
+    // One shard whose runner lost its network makes the whole run inconclusive.
+    let mut inconclusive = out.run.inconclusive.clone();
     for r in it {
+        if inconclusive.is_none() {
+            inconclusive = r.run.inconclusive.clone();
+        }
         if r.schema_version != out.schema_version {
             return Err(RunError::Usage(format!(
                 "cannot merge report schema_version {} with {}; use reports from the same vaktpost version",
@@ -706,13 +771,11 @@ pub fn merge_reports(reports: Vec<Report>) -> Result<Report, RunError> {
             config::Severity::Low => c.low += 1,
         }
     }
-    out.status = if c.down > 0 {
-        Status::Down
-    } else if c.degraded > 0 {
-        Status::Degraded
-    } else {
-        Status::Up
-    };
+    out.status = report::RunStatus::of_counts(&c);
+    if let Some(why) = &inconclusive {
+        out.status = report::RunStatus::Inconclusive;
+        out.run.inconclusive = Some(why.clone());
+    }
     out.counts = c;
     out.alerts.clear();
     Ok(out)
@@ -743,10 +806,12 @@ pub async fn merge(
         dry_run: opts.dry_run,
         deadline,
     };
-    let recon = alerts::reconcile(&run, &report.findings, &mut state).await;
-    let mut actions = recon.actions.clone();
-    actions.extend(alerts::deliver::deliver(&run, &recon, &mut state).await);
-    report.alerts = actions;
+    if report.status != report::RunStatus::Inconclusive {
+        let recon = alerts::reconcile(&run, &report.findings, &mut state).await;
+        let mut actions = recon.actions.clone();
+        actions.extend(alerts::deliver::deliver(&run, &recon, &mut state).await);
+        report.alerts = actions;
+    }
     heartbeat(&loaded.config, opts, &mut report, deadline, &redactor).await;
     Ok(Outcome { report, state, history: std::sync::Mutex::new(None), branch })
 }

@@ -68,6 +68,15 @@ fn level_of(s: Status) -> &'static str {
     }
 }
 
+fn run_level(s: crate::report::RunStatus) -> &'static str {
+    use crate::report::RunStatus;
+    match s {
+        RunStatus::Up => "info",
+        RunStatus::Degraded | RunStatus::Inconclusive => "warn",
+        RunStatus::Down => "error",
+    }
+}
+
 /// The lines one run adds to the log, in order: `run_start`, one `check` per result, one
 /// `finding` per finding, one `alert` per alert action, `run_end`.
 pub fn lines(report: &Report, r: &Redactor) -> Vec<String> {
@@ -147,7 +156,7 @@ pub fn lines(report: &Report, r: &Redactor) -> Vec<String> {
     let c = &report.counts;
     out.push(line(
         json!({
-            "ts": ts(run.finished_at), "level": level_of(report.status), "event": "run_end",
+            "ts": ts(run.finished_at), "level": run_level(report.status), "event": "run_end",
             "status": report.status.as_str(), "duration_ms": run.duration_ms,
             "monitors": c.monitors, "up": c.up, "degraded": c.degraded, "down": c.down, "skipped": c.skipped,
             "findings": c.findings, "high": c.high, "medium": c.medium, "low": c.low,

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::checks::{self, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::config::{Config, Monitor, MonitorKind};
+use crate::checks::{self, CheckEnv, CheckError, CheckResult, Confirmation, Effective, ErrorKind, Status};
+use crate::config::{Config, Confirm, Monitor, MonitorKind};
 use crate::state::State;
 
 /// `K/N`: this process runs shard K (1-based) of N.
@@ -145,15 +145,48 @@ fn host_key(m: &Monitor) -> String {
     }
 }
 
+/// How the runner tells time and waits, from the [`crate::context::RunContext`].
+#[derive(Clone)]
+pub struct Timing {
+    pub now: crate::context::Clock,
+    pub sleep: crate::context::Sleep,
+    /// In-run confirmation of failures; gate mode turns it off (its own re-checks confirm).
+    pub confirm: bool,
+}
+
+impl Timing {
+    pub fn from_context(ctx: &crate::context::RunContext) -> Self {
+        Timing { now: ctx.clock.clone(), sleep: ctx.sleep.clone(), confirm: true }
+    }
+}
+
+/// The confirmation a monitor gets: its own `confirm`, else `defaults.confirm`; off for
+/// kinds whose failures a re-check cannot change (local files and memory, bad config).
+pub fn confirm_of(config: &Config, m: &Monitor) -> Confirm {
+    match m.kind {
+        MonitorKind::System(_) | MonitorKind::LogFiles(_) => Confirm::OFF,
+        _ => m.common.confirm.unwrap_or(config.defaults.confirm),
+    }
+}
+
+fn worth_confirming(r: &CheckResult) -> bool {
+    r.status == Status::Down && r.error.as_ref().is_none_or(|e| e.kind != ErrorKind::Config)
+}
+
 /// Runs the monitors at `indices` and returns their results in the same order.
 /// `progress` is called after each result with (done, total).
+///
+/// A check that fails is re-checked after a pause (growing) up to `confirm.attempts`
+/// times before its result counts: the first passing re-check is the result (a blip), or
+/// the last failure is (confirmed). Re-checks run concurrently with the other monitors
+/// and never past the run's deadline.
 pub async fn run(
     config: &Config,
     state: &State,
     indices: &[usize],
     env: Arc<CheckEnv>,
     deadline: Instant,
-    now: impl Fn() -> DateTime<Utc> + Send + Sync,
+    timing: &Timing,
     progress: &(dyn Fn(usize, usize) + Send + Sync),
 ) -> Vec<CheckResult> {
     let per_host = config.defaults.per_host_concurrency.max(1);
@@ -168,27 +201,57 @@ pub async fn run(
         .collect();
     let total = jobs.len();
     let mut done = 0;
-    let now = &now;
+    let now = &*timing.now;
     let mut stream = futures::stream::iter(jobs.into_iter().enumerate().map(|(pos, (_, m, sem))| {
         let env = env.clone();
         let mut eff = effective(config, m);
         eff.prev = state.monitors.get(&m.common.name).and_then(|s| s.data.clone());
+        let confirm = if timing.confirm { confirm_of(config, m) } else { Confirm::OFF };
         async move {
-            let started = now();
-            let work = async {
-                let _permit = sem.acquire().await;
-                checks::run_check(m, &eff, &env, now()).await
-            };
-            let r = match tokio::time::timeout_at(deadline, work).await {
-                Ok(r) => r,
-                Err(_) => {
-                    let mut r = CheckResult::new(m, checks::target_of(m, &env.redactor), started).fail(
-                        CheckError::new(ErrorKind::Timeout, "the run's deadline passed before this check finished"),
-                    );
-                    r.duration_ms = checks::ms((now() - started).to_std().unwrap_or_default());
-                    r
+            let (sem, eff, env) = (&sem, &eff, &env);
+            let once = move || async move {
+                let started = now();
+                let work = async {
+                    let _permit = sem.acquire().await;
+                    checks::run_check(m, &eff, &env, now()).await
+                };
+                match tokio::time::timeout_at(deadline, work).await {
+                    Ok(r) => (r, false),
+                    Err(_) => {
+                        let mut r = CheckResult::new(m, checks::target_of(m, &env.redactor), started).fail(
+                            CheckError::new(ErrorKind::Timeout, "the run's deadline passed before this check finished"),
+                        );
+                        r.duration_ms = checks::ms((now() - started).to_std().unwrap_or_default());
+                        (r, true)
+                    }
                 }
             };
+            let (mut r, past_deadline) = once().await;
+            if confirm.is_on() && !past_deadline && worth_confirming(&r) {
+                let started_at = r.started_at;
+                let first_error =
+                    r.error.clone().unwrap_or_else(|| CheckError::new(ErrorKind::Protocol, "check failed"));
+                let mut c = Confirmation { attempts: 1, first_error, recovered: false, cut_short: None };
+                let mut pause = confirm.pause.get();
+                while c.attempts <= confirm.attempts && worth_confirming(&r) {
+                    // A re-check needs its pause and one timeout before the deadline.
+                    if Instant::now() + pause + eff.timeout >= deadline {
+                        c.cut_short = Some("the run's deadline was too near for another re-check".into());
+                        break;
+                    }
+                    (timing.sleep)(pause).await;
+                    pause = pause.saturating_mul(2);
+                    c.attempts += 1;
+                    let (again, past) = once().await;
+                    r = again;
+                    if past {
+                        break;
+                    }
+                }
+                c.recovered = r.status != Status::Down;
+                r.started_at = started_at;
+                r.confirm = Some(c);
+            }
             (pos, r)
         }
     }))

@@ -55,20 +55,28 @@ fn documented_default_rules_are_the_real_ones() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let start = readme.find("Default rules (the seed's").expect("README has the default rules table");
     // name ⇒ condition; `\|` is a pipe inside a cell.
-    let doc: BTreeMap<String, String> = readme[start..]
+    // name ⇒ (condition, for, resolve_after)
+    let doc: BTreeMap<String, (String, String, String)> = readme[start..]
         .lines()
         .skip(2)
         .take_while(|l| l.is_empty() || l.starts_with('|'))
         .filter_map(|l| {
             let cells: Vec<String> =
                 l.replace("\\|", "\u{1}").split('|').map(|c| c.trim().replace('\u{1}', "|")).collect();
-            (cells.len() > 3 && cells[1].starts_with('`'))
-                .then(|| (cells[1].trim_matches('`').to_string(), cells[2].trim_matches('`').to_string()))
+            (cells.len() > 7 && cells[1].starts_with('`')).then(|| {
+                (
+                    cells[1].trim_matches('`').to_string(),
+                    (cells[2].trim_matches('`').to_string(), cells[5].clone(), cells[6].clone()),
+                )
+            })
         })
         .collect();
-    let real: BTreeMap<String, String> = vaktpost::rules::defaults::default_rules()
+    let real: BTreeMap<String, (String, String, String)> = vaktpost::rules::defaults::default_rules()
         .into_iter()
-        .map(|r| (r.name, r.condition.unwrap_or_default()))
+        .map(|r| {
+            let streaks = (r.for_runs.unwrap_or(1).to_string(), r.resolve_after.unwrap_or(1).to_string());
+            (r.name, (r.condition.unwrap_or_default(), streaks.0, streaks.1))
+        })
         .collect();
     for (name, cond) in &real {
         // The security_* family is one row (`security_*`), detailed in its own section.

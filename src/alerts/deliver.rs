@@ -24,7 +24,9 @@ pub async fn deliver(run: &AlertRun<'_>, recon: &Reconciled, state: &mut State) 
     .collect();
     for (channel, min) in channels {
         let mut events: Vec<AlertEvent> = state.pending.remove(channel).unwrap_or_default();
-        events.extend(recon.opened.iter().chain(&recon.resolved).filter(|e| e.severity >= min).cloned());
+        events.extend(
+            recon.opened.iter().chain(&recon.notices).chain(&recon.resolved).filter(|e| e.severity >= min).cloned(),
+        );
         if events.is_empty() {
             continue;
         }
@@ -33,7 +35,11 @@ pub async fn deliver(run: &AlertRun<'_>, recon: &Reconciled, state: &mut State) 
             .map(|e| AlertAction {
                 fingerprint: e.fingerprint.clone(),
                 channel: channel.to_string(),
-                action: if e.kind == super::EventKind::Resolved { Action::Resolved } else { Action::Opened },
+                action: match e.kind {
+                    super::EventKind::Resolved => Action::Resolved,
+                    super::EventKind::Flapping | super::EventKind::Settled => Action::Updated,
+                    _ => Action::Opened,
+                },
                 issue_number: None,
                 url: e.issue_url.clone(),
                 error: None,

@@ -215,6 +215,9 @@ pub fn subject(notice: &Notice) -> String {
                 Some(d) => format!("✅ resolved after {d}: {}: {}", e.monitor, e.message),
                 None => format!("✅ resolved: {}: {}", e.monitor, e.message),
             },
+            EventKind::Flapping | EventKind::Settled => {
+                format!("{}: {}: {}", super::slack::flap_label(e.kind).unwrap_or_default(), e.monitor, e.message)
+            }
             EventKind::Test => format!("🧪 TEST: {}: {} (test alert, no action needed)", e.monitor, e.message),
         },
         _ if test > 0 && opened == 0 && resolved == 0 => format!("🧪 TEST: {test} test alerts, no action needed"),
@@ -329,6 +332,8 @@ fn event_label(e: &AlertEvent) -> String {
             Some(d) => format!("✅ RESOLVED after {d}"),
             None => "✅ RESOLVED".to_string(),
         },
+        EventKind::Flapping => "🔁 FLAPPING".to_string(),
+        EventKind::Settled => "〰️ NO LONGER FLAPPING, STILL FAILING".to_string(),
         EventKind::Test => "🧪 TEST".to_string(),
     }
 }

@@ -12,6 +12,10 @@ use crate::config::Severity;
 pub enum EventKind {
     Opened,
     Resolved,
+    /// An open alert's monitor started flapping: the alert stays open for the episode.
+    Flapping,
+    /// A flapping episode settled while the problem goes on.
+    Settled,
     /// `vaktpost test-alert`: clearly marked, changes nothing.
     Test,
 }

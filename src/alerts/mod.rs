@@ -42,6 +42,8 @@ pub struct Reconciled {
     pub actions: Vec<AlertAction>,
     pub opened: Vec<AlertEvent>,
     pub resolved: Vec<AlertEvent>,
+    /// Open alerts whose flapping episode started or settled.
+    pub notices: Vec<AlertEvent>,
 }
 
 fn action(fp: &str, channel: &str, a: Action) -> AlertAction {
@@ -89,6 +91,15 @@ pub async fn reconcile(run: &AlertRun<'_>, findings: &[Finding], state: &mut Sta
                 }
                 rec.severity = f.severity;
                 rec.message = f.message.clone();
+                // A flapping episode starting or settling on an open alert: one notice each.
+                if f.flapping != rec.flapping && !f.carried_over {
+                    rec.flapping = f.flapping;
+                    let kind = if f.flapping { EventKind::Flapping } else { EventKind::Settled };
+                    let rec = rec.clone();
+                    if !suppressed(&f.monitor) {
+                        out.notices.push(event(kind, fp, Some(&rec), now, run));
+                    }
+                }
             }
             None if suppressed(&f.monitor) => out.actions.push(action(fp, "all", Action::Suppressed)),
             None => {
@@ -107,6 +118,7 @@ pub async fn reconcile(run: &AlertRun<'_>, findings: &[Finding], state: &mut Sta
                         issue_severity: None,
                         issue_message: None,
                         last_reminded_at: None,
+                        flapping: f.flapping,
                     },
                 );
                 out.opened.push(event(EventKind::Opened, fp, state.alerts.get(*fp), now, run));
@@ -142,6 +154,9 @@ pub async fn reconcile(run: &AlertRun<'_>, findings: &[Finding], state: &mut Sta
         }
         for (ev, (_, rec)) in out.resolved.iter_mut().zip(&resolved_records) {
             ev.issue_url = rec.issue_url.clone();
+        }
+        for ev in out.notices.iter_mut() {
+            ev.issue_url = state.alerts.get(&ev.fingerprint).and_then(|r| r.issue_url.clone());
         }
     } else if gh_cfg.is_some() && run.dry_run {
         for ev in &out.opened {

@@ -186,7 +186,14 @@ fn headline(notice: &Notice) -> String {
             .map(severity_emoji)
             .unwrap_or("🔔"),
     };
+    if let [e] = notice.events.as_slice() {
+        if let Some(label) = flap_label(e.kind) {
+            return format!("{label}: {}: {}", one_line(&e.monitor), one_line(&e.message));
+        }
+    }
+    let flaps = count(EventKind::Flapping) + count(EventKind::Settled);
     match (opened, resolved, notice.events.first()) {
+        (0, 0, _) if flaps > 0 => format!("🔁 {} changed", alerts(flaps)),
         (1, 0, Some(e)) | (0, 1, Some(e)) if notice.events.len() == 1 => {
             let verb = if opened == 1 { "" } else { "Resolved: " };
             format!("{icon} {verb}{}: {}", one_line(&e.monitor), one_line(&e.message))
@@ -194,6 +201,15 @@ fn headline(notice: &Notice) -> String {
         (o, 0, _) => format!("{icon} {} opened", alerts(o)),
         (0, r, _) => format!("{icon} {} resolved", alerts(r)),
         (o, r, _) => format!("{icon} {} opened, {r} resolved", alerts(o)),
+    }
+}
+
+/// How a flapping notice reads.
+pub fn flap_label(k: EventKind) -> Option<&'static str> {
+    match k {
+        EventKind::Flapping => Some("🔁 Flapping"),
+        EventKind::Settled => Some("〰️ No longer flapping, still failing"),
+        _ => None,
     }
 }
 
@@ -212,6 +228,7 @@ fn kind_label(e: &AlertEvent) -> String {
             Some(d) => format!("✅ *Resolved after {d}*"),
             None => "✅ *Resolved*".to_string(),
         },
+        EventKind::Flapping | EventKind::Settled => format!("*{}*", flap_label(e.kind).unwrap_or_default()),
         EventKind::Test => "🧪 *TEST*".to_string(),
     }
 }
@@ -272,6 +289,7 @@ fn fallback_text(notice: &Notice) -> String {
                 Some(d) => format!("✅ resolved after {d}"),
                 None => "✅ resolved".to_string(),
             },
+            EventKind::Flapping | EventKind::Settled => flap_label(e.kind).unwrap_or_default().to_string(),
             EventKind::Test => "🧪 TEST".to_string(),
         };
         let mut line = String::from("\n");

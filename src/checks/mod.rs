@@ -94,6 +94,20 @@ impl CheckError {
     }
 }
 
+/// How a failing check was confirmed within the run (SPEC §3 "Trust before alerting").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Confirmation {
+    /// Checks made in this run: the first plus its re-checks.
+    pub attempts: u32,
+    /// What the first check saw.
+    pub first_error: CheckError,
+    /// A re-check passed: the failure was a blip and the result is the passing one.
+    pub recovered: bool,
+    /// Why re-checking stopped before `confirm.attempts` (the run's deadline was near).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_short: Option<String>,
+}
+
 /// Metric values: numbers, strings, booleans, or lists of strings, by name.
 pub type Metrics = serde_json::Map<String, serde_json::Value>;
 
@@ -124,6 +138,14 @@ pub struct CheckResult {
     /// so outputs can say when an upstream incident explains a failure.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// In-run confirmation of a failure: how many checks this run made and what the first
+    /// one saw. Absent when the first check passed (healthy runs pay nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<Confirmation>,
+    /// The monitor keeps changing state (see `defaults.flapping`); its availability alert
+    /// stays open for the episode.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flapping: bool,
     /// Data this check keeps for its next run (counters for deltas, file offsets), saved
     /// in the state and handed back as [`Effective::prev`]. Not part of the report.
     #[serde(skip)]
@@ -146,6 +168,8 @@ impl CheckResult {
             last_checked_at: None,
             labels: m.common.labels.clone(),
             depends_on: m.common.depends_on.clone(),
+            confirm: None,
+            flapping: false,
             carry: None,
         }
     }

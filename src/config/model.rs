@@ -64,6 +64,183 @@ pub struct Defaults {
     /// Labels added to every monitor (and to its findings).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Re-check a failing monitor within the run before it counts as `down`
+    /// (`false` turns it off; a monitor's own `confirm` wins).
+    #[serde(default)]
+    #[schemars(with = "ConfirmSchema")]
+    pub confirm: Confirm,
+    /// When a monitor that keeps changing state counts as flapping (`false` turns it off).
+    #[serde(default)]
+    #[schemars(with = "FlappingSchema")]
+    pub flapping: Flapping,
+    /// A monitor of something outside your own systems (a public site): when it fails, the
+    /// runner's own network is in doubt and the run is `inconclusive`.
+    #[serde(default)]
+    pub canary: Option<String>,
+}
+
+/// In-run confirmation of a failure: up to `attempts` re-checks, the first after `pause`,
+/// each next one after twice the previous pause. Distinct from `retries`, which repeat a
+/// retryable request at once inside one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Confirm {
+    /// Re-checks after the first failure; 0 is off.
+    pub attempts: u32,
+    pub pause: Dur,
+}
+
+/// Two re-checks, 3 s and then 6 s after the one before: a failed request or a failure
+/// window of up to ~9 s is a blip, not an outage (see the README's "Alert quality").
+pub const CONFIRM_DEFAULT: Confirm = Confirm { attempts: 2, pause: Dur::secs(3) };
+
+impl Default for Confirm {
+    fn default() -> Self {
+        CONFIRM_DEFAULT
+    }
+}
+
+impl Confirm {
+    pub const OFF: Confirm = Confirm { attempts: 0, pause: Dur::secs(0) };
+    pub fn is_on(&self) -> bool {
+        self.attempts > 0
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ConfirmFields {
+    /// Re-checks after the first failure (1 to 10; default 2).
+    #[serde(default)]
+    attempts: Option<u32>,
+    /// Pause before the first re-check; each next pause doubles (default 3s, at most 60s).
+    #[serde(default)]
+    pause: Option<Dur>,
+}
+
+/// `true`/`false`, or `{attempts, pause}`.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum ConfirmSchema {
+    OnOff(bool),
+    Settings(ConfirmFields),
+}
+
+impl<'de> Deserialize<'de> for Confirm {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Confirm;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`false`, `true`, or {attempts: 2, pause: 3s}")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Confirm, E> {
+                Ok(if v { CONFIRM_DEFAULT } else { Confirm::OFF })
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Confirm, A::Error> {
+                let f = ConfirmFields::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let c = Confirm {
+                    attempts: f.attempts.unwrap_or(CONFIRM_DEFAULT.attempts),
+                    pause: f.pause.unwrap_or(CONFIRM_DEFAULT.pause),
+                };
+                if c.attempts > 10 {
+                    return Err(de::Error::custom(format!(
+                        "confirm.attempts must be between 0 and 10, got {}; 2 re-checks catch blips",
+                        c.attempts
+                    )));
+                }
+                if c.pause.get() > std::time::Duration::from_secs(60) {
+                    return Err(de::Error::custom(format!(
+                        "confirm.pause must be at most 60s, got {}; the run waits for it",
+                        super::duration::format_duration(c.pause.get())
+                    )));
+                }
+                Ok(c)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Flap detection: a monitor whose up/down state changed at least `transitions` times
+/// within `window` is flapping until it has kept one state for `settle`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Flapping {
+    pub enabled: bool,
+    pub transitions: u32,
+    pub window: Dur,
+    pub settle: Dur,
+}
+
+pub const FLAPPING_DEFAULT: Flapping =
+    Flapping { enabled: true, transitions: 4, window: Dur::secs(3600), settle: Dur::secs(15 * 60) };
+
+impl Default for Flapping {
+    fn default() -> Self {
+        FLAPPING_DEFAULT
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct FlappingFields {
+    /// State changes (up→down or down→up) within `window` that make a monitor flapping
+    /// (2 to 100; default 4).
+    #[serde(default)]
+    transitions: Option<u32>,
+    /// How far back state changes count (default 1h).
+    #[serde(default)]
+    window: Option<Dur>,
+    /// How long a flapping monitor must keep one state to settle (default 15m).
+    #[serde(default)]
+    settle: Option<Dur>,
+}
+
+/// `false`, or `{transitions, window, settle}`.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum FlappingSchema {
+    OnOff(bool),
+    Settings(FlappingFields),
+}
+
+impl<'de> Deserialize<'de> for Flapping {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Flapping;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`false`, `true`, or {transitions: 4, window: 1h, settle: 15m}")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Flapping, E> {
+                Ok(Flapping { enabled: v, ..FLAPPING_DEFAULT })
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Flapping, A::Error> {
+                let f = FlappingFields::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let fl = Flapping {
+                    enabled: true,
+                    transitions: f.transitions.unwrap_or(FLAPPING_DEFAULT.transitions),
+                    window: f.window.unwrap_or(FLAPPING_DEFAULT.window),
+                    settle: f.settle.unwrap_or(FLAPPING_DEFAULT.settle),
+                };
+                if !(2..=100).contains(&fl.transitions) {
+                    return Err(de::Error::custom(format!(
+                        "flapping.transitions must be between 2 and 100, got {}",
+                        fl.transitions
+                    )));
+                }
+                if fl.window.get().is_zero() || fl.window.get() > std::time::Duration::from_secs(7 * 86400) {
+                    return Err(de::Error::custom("flapping.window must be more than 0 and at most 7d"));
+                }
+                if fl.settle.get() > fl.window.get() {
+                    return Err(de::Error::custom("flapping.settle must not be longer than flapping.window"));
+                }
+                Ok(fl)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn d_timeout() -> Dur {
@@ -94,6 +271,9 @@ impl Default for Defaults {
             interval: None,
             deadline: d_deadline(),
             labels: BTreeMap::new(),
+            confirm: Confirm::default(),
+            flapping: Flapping::default(),
+            canary: None,
         }
     }
 }
@@ -109,7 +289,7 @@ pub struct Monitor {
 
 /// Keys every monitor accepts, whatever its type.
 pub const COMMON_KEYS: &[&str] =
-    &["name", "type", "interval", "timeout", "retries", "labels", "description", "enabled", "depends_on"];
+    &["name", "type", "interval", "timeout", "retries", "confirm", "labels", "description", "enabled", "depends_on"];
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -125,6 +305,10 @@ pub struct Common {
     /// Extra attempts for retryable failures.
     #[serde(default)]
     pub retries: Option<u32>,
+    /// In-run confirmation of a failure (overrides `defaults.confirm`).
+    #[serde(default)]
+    #[schemars(with = "Option<ConfirmSchema>")]
+    pub confirm: Option<Confirm>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]

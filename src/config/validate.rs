@@ -24,6 +24,19 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
         err("defaults.deadline", "must be more than 0".into());
     }
 
+    if let Some(canary) = &d.canary {
+        if !c.monitors.iter().any(|m| &m.common.name == canary) {
+            let names: Vec<&str> = c.monitors.iter().map(|m| m.common.name.as_str()).collect();
+            err(
+                "defaults.canary",
+                format!(
+                    "{canary:?} is not a monitor in this config{}; name a monitor of a site outside your own systems",
+                    super::diag::hint(canary, &names)
+                ),
+            );
+        }
+    }
+
     let mut names = BTreeSet::new();
     for (i, m) in c.monitors.iter().enumerate() {
         let p = format!("monitors[{i}]");

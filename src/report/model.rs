@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{CheckResult, Status};
+use crate::checks::CheckResult;
 use crate::config::Severity;
 use crate::rules::Finding;
 
@@ -18,8 +18,9 @@ pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
     pub run: RunInfo,
-    /// Worst status of the checks that ran: `up`, `degraded` or `down`.
-    pub status: Status,
+    /// Worst status of the checks that ran (`up`, `degraded`, `down`), or `inconclusive`
+    /// when the runner itself could not reach the network (see `run.inconclusive`).
+    pub status: RunStatus,
     pub counts: Counts,
     /// One per selected monitor, in config order.
     pub checks: Vec<CheckResult>,
@@ -56,9 +57,46 @@ pub struct RunInfo {
     /// Gate mode (`--wait`): how the wait went.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<Gate>,
+    /// Why this run is inconclusive: its failures say nothing about the targets (the
+    /// canary failed, or the GitHub API was unreachable). Nothing was opened, closed or sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inconclusive: Option<String>,
     /// For a merged report: the shards it was made from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_shards: Vec<String>,
+}
+
+/// The run as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Up,
+    Degraded,
+    Down,
+    /// The runner lost its network: health was not shown either way.
+    Inconclusive,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Up => "up",
+            RunStatus::Degraded => "degraded",
+            RunStatus::Down => "down",
+            RunStatus::Inconclusive => "inconclusive",
+        }
+    }
+
+    /// Worst of the counted check statuses.
+    pub fn of_counts(c: &Counts) -> Self {
+        if c.down > 0 {
+            RunStatus::Down
+        } else if c.degraded > 0 {
+            RunStatus::Degraded
+        } else {
+            RunStatus::Up
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -143,10 +181,12 @@ impl std::fmt::Display for FailOn {
 }
 
 impl FailOn {
-    /// Whether the report's findings reach the gate.
+    /// Whether the report's findings reach the gate. An inconclusive run trips any gate
+    /// level: health was not shown.
     pub fn trips(&self, report: &Report) -> bool {
         match self {
             FailOn::Never => false,
+            FailOn::Level(_) if report.status == RunStatus::Inconclusive => true,
             FailOn::Level(level) => report.findings.iter().any(|f| f.severity >= *level),
         }
     }

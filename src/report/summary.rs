@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Action, Report};
+use super::model::{Action, Report, RunStatus};
 use crate::checks::{CheckResult, Status};
 use crate::config::Severity;
 use crate::rules::Finding;
@@ -18,13 +18,21 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
     let c = &report.counts;
     let ran = c.up + c.degraded + c.down;
     let (icon, headline) = match report.status {
-        Status::Down => ("🔴", format!("{} of {ran} monitors down", c.down)),
-        Status::Degraded => ("🟡", format!("{} of {ran} monitors degraded", c.degraded)),
+        RunStatus::Inconclusive => ("❔", "inconclusive: the runner could not reach the network".to_string()),
+        RunStatus::Down => ("🔴", format!("{} of {ran} monitors down", c.down)),
+        RunStatus::Degraded => ("🟡", format!("{} of {ran} monitors degraded", c.degraded)),
         _ if ran == 0 => ("⚪", "no monitor was due".to_string()),
         _ => ("🟢", format!("all {ran} monitors up")),
     };
     let title = title.unwrap_or("vaktpost");
     let _ = writeln!(md, "## {icon} {}: {headline}\n", cell(title));
+    if let Some(why) = &report.run.inconclusive {
+        let _ = writeln!(
+            md,
+            "> [!WARNING]\n> **This run is inconclusive**: {}. Its failures say nothing about the targets, so no issue was opened or closed, nothing was sent, and every streak was kept for the next run.\n",
+            cell(why)
+        );
+    }
     let mut facts = vec![];
     if c.skipped > 0 {
         facts.push(format!("{} skipped", c.skipped));
@@ -95,6 +103,10 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
             .map(|e| format!("`{}` {}", e.kind.as_str(), e.message))
             .or_else(|| r.message.clone())
             .unwrap_or_default();
+        if let Some(c) = r.confirm.as_ref().filter(|c| c.recovered) {
+            let first = format!("`{}` {}", c.first_error.kind.as_str(), c.first_error.message);
+            details = format!("blip: passed on re-check {} after {first}", c.attempts - 1);
+        }
         // A failing monitor whose provider reports trouble says so in its own row.
         if r.status != Status::Up {
             for p in upstream_troubles(report, r) {
@@ -111,7 +123,7 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
             r.status.emoji(),
             cell(&r.name),
             r.kind,
-            r.status.as_str(),
+            if r.flapping { format!("{} · 🔁 flapping", r.status.as_str()) } else { r.status.as_str().to_string() },
             pct("uptime_24h"),
             pct("uptime_7d"),
             p95,
@@ -574,6 +586,8 @@ mod tests {
             last_checked_at: None,
             labels: Default::default(),
             depends_on: vec![],
+            confirm: None,
+            flapping: false,
             carry: None,
         }
     }

@@ -23,7 +23,56 @@ fn security(name: &str, severity: Severity) -> RuleConfig {
     rule(name, &format!("'{name}' in security_rules"), &format!("{{name}}: {{{name}}}"), severity, vec![])
 }
 
+/// `for:` and `resolve_after:` of each default rule (runs), chosen so that a one-off
+/// failure never alerts while a real problem opens on its first or second run and closes on
+/// the first or second run after it ends. `endpoint_down` needs no `for:` because a failing
+/// check is already confirmed within the run; it waits for two passing runs to close, so
+/// one lucky request during an outage does not close and reopen the issue. Threshold rules
+/// on noisy figures (latency, memory, hit rate) need consecutive bad runs. Rules on facts
+/// that do not blip (certificate dates, a provider's own status page, deployment status,
+/// per-run log and eviction counts) fire and resolve at once.
+pub const STREAKS: &[(&str, u32, u32)] = &[
+    ("endpoint_down", 1, 2),
+    ("high_memory", 2, 2),
+    ("slow_response", 3, 2),
+    ("cert_expiring", 1, 1),
+    ("cert_chain_expiring", 1, 1),
+    ("cert_invalid", 2, 1),
+    ("memory_leak_suspected", 1, 2),
+    ("provider_degraded", 1, 1),
+    ("memory_over_limit", 2, 2),
+    ("redis_hit_rate_low", 2, 2),
+    ("redis_fragmentation_high", 3, 2),
+    ("redis_evicting", 1, 1),
+    ("redis_rejecting_connections", 1, 1),
+    ("railway_deployment_failed", 1, 1),
+    ("railway_build_stuck", 1, 1),
+    ("log_file_too_large", 1, 1),
+    ("log_rotation_stale", 1, 1),
+    ("log_file_stopped_growing", 1, 1),
+    ("log_new_errors", 1, 1),
+    ("log_errors", 1, 1),
+    ("log_security_events", 1, 1),
+    ("chroma_collection_missing", 1, 1),
+];
+
+/// The default `for:` and `resolve_after:` of a default rule (1 and 1 for `security_*`
+/// and any rule not in [`STREAKS`]).
+pub fn streaks(name: &str) -> (u32, u32) {
+    STREAKS.iter().find(|(n, _, _)| *n == name).map(|(_, f, r)| (*f, *r)).unwrap_or((1, 1))
+}
+
 pub fn default_rules() -> Vec<RuleConfig> {
+    let mut rules = all_rules();
+    for r in &mut rules {
+        let (f, ra) = streaks(&r.name);
+        r.for_runs = Some(f);
+        r.resolve_after = Some(ra);
+    }
+    rules
+}
+
+fn all_rules() -> Vec<RuleConfig> {
     vec![
         rule("endpoint_down", "!up", "Endpoint {name} is down", Severity::High, vec![]),
         rule("high_memory", "percent > 90", "Memory usage is {percent}%", Severity::Medium, vec![]),

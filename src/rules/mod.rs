@@ -41,6 +41,9 @@ pub struct Finding {
     /// `security` for security events (rules named `security_*`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// The monitor is flapping: this availability finding is held open for the episode.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flapping: bool,
 }
 
 /// The category of a rule's findings: rules named `security_*` report security events.

@@ -59,6 +59,9 @@ pub struct AlertRecord {
     pub issue_message: Option<String>,
     #[serde(default)]
     pub last_reminded_at: Option<DateTime<Utc>>,
+    /// The alert is held open by a flapping episode.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flapping: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,6 +79,15 @@ pub struct MonitorState {
     /// The check's own carry-over data (see `CheckResult::carry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
+    /// When its up/down state changed within the flapping window (see `trust.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flips: Vec<DateTime<Utc>>,
+    /// Start of the current flapping episode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping_since: Option<DateTime<Utc>>,
+    /// The run in which the last flapping episode settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<DateTime<Utc>>,
 }
 
 /// Consecutive outcomes of one rule on one monitor (key: the fingerprint).
@@ -162,7 +174,15 @@ mod tests {
         let mut s = State::default();
         s.monitors.insert(
             "a".into(),
-            MonitorState { last_checked_at: Utc::now(), last_status: Status::Up, findings: vec![], data: None },
+            MonitorState {
+                last_checked_at: Utc::now(),
+                last_status: Status::Up,
+                findings: vec![],
+                data: None,
+                flips: vec![],
+                flapping_since: None,
+                settled_at: None,
+            },
         );
         save(dir.path(), &s).unwrap();
         let (back, notes) = load(dir.path(), Utc::now());

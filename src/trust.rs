@@ -1,0 +1,139 @@
+//! Trust before alerting (SPEC §3): a monitor that keeps changing state is flapping (one
+//! alert for the episode, not one per flip), and a run whose runner lost its own network
+//! is inconclusive (it changes no alert and no streak). Confirmation of single failures
+//! lives in the runner, where the re-checks run.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::checks::{CheckResult, Status};
+use crate::config::{Config, Flapping};
+use crate::context::RunContext;
+use crate::state::{MonitorState, State};
+
+/// The rule whose alert a flapping episode holds open: the monitor's availability.
+pub const AVAILABILITY_RULE: &str = "endpoint_down";
+
+/// The message of a flapping monitor's availability alert. It stays the same for the
+/// whole episode, so the issue is updated once when flapping starts, not on every flip.
+pub fn flapping_message(name: &str, f: &Flapping) -> String {
+    format!(
+        "{name} is flapping: up and down {} or more times within {}",
+        f.transitions,
+        crate::config::duration::format_duration(f.window.get())
+    )
+}
+
+/// Records this run's up/down transitions per monitor and decides who is flapping.
+/// Sets `flapping` on the results and keeps the episode in the monitor's state.
+/// Call it once per conclusive run, before the rules.
+pub fn observe_flapping(config: &Config, results: &mut [CheckResult], state: &mut State, now: DateTime<Utc>) {
+    let f = config.defaults.flapping;
+    for r in results.iter_mut() {
+        if r.status == Status::Skipped {
+            // Carried over: keep marking an ongoing episode.
+            r.flapping = state.monitors.get(&r.name).is_some_and(|m| m.flapping_since.is_some());
+            continue;
+        }
+        let Some(ms) = state.monitors.get_mut(&r.name) else { continue };
+        ms.settled_at = None;
+        if !f.enabled {
+            ms.flips.clear();
+            ms.flapping_since = None;
+            continue;
+        }
+        if ms.last_status != Status::Skipped && ms.last_status.is_up() != r.status.is_up() {
+            ms.flips.push(now);
+        }
+        let window = chrono::Duration::from_std(f.window.get()).unwrap_or(chrono::Duration::hours(1));
+        ms.flips.retain(|t| now - *t <= window);
+        match ms.flapping_since {
+            None if ms.flips.len() >= f.transitions as usize => ms.flapping_since = Some(now),
+            Some(_) => {
+                let settle = chrono::Duration::from_std(f.settle.get()).unwrap_or(chrono::Duration::minutes(15));
+                let last_flip = ms.flips.last().copied();
+                if last_flip.is_none_or(|t| now - t >= settle) {
+                    // Settled: start counting afresh so the old flips do not restart it.
+                    ms.flapping_since = None;
+                    ms.settled_at = Some(now);
+                    ms.flips.clear();
+                }
+            }
+            None => {}
+        }
+        r.flapping = ms.flapping_since.is_some();
+    }
+}
+
+/// Whether the monitor's flapping episode ended in this run.
+pub fn settled_now(ms: Option<&MonitorState>, now: DateTime<Utc>) -> bool {
+    ms.is_some_and(|m| m.settled_at == Some(now))
+}
+
+/// Why this run's failures say nothing about the targets, if they do not: the configured
+/// canary failed too, or (without a canary, with GitHub alerts on) the GitHub API the run
+/// talks to cannot be reached. A run where nothing failed is always conclusive, and so is
+/// one where the runner's network demonstrably works: all of the user's own hosts failing
+/// at once is an outage.
+pub async fn inconclusive(
+    ctx: &RunContext,
+    config: &Config,
+    results: &[CheckResult],
+    dry_run: bool,
+) -> Option<String> {
+    if !results.iter().any(|r| r.status == Status::Down) {
+        return None;
+    }
+    if let Some(canary) = &config.defaults.canary {
+        if let Some(c) = results.iter().find(|r| &r.name == canary && r.status != Status::Skipped) {
+            return (c.status == Status::Down).then(|| {
+                let why = c.error.as_ref().map(|e| format!(" ({}: {})", e.kind.as_str(), e.message)).unwrap_or_default();
+                format!("the canary monitor `{canary}` failed too{why}")
+            });
+        }
+    }
+    let github = config.alerts.github.as_ref().is_some_and(|g| g.enabled);
+    if !github || dry_run {
+        return None;
+    }
+    let api = crate::alerts::github::api_url(ctx).to_string();
+    match reach(ctx, &api).await {
+        Ok(()) => None,
+        Err(e) => Some(format!("the runner could not reach the GitHub API at {api} ({e})")),
+    }
+}
+
+/// Any HTTP answer from `url` shows the network works; only a failure to connect (DNS,
+/// refused, reset, timeout) counts, twice in a row, a few seconds apart.
+async fn reach(ctx: &RunContext, url: &str) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("vaktpost/", env!("CARGO_PKG_VERSION")))
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut last = String::new();
+    for attempt in 0..2 {
+        if attempt > 0 {
+            (ctx.sleep)(Duration::from_secs(3)).await;
+        }
+        match client.get(url).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                last = if e.is_timeout() {
+                    "timed out".into()
+                } else if e.is_connect() {
+                    "connection failed".into()
+                } else if e.is_builder() {
+                    // A malformed GITHUB_API_URL says nothing about the network; the
+                    // alerting step reports it.
+                    return Ok(());
+                } else {
+                    e.to_string()
+                }
+            }
+        }
+    }
+    Err(last)
+}
