@@ -156,19 +156,9 @@ pub async fn run(
     if let Some(wait) = opts.wait {
         let until = tokio::time::Instant::now() + wait;
         checks_end = checks_end.max(until);
-        let g = wait_until_healthy(
-            config,
-            &rules,
-            &state,
-            &due,
-            &mut ran,
-            &env,
-            until,
-            opts.fail_on,
-            &timing,
-            progress,
-        )
-        .await;
+        let g =
+            wait_until_healthy(config, &rules, &state, &due, &mut ran, &env, until, opts.fail_on, &timing, progress)
+                .await;
         notes.push(match g.healthy_after_ms {
             Some(ms) => format!(
                 "gate: healthy after {} ({} attempts)",

@@ -76,19 +76,15 @@ pub fn settled_now(ms: Option<&MonitorState>, now: DateTime<Utc>) -> bool {
 /// talks to cannot be reached. A run where nothing failed is always conclusive, and so is
 /// one where the runner's network demonstrably works: all of the user's own hosts failing
 /// at once is an outage.
-pub async fn inconclusive(
-    ctx: &RunContext,
-    config: &Config,
-    results: &[CheckResult],
-    dry_run: bool,
-) -> Option<String> {
+pub async fn inconclusive(ctx: &RunContext, config: &Config, results: &[CheckResult], dry_run: bool) -> Option<String> {
     if !results.iter().any(|r| r.status == Status::Down) {
         return None;
     }
     if let Some(canary) = &config.defaults.canary {
         if let Some(c) = results.iter().find(|r| &r.name == canary && r.status != Status::Skipped) {
             return (c.status == Status::Down).then(|| {
-                let why = c.error.as_ref().map(|e| format!(" ({}: {})", e.kind.as_str(), e.message)).unwrap_or_default();
+                let why =
+                    c.error.as_ref().map(|e| format!(" ({}: {})", e.kind.as_str(), e.message)).unwrap_or_default();
                 format!("the canary monitor `{canary}` failed too{why}")
             });
         }

@@ -405,7 +405,8 @@ async fn all_own_hosts_down_while_github_answers_is_an_outage() {
     let mut monitors = String::new();
     for (i, code) in c.iter().enumerate() {
         code.store(503, Ordering::SeqCst);
-        monitors.push_str(&format!("  - name: host{i}\n    type: http\n    url: {}\n", status_server(code.clone()).await));
+        monitors
+            .push_str(&format!("  - name: host{i}\n    type: http\n    url: {}\n", status_server(code.clone()).await));
     }
     let gh = FakeGithub::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -461,7 +462,8 @@ async fn confirmation_reports_attempts_and_stays_inside_the_deadline() {
     assert_eq!((conf.attempts, conf.recovered, conf.cut_short), (3, false, None));
     assert_eq!(waited, Duration::seconds(9));
     // Per monitor: off.
-    let (r, waited) = run(format!("monitors:\n  - name: a\n    type: http\n    url: {url}\n    confirm: false\n")).await;
+    let (r, waited) =
+        run(format!("monitors:\n  - name: a\n    type: http\n    url: {url}\n    confirm: false\n")).await;
     assert!(r.confirm.is_none() && waited == Duration::zero());
     // Custom attempts and pause.
     let (r, waited) = run(format!(
@@ -496,10 +498,11 @@ fn confirm_flapping_and_canary_settings_are_validated() {
         ("defaults:\n  canary: publc_site\n", "did you mean \"public_site\""),
     ];
     for (defaults, want) in bad {
-        let yaml = format!(
-            "{defaults}monitors:\n  - name: public_site\n    type: http\n    url: https://example.com\n"
-        );
-        let err = vaktpost::config::load_str(&yaml, "t.yml", &BTreeMap::new()).err().unwrap_or_else(|| panic!("{defaults} loads"));
+        let yaml =
+            format!("{defaults}monitors:\n  - name: public_site\n    type: http\n    url: https://example.com\n");
+        let err = vaktpost::config::load_str(&yaml, "t.yml", &BTreeMap::new())
+            .err()
+            .unwrap_or_else(|| panic!("{defaults} loads"));
         let text = err.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
         assert!(text.contains(want), "{defaults}: {text}");
         assert!(text.contains("t.yml:"), "located: {text}");
