@@ -595,7 +595,10 @@ fn erroring_rule_is_reported_in_findings_notes_and_summary_and_trips_the_gate() 
     assert_eq!(e["severity"], "medium");
     let notes = rep["notes"].as_array().unwrap();
     assert!(
-        notes.iter().any(|n| n.as_str().unwrap_or("").starts_with("Rule errors: `broken` could not be evaluated for api: division by zero")),
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Rule errors: `broken` could not be evaluated for api: division by zero")),
         "{notes:?}"
     );
     let md = std::fs::read_to_string(&sum).unwrap();

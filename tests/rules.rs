@@ -39,7 +39,8 @@ const HTTP: &str = "monitors:\n  - name: api\n    type: http\n    url: https://a
 // ---------------------------------------------------------------- rule errors at run time
 
 fn result(loaded: &Loaded, response_time_ms: f64) -> CheckResult {
-    let mut r = CheckResult::new(&loaded.config.monitors[0], "https://api.example.com/health".into(), chrono::Utc::now());
+    let mut r =
+        CheckResult::new(&loaded.config.monitors[0], "https://api.example.com/health".into(), chrono::Utc::now());
     r.set("response_time_ms", response_time_ms);
     r
 }
@@ -69,7 +70,10 @@ fn erroring_rule_is_a_finding_at_once_and_resolves_when_it_evaluates_again() {
     );
     let notes = vaktpost::rules::errors::notes(&f);
     assert_eq!(notes.len(), 1, "{notes:?}");
-    assert!(notes[0].starts_with("Rule errors: `slow_response` could not be evaluated for api: division by zero"), "{notes:?}");
+    assert!(
+        notes[0].starts_with("Rule errors: `slow_response` could not be evaluated for api: division by zero"),
+        "{notes:?}"
+    );
 
     // Still failing: still reported, once.
     let f = evaluate(&l, &result(&l, 2500.0), &mut state);
@@ -84,7 +88,8 @@ fn erroring_rule_is_a_finding_at_once_and_resolves_when_it_evaluates_again() {
 
 #[test]
 fn rule_error_then_holding_rule_keeps_the_fingerprint_and_first_seen() {
-    let l = load(&format!("{HTTP}rules:\n  - name: tiered\n    condition: labels.tier == 'gold'\n    severity: high\n"));
+    let l =
+        load(&format!("{HTTP}rules:\n  - name: tiered\n    condition: labels.tier == 'gold'\n    severity: high\n"));
     let mut state = State::default();
     // No `tier` label: CEL's "no such key" is an error on a result that has `labels`.
     let f = evaluate(&l, &result(&l, 100.0), &mut state);
@@ -138,7 +143,10 @@ fn misspelt_variable_in_an_escalation_is_located() {
         "{HTTP}rules:\n  - name: slow\n    condition: response_time > 2.0\n    escalate:\n      - when: respone_time > 5.0\n        severity: high\n"
     );
     let (e, _) = only_error(&yaml);
-    assert!(e.starts_with("rules[0].escalate[0].when: unknown variable \"respone_time\" (did you mean \"response_time\"?)"), "{e}");
+    assert!(
+        e.starts_with("rules[0].escalate[0].when: unknown variable \"respone_time\" (did you mean \"response_time\"?)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -188,7 +196,12 @@ rules:\n  - name: heap\n    condition: heap > 90\n    monitors: [mem]\n  - name:
     let (e, _) = only_error(
         "monitors:\n  - name: cert\n    type: ssl\n    host: api.example.com\nrules:\n  - name: heap\n    condition: heap > 90\n",
     );
-    assert!(e.starts_with("rules[0].condition: unknown variable \"heap\"; the monitors this rule applies to (ssl) provide: "), "{e}");
+    assert!(
+        e.starts_with(
+            "rules[0].condition: unknown variable \"heap\"; the monitors this rule applies to (ssl) provide: "
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -196,7 +209,10 @@ fn variables_that_never_meet_on_one_monitor_are_invalid() {
     let (e, _) = only_error(
         "monitors:\n  - name: cert\n    type: ssl\n    host: api.example.com\n  - name: box\n    type: system\nrules:\n  - name: odd\n    condition: days_left < 3 && percent > 90\n",
     );
-    assert!(e.contains("no monitor this rule applies to (ssl, system) has all of \"days_left\", \"percent\" together"), "{e}");
+    assert!(
+        e.contains("no monitor this rule applies to (ssl, system) has all of \"days_left\", \"percent\" together"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -209,7 +225,12 @@ fn monitors_globs_that_match_nothing_are_invalid() {
 fn conditions_over_4096_characters_are_invalid() {
     let long = vec!["up"; 1100].join(" || ");
     let (e, _) = only_error(&format!("{HTTP}rules:\n  - name: long\n    condition: \"{long}\"\n"));
-    assert!(e.starts_with("rules[0].condition: the condition is 6596 characters long; keep conditions under 4096 characters"), "{e}");
+    assert!(
+        e.starts_with(
+            "rules[0].condition: the condition is 6596 characters long; keep conditions under 4096 characters"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -284,19 +305,23 @@ fn assert_catalogued(l: &Loaded, r: &CheckResult) {
     };
     assert!(!r.metrics.is_empty(), "{r:#?}");
     for k in r.metrics.keys() {
-        assert!(vars::knows_metric(&r.kind, k) || extract.contains(&k), "{} metric {k:?} is not in the catalogue", r.kind);
+        assert!(
+            vars::knows_metric(&r.kind, k) || extract.contains(&k),
+            "{} metric {k:?} is not in the catalogue",
+            r.kind
+        );
     }
     for (k, v) in vaktpost::rules::variables(m, r, &BTreeMap::new()) {
         let ty = cat.get(&k).unwrap_or_else(|| panic!("{} variable {k:?} is not in the catalogue", r.kind));
-        let fits = match (ty, &v) {
+        let fits = matches!(
+            (ty, &v),
             (vars::Ty::Number, serde_json::Value::Number(_))
-            | (vars::Ty::Bool, serde_json::Value::Bool(_))
-            | (vars::Ty::Str, serde_json::Value::String(_))
-            | (vars::Ty::List(_), serde_json::Value::Array(_))
-            | (vars::Ty::Map(_), serde_json::Value::Object(_))
-            | (vars::Ty::Dyn, _) => true,
-            _ => false,
-        };
+                | (vars::Ty::Bool, serde_json::Value::Bool(_))
+                | (vars::Ty::Str, serde_json::Value::String(_))
+                | (vars::Ty::List(_), serde_json::Value::Array(_))
+                | (vars::Ty::Map(_), serde_json::Value::Object(_))
+                | (vars::Ty::Dyn, _)
+        );
         assert!(fits, "{} variable {k:?} is {v} but the catalogue says {}", r.kind, ty.name());
     }
 }

@@ -489,7 +489,9 @@ impl Rule {
                 for (i, (p, vars, s)) in self.escalate.iter().enumerate() {
                     match eval(p, vars, values) {
                         Eval::Bool(true) if *s > sev => sev = *s,
-                        Eval::Error(e) => return Verdict::Error(shorten(&format!("escalate[{i}]: {e}"), MAX_ERROR_CHARS)),
+                        Eval::Error(e) => {
+                            return Verdict::Error(shorten(&format!("escalate[{i}]: {e}"), MAX_ERROR_CHARS))
+                        }
                         _ => {}
                     }
                 }
@@ -723,7 +725,10 @@ mod macros_and_verdicts {
     fn map_alone_and_with_result_variables() {
         assert_eq!(rule("[1, 2].map(x, x * 2) == [2, 4]").verdict(&base()), Verdict::Holds(Severity::High));
         assert_eq!(rule("error_groups.map(g, g.count).exists(c, c > percent)").verdict(&base()), Verdict::Clear);
-        assert_eq!(rule("error_groups.map(g, g.count).exists(c, c > 10)").verdict(&base()), Verdict::Holds(Severity::High));
+        assert_eq!(
+            rule("error_groups.map(g, g.count).exists(c, c > 10)").verdict(&base()),
+            Verdict::Holds(Severity::High)
+        );
     }
 
     #[test]

@@ -67,12 +67,10 @@ fn check_expr(src: &str, monitors: &[&Monitor]) -> Option<String> {
 
     let unknown: Vec<&String> = used.iter().filter(|v| !known.contains(v.as_str())).collect();
     if let Some(v) = unknown.first() {
-        let hint = did_you_mean(v, known.iter().copied()).map(|c| format!(" (did you mean \"{c}\"?)")).unwrap_or_default();
+        let hint =
+            did_you_mean(v, known.iter().copied()).map(|c| format!(" (did you mean \"{c}\"?)")).unwrap_or_default();
         let more = if unknown.len() > 1 {
-            format!(
-                " (also unknown: {})",
-                unknown[1..].iter().map(|u| format!("{u:?}")).collect::<Vec<_>>().join(", ")
-            )
+            format!(" (also unknown: {})", unknown[1..].iter().map(|u| format!("{u:?}")).collect::<Vec<_>>().join(", "))
         } else {
             String::new()
         };

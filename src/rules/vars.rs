@@ -265,12 +265,8 @@ pub fn for_type(kind: &str) -> &'static [(&'static str, Ty)] {
 /// figures, its type's, and for `http` its `extract:` names (numbers) and security
 /// rule names (each violation's message).
 pub fn for_monitor(m: &Monitor) -> BTreeMap<String, Ty> {
-    let mut v: BTreeMap<String, Ty> = COMMON
-        .iter()
-        .chain(HISTORY)
-        .chain(for_type(m.kind.type_name()))
-        .map(|(k, t)| (k.to_string(), *t))
-        .collect();
+    let mut v: BTreeMap<String, Ty> =
+        COMMON.iter().chain(HISTORY).chain(for_type(m.kind.type_name())).map(|(k, t)| (k.to_string(), *t)).collect();
     if let MonitorKind::Http(h) = &m.kind {
         for rule in crate::checks::http::SECURITY_RULES {
             v.insert(rule.to_string(), S);
