@@ -220,6 +220,7 @@ pub async fn run(
             evaluate_with(config, &rules, &results, &mut state.clone(), ctx.now(), &extra)
         }
     };
+    notes.extend(rules::errors::notes(&findings));
 
     // Alerts get their own minute past the checks' deadline, so a run whose checks
     // timed out still reports them.
@@ -309,7 +310,7 @@ fn trips_gate(config: &Config, rules: &[Rule], r: &CheckResult, fail_on: FailOn)
     let FailOn::Level(level) = fail_on else { return false };
     let Some(m) = config.monitors.iter().find(|m| m.common.name == r.name) else { return false };
     let vars = rules::variables(m, r, &BTreeMap::new());
-    rules.iter().filter(|rule| rule.applies_to(&r.name)).any(|rule| rule.check(&vars).is_some_and(|s| s >= level))
+    rules.iter().filter(|rule| rule.applies_to(&r.name)).any(|rule| rule.trips(&vars, level))
 }
 
 /// Applies the rules to each result, tracking streaks in `state` for `for:` and
@@ -384,7 +385,12 @@ pub fn evaluate_with(
                     continue;
                 }
             }
-            match rule.check(&vars) {
+            let verdict = rule.verdict(&vars);
+            if let rules::Verdict::Error(e) = &verdict {
+                mine.push(rules::errors::finding(rule, &r.name, e, rs, now));
+            }
+            match verdict.holds() {
+                None if verdict.is_error() => {}
                 Some(severity) => {
                     rs.failing += 1;
                     rs.passing = 0;

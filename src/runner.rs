@@ -213,7 +213,7 @@ pub async fn run(
                 let started = now();
                 let work = async {
                     let _permit = sem.acquire().await;
-                    checks::run_check(m, &eff, &env, now()).await
+                    checks::run_check(m, eff, env, now()).await
                 };
                 match tokio::time::timeout_at(deadline, work).await {
                     Ok(r) => (r, false),

@@ -94,9 +94,10 @@ impl World {
                 continue;
             }
             let start = slot + late;
+            let offline_now = start >= offline.0 && start < offline.1;
             let quiet = !outages.iter().any(|(a, b)| start >= *a - Duration::minutes(1) && start < *b)
                 && !in_flap
-                && !(start >= offline.0 && start < offline.1);
+                && !offline_now;
             let blip = (quiet && blip_draw < 0.04).then(|| {
                 if kind_draw < 0.5 {
                     Blip::OneRequest
@@ -104,7 +105,7 @@ impl World {
                     Blip::Window(2 + (kind_draw * 12.0) as i64 % 7)
                 }
             });
-            runs.push(Run { start, blip, offline: start >= offline.0 && start < offline.1 });
+            runs.push(Run { start, blip, offline: offline_now });
         }
         World { outages, flapping, offline, runs }
     }

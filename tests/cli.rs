@@ -565,3 +565,51 @@ fn run_deadline_bounds_a_hung_target() {
     assert_eq!(code(&o), 1, "{}", text(&o));
     assert_eq!(r.report()["checks"][0]["error"]["kind"], "timeout");
 }
+
+#[test]
+fn misspelt_rule_variable_fails_validate_with_did_you_mean() {
+    assert_invalid(
+        "monitors:\n  - name: api\n    type: http\n    url: https://api.example.com/health\nrules:\n  - name: slow\n    condition: respons_time > 2\n",
+        &[],
+        &[
+            "vaktpost.yml:7:",
+            "rules[0].condition: unknown variable \"respons_time\" (did you mean \"response_time\"?); the monitors this rule applies to (http) provide:",
+        ],
+    );
+}
+
+#[test]
+fn erroring_rule_is_reported_in_findings_notes_and_summary_and_trips_the_gate() {
+    let s = site();
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        &format!(
+            "monitors:\n  - name: api\n    type: http\n    url: http://127.0.0.1:{}/ok\nrules:\n  - name: broken\n    condition: up && 1/0 == 1\n    severity: medium\n    for: 3\n",
+            s.port
+        ),
+    );
+    let sum = r.path("summary.md");
+    let o = r.cmd(&["run", "--fail-on", "medium", "--state", "st"], &[("GITHUB_STEP_SUMMARY", sum.to_str().unwrap())]);
+    assert_eq!(code(&o), 1, "an erroring medium rule trips --fail-on medium: {}", text(&o));
+    let rep = r.report();
+    let f = rep["findings"].as_array().unwrap();
+    let e = f.iter().find(|f| f["rule"] == "broken").unwrap_or_else(|| panic!("{rep:#}"));
+    assert_eq!(e["category"], "rule_error");
+    assert_eq!(e["fingerprint"], "api/broken");
+    assert_eq!(e["severity"], "medium");
+    let notes = rep["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Rule errors: `broken` could not be evaluated for api: division by zero")),
+        "{notes:?}"
+    );
+    let md = std::fs::read_to_string(&sum).unwrap();
+    assert!(md.contains("Rule errors: `broken`"), "{md}");
+    // Below the gate level it is still reported, and the gate stays open.
+    let o = r.cmd(&["run", "--fail-on", "high", "--state", "st"], &[]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(r.report()["findings"].as_array().unwrap().iter().any(|f| f["category"] == "rule_error"));
+}

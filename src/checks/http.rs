@@ -23,6 +23,9 @@ use crate::config::{HttpOptions, StatusItem, StatusSpec};
 
 mod security;
 
+/// The names of the security violations an `http` monitor with `security:` reports.
+pub use security::RULES as SECURITY_RULES;
+
 const UA: &str = concat!("vaktpost/", env!("CARGO_PKG_VERSION"), " (+https://github.com/vaktpost/vaktpost)");
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}

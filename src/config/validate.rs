@@ -200,6 +200,7 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
             err(&path, msg);
         }
     }
+    crate::rules::typecheck::check(c, err);
 
     if let Some(b) = &c.state.backend {
         if !matches!(b.as_str(), "file" | "github") {

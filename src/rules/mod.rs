@@ -1,7 +1,12 @@
 //! Rules turn results into findings. Conditions are CEL over the result's variables;
-//! a rule that names a variable the result does not have does not apply to it.
+//! a rule that names a variable the result does not have does not apply to it, and a
+//! rule that cannot be evaluated on a result that has its variables says so (a
+//! `rule_error` finding) instead of going quiet.
 
 pub mod defaults;
+pub mod errors;
+pub mod typecheck;
+pub mod vars;
 
 use std::collections::BTreeMap;
 
@@ -38,7 +43,8 @@ pub struct Finding {
     /// Present when the monitor was skipped this run and the finding is from its last check.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub carried_over: bool,
-    /// `security` for security events (rules named `security_*`); absent otherwise.
+    /// `security` for security events (rules named `security_*`), `rule_error` for a rule
+    /// that could not be evaluated on this monitor's result; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// The monitor is flapping: this availability finding is held open for the episode.
@@ -60,15 +66,119 @@ pub fn globs(patterns: &[String]) -> Result<GlobSet, String> {
     b.build().map_err(|e| e.to_string())
 }
 
+/// The longest condition (in characters) vaktpost compiles. The CEL parser recurses per
+/// nesting level and has panicked past column 65,535; with `panic = "abort"` in release
+/// builds no `catch_unwind` can help there, so the limit is checked before parsing.
+pub const MAX_CONDITION_CHARS: usize = 4096;
+
 pub fn compile(src: &str) -> Result<Program, String> {
-    Program::compile(src).map_err(|e| {
-        let m = e.to_string();
-        format!("invalid CEL condition {src:?}: {}", m.lines().next().unwrap_or(&m))
-    })
+    let n = src.chars().count();
+    if n > MAX_CONDITION_CHARS {
+        return Err(format!(
+            "the condition is {n} characters long; keep conditions under {MAX_CONDITION_CHARS} characters (split it into several rules)"
+        ));
+    }
+    parse_guarded(src).map_err(|m| format!("invalid CEL condition {:?}: {m}", shorten(src, 200)))
 }
 
-fn vars_of(p: &Program) -> Vec<String> {
-    p.references().variables().into_iter().map(str::to_string).collect()
+/// CEL's parser, with a panic inside it turned into an error (debug and test builds; the
+/// release profile aborts on panic, which [`MAX_CONDITION_CHARS`] keeps out of reach).
+fn parse_guarded(src: &str) -> Result<Program, String> {
+    // The message is built here from the error's parts: CEL's own `Display` draws a caret
+    // under the column and panics past column 65,535.
+    let parsed = std::panic::catch_unwind(|| {
+        Program::compile(src).map_err(|e| match e.errors.first() {
+            Some(p) if p.pos.0 > 1 => format!("line {}, column {}: {}", p.pos.0, p.pos.1, p.msg),
+            Some(p) => format!("column {}: {}", p.pos.1, p.msg),
+            None => "syntax error".to_string(),
+        })
+    });
+    match parsed {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(m)) => Err(shorten(&m, 300)),
+        Err(_) => Err("the CEL parser failed on it; shorten or simplify the condition".into()),
+    }
+}
+
+/// `s` cut to at most `max` characters, with `…` when cut.
+pub(crate) fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// CEL's type names: identifiers that resolve to types, not result variables
+/// (`type(x) == int`). `type` is also a result variable, and every result has it.
+const CEL_TYPE_NAMES: &[&str] = &["bool", "bytes", "double", "int", "list", "map", "null_type", "string", "uint"];
+
+/// The result variables a program reads: its free identifiers. The variables a macro
+/// binds (`x` in `list.exists(x, x > 0)`, and the accumulator of its expansion) are
+/// bound inside the comprehension, not read from the result.
+pub fn vars_of(p: &Program) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    free_idents(p.expression(), &mut Vec::new(), &mut out);
+    out.into_iter().collect()
+}
+
+fn free_idents<'a>(e: &'a cel::IdedExpr, bound: &mut Vec<&'a str>, out: &mut std::collections::BTreeSet<String>) {
+    use cel::common::ast::{EntryExpr, Expr};
+    match &e.expr {
+        Expr::Ident(name) => {
+            if !name.starts_with('@') && !bound.contains(&name.as_str()) && !CEL_TYPE_NAMES.contains(&name.as_str()) {
+                out.insert(name.clone());
+            }
+        }
+        Expr::Select(s) => free_idents(&s.operand, bound, out),
+        Expr::Call(c) => {
+            if let Some(t) = &c.target {
+                free_idents(t, bound, out);
+            }
+            for a in &c.args {
+                free_idents(a, bound, out);
+            }
+        }
+        Expr::List(l) => {
+            for x in &l.elements {
+                free_idents(x, bound, out);
+            }
+        }
+        Expr::Map(m) => {
+            for entry in &m.entries {
+                if let EntryExpr::MapEntry(me) = &entry.expr {
+                    free_idents(&me.key, bound, out);
+                    free_idents(&me.value, bound, out);
+                }
+            }
+        }
+        Expr::Struct(st) => {
+            for entry in &st.entries {
+                match &entry.expr {
+                    EntryExpr::StructField(f) => free_idents(&f.value, bound, out),
+                    EntryExpr::MapEntry(me) => {
+                        free_idents(&me.key, bound, out);
+                        free_idents(&me.value, bound, out);
+                    }
+                }
+            }
+        }
+        Expr::Comprehension(c) => {
+            // The range and the initial accumulator are read outside the loop's scope.
+            free_idents(&c.iter_range, bound, out);
+            free_idents(&c.accu_init, bound, out);
+            let depth = bound.len();
+            bound.push(&c.iter_var);
+            if let Some(v2) = &c.iter_var2 {
+                bound.push(v2);
+            }
+            bound.push(&c.accu_var);
+            free_idents(&c.loop_cond, bound, out);
+            free_idents(&c.loop_step, bound, out);
+            free_idents(&c.result, bound, out);
+            bound.truncate(depth);
+        }
+        Expr::Literal(_) | Expr::Unspecified => {}
+    }
 }
 
 /// Default rules overlaid with the config's: same name replaces (keeping unset fields),
@@ -269,12 +379,36 @@ fn to_cel(v: &serde_json::Value) -> Value {
     }
 }
 
-/// True/false, or None when the rule does not apply (a variable is missing, or the
-/// expression does not evaluate to a bool for this result).
-fn eval(program: &Program, vars: &[String], values: &BTreeMap<String, serde_json::Value>) -> Option<bool> {
+/// What one condition says about one result.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Eval {
+    /// A variable it reads is not in the result.
+    Missing,
+    Bool(bool),
+    /// It failed, or gave something other than a bool: CEL's error, bounded.
+    Error(String),
+}
+
+/// The longest evaluation error kept in a finding or a note.
+pub const MAX_ERROR_CHARS: usize = 300;
+
+pub(crate) fn eval(program: &Program, vars: &[String], values: &BTreeMap<String, serde_json::Value>) -> Eval {
     if vars.iter().any(|v| !values.contains_key(v)) {
-        return None;
+        return Eval::Missing;
     }
+    match execute(program, vars, values) {
+        Ok(Value::Bool(b)) => Eval::Bool(b),
+        Ok(other) => Eval::Error(not_a_bool(&other)),
+        Err(e) => Eval::Error(error_text(&e)),
+    }
+}
+
+/// Runs the program with `vars` (all present in `values`) bound.
+pub(crate) fn execute(
+    program: &Program,
+    vars: &[String],
+    values: &BTreeMap<String, serde_json::Value>,
+) -> cel::ResolveResult {
     // Building CEL's standard library is the costliest part of an evaluation; do it once
     // per thread (measured: ~155 ms of a 1,000-monitor run).
     thread_local! {
@@ -282,11 +416,61 @@ fn eval(program: &Program, vars: &[String], values: &BTreeMap<String, serde_json
     }
     let mut ctx = Context::with_env(STDLIB.with(|e| e.clone()));
     for name in vars {
-        ctx.add_variable_from_value(name.clone(), to_cel(&values[name]));
+        if let Some(v) = values.get(name) {
+            ctx.add_variable_from_value(name.clone(), to_cel(v));
+        }
     }
-    match program.execute(&ctx) {
-        Ok(Value::Bool(b)) => Some(b),
-        _ => None,
+    program.execute(&ctx)
+}
+
+pub(crate) fn not_a_bool(v: &Value) -> String {
+    format!("the condition gives a {} ({}), not true or false", v.type_of(), shorten(&format!("{v:?}"), 60))
+}
+
+/// CEL's error, short: the common runtime failures in plain words, the rest as CEL says it.
+pub(crate) fn error_text(e: &cel::ExecutionError) -> String {
+    use cel::ExecutionError as E;
+    let m = match e {
+        E::DivisionByZero(_) => "division by zero".to_string(),
+        E::RemainderByZero(_) => "remainder by zero".to_string(),
+        E::Overflow(op, _, _) => format!("integer overflow in {op}"),
+        E::NoSuchKey(k) => format!("no such key: {k}"),
+        E::UndeclaredReference(n) => format!("unknown function or variable {n:?}"),
+        // Every result number is a double (see `to_cel`), and CEL does no mixed arithmetic.
+        E::UnsupportedBinaryOperator(op, Value::Float(_), Value::Int(_))
+        | E::UnsupportedBinaryOperator(op, Value::Int(_), Value::Float(_)) => format!(
+            "cannot {op} a double and an int; variables are doubles, so write number literals with a decimal point (2.0, not 2)"
+        ),
+        other => other.to_string(),
+    };
+    shorten(&m, MAX_ERROR_CHARS)
+}
+
+/// What one rule says about one result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// A result variable the condition reads is missing from this result.
+    NotApplicable,
+    /// The condition is false.
+    Clear,
+    /// The condition holds, at this severity (after escalations).
+    Holds(Severity),
+    /// The result has the variables, but the condition (or an escalation) failed to
+    /// evaluate or did not give a bool: CEL's error, at most [`MAX_ERROR_CHARS`].
+    Error(String),
+}
+
+impl Verdict {
+    /// The severity when the rule holds.
+    pub fn holds(&self) -> Option<Severity> {
+        match self {
+            Verdict::Holds(s) => Some(*s),
+            _ => None,
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self, Verdict::Error(_))
     }
 }
 
@@ -295,24 +479,56 @@ impl Rule {
         self.monitors.as_ref().is_none_or(|g| g.is_match(monitor))
     }
 
-    /// Some(severity) when the rule holds for these variables.
-    pub fn check(&self, values: &BTreeMap<String, serde_json::Value>) -> Option<Severity> {
-        if eval(&self.program, &self.vars, values)? {
-            let mut sev = self.severity;
-            for (p, vars, s) in &self.escalate {
-                if eval(p, vars, values) == Some(true) && *s > sev {
-                    sev = *s;
+    /// The rule's verdict on these variables. An escalation whose variables are missing
+    /// does not raise the severity; one that fails makes the verdict an error, as the
+    /// rule's own condition would.
+    pub fn verdict(&self, values: &BTreeMap<String, serde_json::Value>) -> Verdict {
+        match eval(&self.program, &self.vars, values) {
+            Eval::Missing => Verdict::NotApplicable,
+            Eval::Error(e) => Verdict::Error(e),
+            Eval::Bool(false) => Verdict::Clear,
+            Eval::Bool(true) => {
+                let mut sev = self.severity;
+                for (i, (p, vars, s)) in self.escalate.iter().enumerate() {
+                    match eval(p, vars, values) {
+                        Eval::Bool(true) if *s > sev => sev = *s,
+                        Eval::Error(e) => {
+                            return Verdict::Error(shorten(&format!("escalate[{i}]: {e}"), MAX_ERROR_CHARS))
+                        }
+                        _ => {}
+                    }
                 }
+                Verdict::Holds(sev)
             }
-            Some(sev)
-        } else {
-            None
         }
     }
 
-    /// Whether the rule applies at all (its variables exist and it evaluates to a bool).
+    /// Some(severity) when the rule holds for these variables.
+    pub fn check(&self, values: &BTreeMap<String, serde_json::Value>) -> Option<Severity> {
+        self.verdict(values).holds()
+    }
+
+    /// Whether this result keeps a gate at `level` closed: the rule holds at or above it,
+    /// or it cannot be evaluated and its own severity is at or above it.
+    pub fn trips(&self, values: &BTreeMap<String, serde_json::Value>, level: Severity) -> bool {
+        match self.verdict(values) {
+            Verdict::Holds(s) => s >= level,
+            Verdict::Error(_) => self.severity >= level,
+            Verdict::NotApplicable | Verdict::Clear => false,
+        }
+    }
+
+    /// The condition alone: Some(true/false), or None when it does not apply or fails.
     pub fn evaluates(&self, values: &BTreeMap<String, serde_json::Value>) -> Option<bool> {
-        eval(&self.program, &self.vars, values)
+        match eval(&self.program, &self.vars, values) {
+            Eval::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The result variables the condition reads.
+    pub fn variables(&self) -> &[String] {
+        &self.vars
     }
 
     pub fn render(&self, values: &BTreeMap<String, serde_json::Value>) -> String {
@@ -440,6 +656,200 @@ mod cel_numbers {
         for name in ["a", "b", "c"] {
             let r = rules.iter().find(|r| r.name == name).unwrap();
             assert_eq!(r.evaluates(&v), Some(true), "rule {name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod macros_and_verdicts {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(condition: &str) -> Rule {
+        let cfg: Vec<RuleConfig> =
+            yaml_serde::from_str(&format!("- name: r\n  condition: {condition:?}\n  severity: high\n")).unwrap();
+        build(&cfg).unwrap().into_iter().find(|r| r.name == "r").unwrap()
+    }
+
+    fn vals(pairs: &[(&str, serde_json::Value)]) -> BTreeMap<String, serde_json::Value> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    fn base() -> BTreeMap<String, serde_json::Value> {
+        vals(&[
+            ("up", json!(true)),
+            ("name", json!("api")),
+            ("labels", json!({"team": "core"})),
+            ("stale_files", json!(["/var/log/app.log", "/var/log/other.txt"])),
+            ("sans", json!(["api", "www"])),
+            ("error_groups", json!([{"count": 3}, {"count": 12}])),
+            ("incident_titles", json!(["API outage", "Dashboard slow"])),
+            ("percent", json!(93)),
+        ])
+    }
+
+    #[test]
+    fn macro_bound_variables_are_not_result_variables() {
+        let r = rule("[1, 2].exists(x, x > 0) || up");
+        assert_eq!(r.variables(), ["up"]);
+        // Shadowing: `x` outside the macro is a result variable, inside it is bound.
+        let r = rule("x > 0 && [1].exists(x, x > 0)");
+        assert_eq!(r.variables(), ["x"]);
+        // Nested comprehensions and the two-variable form.
+        let r = rule("[[1]].all(l, l.exists(y, y > 0 && up))");
+        assert_eq!(r.variables(), ["up"]);
+        // Type names are not variables.
+        let r = rule("type(percent) == double");
+        assert_eq!(r.variables(), ["percent"]);
+    }
+
+    #[test]
+    fn exists_alone_and_with_result_variables() {
+        assert_eq!(rule("[1, 2].exists(x, x > 1)").verdict(&base()), Verdict::Holds(Severity::High));
+        assert_eq!(rule("[1, 2].exists(x, x > 5) || up").verdict(&base()), Verdict::Holds(Severity::High));
+        assert_eq!(rule("stale_files.exists(f, f.endsWith('.log'))").verdict(&base()), Verdict::Holds(Severity::High));
+        assert_eq!(rule("stale_files.exists(f, f.endsWith('.gz'))").verdict(&base()), Verdict::Clear);
+    }
+
+    #[test]
+    fn all_alone_and_with_result_variables() {
+        assert_eq!(rule("[1, 2].all(x, x > 0)").verdict(&base()), Verdict::Holds(Severity::High));
+        assert_eq!(rule("error_groups.all(g, g.count < 10)").verdict(&base()), Verdict::Clear);
+        assert_eq!(rule("error_groups.all(g, g.count < 20) && up").verdict(&base()), Verdict::Holds(Severity::High));
+    }
+
+    #[test]
+    fn exists_one_alone_and_with_result_variables() {
+        assert_eq!(rule("[1, 2, 2].exists_one(x, x == 2)").verdict(&base()), Verdict::Clear);
+        assert_eq!(rule("sans.exists_one(s, s == name)").verdict(&base()), Verdict::Holds(Severity::High));
+    }
+
+    #[test]
+    fn map_alone_and_with_result_variables() {
+        assert_eq!(rule("[1, 2].map(x, x * 2) == [2, 4]").verdict(&base()), Verdict::Holds(Severity::High));
+        assert_eq!(rule("error_groups.map(g, g.count).exists(c, c > percent)").verdict(&base()), Verdict::Clear);
+        assert_eq!(
+            rule("error_groups.map(g, g.count).exists(c, c > 10)").verdict(&base()),
+            Verdict::Holds(Severity::High)
+        );
+    }
+
+    #[test]
+    fn filter_alone_and_with_result_variables() {
+        assert_eq!(rule("size([1, 2, 3].filter(x, x > 1)) == 2").verdict(&base()), Verdict::Holds(Severity::High));
+        assert_eq!(
+            rule("size(incident_titles.filter(t, t.contains('API'))) > 0 && up").verdict(&base()),
+            Verdict::Holds(Severity::High)
+        );
+    }
+
+    #[test]
+    fn has_alone_and_with_result_variables() {
+        assert_eq!(rule("has(labels.team) && labels.team == 'core'").verdict(&base()), Verdict::Holds(Severity::High));
+        assert_eq!(rule("has(labels.owner)").verdict(&base()), Verdict::Clear);
+        assert_eq!(rule("has({'a': 1}.a)").verdict(&base()), Verdict::Holds(Severity::High));
+    }
+
+    #[test]
+    fn missing_result_variable_is_not_applicable() {
+        assert_eq!(rule("[1].exists(x, x > 0) && days_left < 3").verdict(&base()), Verdict::NotApplicable);
+    }
+
+    fn error_of(condition: &str) -> String {
+        match rule(condition).verdict(&base()) {
+            Verdict::Error(e) => e,
+            other => panic!("{condition}: expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn evaluation_failures_are_errors_not_silence() {
+        assert_eq!(error_of("up && 1/0 == 1"), "division by zero");
+        assert!(error_of("percent + 1.0").contains("not true or false"), "{}", error_of("percent + 1.0"));
+        assert!(error_of("percent + 1 > 2.0").contains("write number literals with a decimal point"));
+        assert!(error_of("foo(up)").contains("\"foo\""), "{}", error_of("foo(up)"));
+        assert!(error_of("labels.owner == 'x'").contains("owner"), "{}", error_of("labels.owner == 'x'"));
+        assert!(error_of("name > 3").contains("no matching overload"), "{}", error_of("name > 3"));
+    }
+
+    #[test]
+    fn failing_escalation_is_an_error_too() {
+        let cfg: Vec<RuleConfig> = yaml_serde::from_str(
+            "- name: r\n  condition: up\n  escalate:\n    - when: 1/0 == 1\n      severity: high\n    - when: days_left < 3\n      severity: high\n",
+        )
+        .unwrap();
+        let r = build(&cfg).unwrap().into_iter().find(|r| r.name == "r").unwrap();
+        match r.verdict(&base()) {
+            Verdict::Error(e) => assert_eq!(e, "escalate[0]: division by zero"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn error_messages_are_bounded() {
+        let mut v = base();
+        v.insert("key".into(), json!("k".repeat(5000)));
+        let e = match rule("labels[key] == 'x'").verdict(&v) {
+            Verdict::Error(e) => e,
+            other => panic!("{other:?}"),
+        };
+        assert!(e.chars().count() <= MAX_ERROR_CHARS + 1, "{} chars", e.chars().count());
+    }
+
+    #[test]
+    fn gate_trips_on_an_erroring_rule_at_its_severity() {
+        let r = rule("up && 1/0 == 1");
+        assert!(r.trips(&base(), Severity::High));
+        assert!(!rule("up && 1/0 == 1 && false || false").trips(&vals(&[]), Severity::Low));
+        assert!(!rule("!up").trips(&base(), Severity::Low));
+    }
+
+    #[test]
+    fn conditions_over_the_limit_are_refused_before_parsing() {
+        let long = format!("up || {}", vec!["up"; 1100].join(" || "));
+        assert!(long.chars().count() > MAX_CONDITION_CHARS);
+        let e = compile(&long).err().unwrap_or_default();
+        assert!(e.contains("keep conditions under 4096 characters"), "{e}");
+        assert!(compile(&"up || ".repeat(600)[..3000]).is_err(), "a dangling || is a syntax error");
+        let ok = vec!["up"; 600].join(" || ");
+        assert!(compile(&ok).is_ok());
+    }
+
+    #[test]
+    fn syntax_error_past_column_65535_is_an_error_not_a_panic() {
+        // Regression: the cel parser panicked (exit 134) on a syntax error past column 65,535.
+        let src = format!("{} &&", "a".repeat(70_000));
+        let e = parse_guarded(&src).err().unwrap_or_default();
+        assert!(!e.is_empty());
+        assert!(e.chars().count() <= 301, "{e}");
+        assert!(e.starts_with("column 70004: Syntax error"), "{e}");
+        let e = compile("up && ").err().unwrap_or_default();
+        assert!(e.starts_with("invalid CEL condition \"up && \": column 7: Syntax error"), "{e}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn compiling_any_text_never_panics_and_errors_are_bounded(src in "\\PC{0,300}") {
+            if let Err(e) = compile(&src) {
+                proptest::prop_assert!(e.chars().count() <= 200 + 300 + 40, "{} chars", e.chars().count());
+            }
+        }
+
+        #[test]
+        fn conditions_from_cel_pieces_never_panic(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "up", "percent", "labels", ".team", "(", ")", "[", "]", "1", "0", "/", "+", "&&", "||", "!",
+                ">", "==", "'x'", ".exists(x, x > 0)", ".all(y,", "has(", ",", "size(", ".map(z, z)", "?", ":",
+            ]),
+            0..24,
+        )) {
+            let src = parts.join(" ");
+            if let Ok(p) = compile(&src) {
+                let vars = vars_of(&p);
+                let _ = eval(&p, &vars, &base());
+            }
         }
     }
 }

@@ -18,6 +18,10 @@ pub const CSP_MISSING: &str = "security_csp_missing";
 pub const INSECURE_COOKIE: &str = "security_insecure_cookie";
 pub const FORBIDDEN_PATH: &str = "security_forbidden_path";
 
+/// Every violation's rule name, in report order; each is also a rule variable.
+pub const RULES: &[&str] =
+    &[HSTS_MISSING, HSTS_MAX_AGE, HTTPS_REDIRECT, NOSNIFF_MISSING, CSP_MISSING, INSECURE_COOKIE, FORBIDDEN_PATH];
+
 /// One broken expectation; `rule` is the name of the default rule that reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Violation {
@@ -171,10 +175,7 @@ pub async fn check(
 }
 
 fn order(rule: &str) -> usize {
-    [HSTS_MISSING, HSTS_MAX_AGE, HTTPS_REDIRECT, NOSNIFF_MISSING, CSP_MISSING, INSECURE_COOKIE, FORBIDDEN_PATH]
-        .iter()
-        .position(|r| *r == rule)
-        .unwrap_or(usize::MAX)
+    RULES.iter().position(|r| *r == rule).unwrap_or(usize::MAX)
 }
 
 /// The URL to try over plain HTTP, if there is one to try.
