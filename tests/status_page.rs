@@ -379,10 +379,105 @@ async fn betterstack_pages() {
     assert_eq!(list(&r, "incident_titles"), json!(["API is down"]));
     assert_eq!(finding(&l, &r, "provider_degraded").0, Severity::Medium);
 
-    let (_, r) = run(&s.url("/f/betterstack_downtime.json"), "components: [website]").await;
-    // The open report names no components, so it stays relevant to every watched one.
-    assert_eq!(num(&r, "incidents"), 1.0);
+    // The open report names no components; the page shows API down, so it is API's.
+    let (l, r) = run(&s.url("/f/betterstack_downtime.json"), "components: [website]").await;
+    assert_eq!(num(&r, "incidents"), 0.0);
+    assert_eq!(text(&r, "indicator"), "none");
     assert_eq!(text(&r, "components.Website"), "operational");
+    not_fired(&l, &r, "provider_degraded");
+}
+
+// ---------------------------------------------------------------- incidents that name no components
+
+/// One provider shape: `outage` shows `other` degraded and an open incident that names no
+/// components; `no_signal` shows every component operational and such an incident.
+struct Unnamed {
+    outage: &'static str,
+    no_signal: &'static str,
+    extra: &'static str,
+    healthy: &'static str,
+    other: &'static str,
+    title: &'static str,
+    no_signal_level: &'static str,
+}
+
+async fn check_unnamed_attribution(s: &FakeHttp, c: &Unnamed) {
+    let watch = |name: &str| format!("{}\ncomponents: [\"{name}\"]", c.extra);
+    // The page says which component is in trouble: an incident without components is not
+    // the healthy component's.
+    let (l, r) = run(&s.url(&format!("/f/{}", c.outage)), &watch(c.healthy)).await;
+    assert_up(&r);
+    assert_eq!(text(&r, "indicator"), "none", "{}: {r:#?}", c.outage);
+    assert_eq!(num(&r, "incidents"), 0.0, "{}", c.outage);
+    assert_eq!(list(&r, "incident_titles"), json!([]), "{}", c.outage);
+    not_fired(&l, &r, "provider_degraded");
+    // It is the degraded component's (beside any incident that names it).
+    let (l, r) = run(&s.url(&format!("/f/{}", c.outage)), &watch(c.other)).await;
+    let titles = list(&r, "incident_titles");
+    assert!(titles.as_array().is_some_and(|t| t.contains(&json!(c.title))), "{}: {titles}", c.outage);
+    finding(&l, &r, "provider_degraded");
+    // No component is degraded: the incident may be anyone's, so it counts for the watch.
+    let (l, r) = run(&s.url(&format!("/f/{}", c.no_signal)), &watch(c.healthy)).await;
+    assert_status(&r, Status::Degraded);
+    assert_eq!(text(&r, "indicator"), c.no_signal_level, "{}: {r:#?}", c.no_signal);
+    assert_eq!(num(&r, "incidents"), 1.0, "{}", c.no_signal);
+    finding(&l, &r, "provider_degraded");
+}
+
+/// Regression: an incident naming no components was counted against every watched
+/// component, a false provider_degraded for the healthy ones while another was in outage.
+#[tokio::test]
+async fn incident_without_components_is_not_counted_against_a_healthy_watched_component() {
+    let s = pages();
+    for c in [
+        Unnamed {
+            outage: "statuspage_unnamed_incident_outage.json",
+            no_signal: "statuspage_unnamed_incident_no_signal.json",
+            extra: "provider: statuspage",
+            healthy: "Actions",
+            other: "API Requests",
+            title: "We are investigating elevated error rates",
+            no_signal_level: "minor",
+        },
+        Unnamed {
+            outage: "incidentio_widget_unnamed_incident_outage.json",
+            no_signal: "incidentio_widget_unnamed_incident_no_signal.json",
+            extra: "provider: incidentio",
+            healthy: "Chat Completions",
+            other: "Login",
+            title: "Elevated errors for some users",
+            no_signal_level: "major",
+        },
+        Unnamed {
+            outage: "instatus_unnamed_incident_outage.json",
+            no_signal: "instatus_unnamed_incident_no_signal.json",
+            extra: "provider: instatus",
+            healthy: "Website",
+            other: "Checkout API",
+            title: "Investigating errors",
+            no_signal_level: "major",
+        },
+        Unnamed {
+            outage: "betterstack_downtime.json",
+            no_signal: "betterstack_unnamed_report_no_signal.json",
+            extra: "provider: betterstack",
+            healthy: "Website",
+            other: "API",
+            title: "API is down",
+            no_signal_level: "minor",
+        },
+        Unnamed {
+            outage: "railway_unnamed_incident_outage.json",
+            no_signal: "railway_unnamed_incident_no_signal.json",
+            extra: "provider: railway",
+            healthy: "Dashboard",
+            other: "Builds",
+            title: "Elevated failures",
+            no_signal_level: "critical",
+        },
+    ] {
+        check_unnamed_attribution(&s, &c).await;
+    }
 }
 
 // ---------------------------------------------------------------- broken pages

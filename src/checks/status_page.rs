@@ -408,13 +408,27 @@ fn evaluate(o: &StatusPageOptions, provider: &str, page: &Page, r: &mut CheckRes
         .flat_map(|c| std::iter::once(c.name.to_lowercase()).chain(c.group.as_ref().map(|g| g.to_lowercase())))
         .chain(watch.iter().cloned())
         .collect();
-    let relevant = |e: &Event| {
-        watch.is_empty()
-            || e.components.is_empty()
-            || e.components.iter().any(|n| watched_names.contains(&n.trim().to_lowercase()))
+    let names_watched = |names: &[String]| names.iter().any(|n| watched_names.contains(&n.trim().to_lowercase()));
+    // An event that names no components belongs to the components the page itself shows
+    // in that state (degraded for an incident, under maintenance for a maintenance); only
+    // a page that shows no such component leaves it to every watched component.
+    let in_state = |c: &Component, maintenance: bool| {
+        if maintenance {
+            c.status == CompStatus::Maintenance
+        } else {
+            c.status.level() > Level::Maintenance
+        }
     };
-    let incidents: Vec<&Event> = page.incidents.iter().filter(|e| relevant(e)).collect();
-    let maintenances: Vec<&Event> = page.maintenances.iter().filter(|e| relevant(e)).collect();
+    let unnamed_is_ours = |maintenance: bool| {
+        let shown: Vec<&Component> = page.components.iter().filter(|c| in_state(c, maintenance)).collect();
+        shown.is_empty() || shown.iter().any(|c| is_watched(c))
+    };
+    let (incident_ours, maintenance_ours) = (unnamed_is_ours(false), unnamed_is_ours(true));
+    let relevant = |e: &Event, unnamed_ours: bool| {
+        watch.is_empty() || names_watched(&e.components) || (e.components.is_empty() && unnamed_ours)
+    };
+    let incidents: Vec<&Event> = page.incidents.iter().filter(|e| relevant(e, incident_ours)).collect();
+    let maintenances: Vec<&Event> = page.maintenances.iter().filter(|e| relevant(e, maintenance_ours)).collect();
 
     let mut level = Level::None;
     if watch.is_empty() {
