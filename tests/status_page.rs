@@ -475,9 +475,134 @@ async fn incident_without_components_is_not_counted_against_a_healthy_watched_co
             title: "Elevated failures",
             no_signal_level: "critical",
         },
+        Unnamed {
+            outage: "incidentio_proxy_unnamed_incident_outage.json",
+            no_signal: "incidentio_proxy_unnamed_incident_no_signal.json",
+            extra: "provider: incidentio",
+            healthy: "Chat Completions",
+            other: "Login",
+            title: "Elevated errors for some users",
+            no_signal_level: "major",
+        },
+        Unnamed {
+            outage: "checkly_unnamed_incident_outage.json",
+            no_signal: "checkly_unnamed_incident_no_signal.json",
+            extra: "provider: checkly",
+            healthy: "Website",
+            other: "Payments",
+            title: "Investigating failed payments",
+            no_signal_level: "major",
+        },
     ] {
         check_unnamed_attribution(&s, &c).await;
     }
+}
+
+// ---------------------------------------------------------------- Checkly
+
+/// Regression: a Checkly page (`status: "HAS_ISSUES"`, incidents with `severity: "MAJOR"`
+/// and `affectedServices`) was read as Instatus and reported `minor` with no incidents.
+#[tokio::test]
+async fn checkly_page_is_detected_and_its_severity_and_services_are_read() {
+    let s = pages();
+    let (l, r) = run(&s.url("/f/checkly_major.json"), "").await;
+    assert_eq!(text(&r, "provider"), "checkly");
+    assert_status(&r, Status::Degraded);
+    assert_eq!(text(&r, "page_indicator"), "minor");
+    assert_eq!(text(&r, "indicator"), "major");
+    // The resolved incident is history.
+    assert_eq!(num(&r, "incidents"), 2.0);
+    assert_eq!(list(&r, "incident_titles"), json!(["Checkout API returning 500s", "Slow dashboard"]));
+    assert_eq!(list(&r, "incident_urls"), json!(["https://status.acme.dev/incidents/inc-1", ""]));
+    assert_eq!(text(&r, "components.Checkout API"), "partial_outage");
+    assert_eq!(text(&r, "components.Dashboard"), "degraded_performance");
+    assert_eq!(text(&r, "components.Website"), "operational");
+    assert_eq!(text(&r, "components.Payments"), "operational");
+    assert_eq!(finding(&l, &r, "provider_degraded").0, Severity::Medium);
+
+    // Named explicitly, and watched by service or by card (group).
+    let (_, r) = run(&s.url("/f/checkly_major.json"), "provider: checkly\ncomponents: [website]").await;
+    assert_up(&r);
+    assert_eq!(text(&r, "indicator"), "none");
+    let (l, r) = run(&s.url("/f/checkly_major.json"), "provider: checkly\ncomponents: [Tools]").await;
+    assert_eq!(text(&r, "indicator"), "minor");
+    assert_eq!(list(&r, "incident_titles"), json!(["Slow dashboard"]));
+    assert_eq!(finding(&l, &r, "provider_degraded").0, Severity::Low);
+    let (_, r) = run(&s.url("/f/checkly_major.json"), "provider: checkly\ncomponents: [Checkout APl]").await;
+    assert_eq!(list(&r, "components_missing"), json!(["Checkout APl"]));
+
+    let (l, r) = run(&s.url("/f/checkly_operational.json"), "").await;
+    assert_up(&r);
+    assert_eq!(text(&r, "provider"), "checkly");
+    assert_eq!(text(&r, "indicator"), "none");
+    assert_eq!(text(&r, "components.Checkout API"), "operational");
+    not_fired(&l, &r, "provider_degraded");
+}
+
+#[tokio::test]
+async fn checkly_severities_map_to_the_indicator_scale() {
+    let s = FakeHttp::start(|req| {
+        let sev = req.path.trim_start_matches('/').to_string();
+        let doc = json!({
+            "status": "HAS_ISSUES",
+            "services": [{"id": "a", "name": "API"}],
+            "incidents": [{"id": "i", "name": "Trouble", "severity": sev, "lastUpdateStatus": "INVESTIGATING",
+                           "affectedServices": [{"id": "a", "name": "API"}]}]
+        });
+        (200, doc.to_string())
+    });
+    for (sev, indicator, component) in [
+        ("MINOR", "minor", "degraded_performance"),
+        ("MEDIUM", "major", "partial_outage"),
+        ("MAJOR", "major", "partial_outage"),
+        ("CRITICAL", "critical", "major_outage"),
+    ] {
+        let (_, r) = run(&s.url(&format!("/{sev}")), "provider: checkly").await;
+        assert_eq!(text(&r, "indicator"), indicator, "{sev}");
+        assert_eq!(text(&r, "components.API"), component, "{sev}");
+    }
+    let (_, r) = run(&s.url("/SEVERE"), "provider: checkly").await;
+    assert_eq!(text(&r, "indicator"), "minor");
+    assert_eq!(list(&r, "unrecognized_statuses"), json!(["severity of \"Trouble\": SEVERE"]));
+}
+
+// ---------------------------------------------------------------- incident.io's /proxy feed
+
+/// Regression: incident.io's grouped `/proxy/<page>` feed was refused as "not a
+/// Statuspage summary"; it is read as incident.io, with groups and every component.
+#[tokio::test]
+async fn incidentio_proxy_feed_is_read_with_groups_and_every_component() {
+    let s = pages();
+    let (l, r) = run(&s.url("/f/incidentio_proxy_outage.json"), "preset: openai").await;
+    assert_eq!(text(&r, "provider"), "incidentio");
+    assert_eq!(text(&r, "indicator"), "major");
+    assert_eq!(text(&r, "components.Chat Completions"), "partial_outage");
+    assert_eq!(text(&r, "components.Login"), "operational");
+    assert_eq!(list(&r, "incident_titles"), json!(["Elevated error rates on Chat Completions"]));
+    assert_eq!(list(&r, "incident_urls"), json!(["https://status.openai.com/incidents/01JWR3K5C8D9E0F1G2H3J4K5M6"]));
+    // A scheduled maintenance that has not started is not one in progress.
+    assert_eq!(num(&r, "maintenances"), 0.0);
+    assert_eq!(finding(&l, &r, "provider_degraded").0, Severity::Medium);
+
+    let (_, r) = run(&s.url("/f/incidentio_proxy_outage.json"), "components: [ChatGPT]").await;
+    assert_up(&r);
+    assert_eq!(text(&r, "components.Conversations"), "operational");
+    let (_, r) = run(&s.url("/f/incidentio_proxy_outage.json"), "components: [apis]").await;
+    assert_eq!(text(&r, "indicator"), "major");
+    // The feed lists every component, so a typo is named.
+    let (_, r) = run(&s.url("/f/incidentio_proxy_healthy.json"), "provider: incidentio\ncomponents: [Chat Completion]").await;
+    assert_eq!(list(&r, "components_missing"), json!(["Chat Completion"]));
+    let (_, r) = run(&s.url("/f/incidentio_proxy_healthy.json"), "").await;
+    assert_up(&r);
+    assert_eq!(text(&r, "indicator"), "none");
+
+    // Read as a Statuspage summary, the error says what the feed is and what to set.
+    let (_, r) = run(&s.url("/f/incidentio_proxy_outage.json"), "provider: statuspage").await;
+    let msg = assert_down(&r, ErrorKind::Protocol);
+    assert_eq!(
+        msg,
+        "/f/incidentio_proxy_outage.json: no status.indicator and no components: not a Statuspage summary.json; this is incident.io's grouped /proxy/<page> feed: set provider: incidentio (or auto)"
+    );
 }
 
 // ---------------------------------------------------------------- broken pages
@@ -517,7 +642,10 @@ async fn http_errors_and_unknown_json_are_reported_by_kind() {
     // A named provider that does not match the JSON says so.
     let (_, r) = run(&s.url("/f/statuspage_healthy.json"), "provider: instatus").await;
     let msg = assert_down(&r, ErrorKind::Protocol);
-    assert_eq!(msg, "/f/statuspage_healthy.json: no page.status: not an Instatus summary.json");
+    assert_eq!(
+        msg,
+        "/f/statuspage_healthy.json: no page.status: not an Instatus summary.json; the JSON looks like a statuspage page: set provider: statuspage (or auto)"
+    );
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 //! from an upstream incident, and `provider_degraded` carries the upstream severity.
 
 mod betterstack;
+mod checkly;
 mod incidentio;
 mod instatus;
 mod railway;
@@ -26,7 +27,7 @@ use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::config::{Secret, StatusPageOptions};
 
 /// Values of `provider:`.
-pub const PROVIDERS: &[&str] = &["auto", "statuspage", "incidentio", "instatus", "railway", "betterstack"];
+pub const PROVIDERS: &[&str] = &["auto", "statuspage", "incidentio", "instatus", "railway", "betterstack", "checkly"];
 
 /// A well-known status page: `preset: openai` sets its URL and provider.
 pub struct Preset {
@@ -268,6 +269,8 @@ fn candidate_paths(provider: &str) -> &'static [&'static str] {
         "instatus" => &["/summary.json"],
         "betterstack" => &["/index.json"],
         "railway" => &["/status"],
+        // No documented JSON path: the URL must name it.
+        "checkly" => &[],
         _ => &["/api/v2/summary.json", "/summary.json", "/index.json", "/api/v1/summary"],
     }
 }
@@ -285,6 +288,12 @@ async fn fetch_page(
     }
     let mut first_err = None;
     let paths = candidate_paths(provider);
+    if paths.is_empty() {
+        return Err(CheckError::new(
+            ErrorKind::Config,
+            format!("{provider} pages have no usual JSON path: set url to the page's JSON API itself, not just the page"),
+        ));
+    }
     for path in paths {
         let mut u = url.clone();
         u.set_path(path);
@@ -351,12 +360,13 @@ fn parse(provider: &'static str, doc: &Value, url: &Url) -> Result<(&'static str
     let kind = match provider {
         "auto" => detect(doc).ok_or_else(|| {
             format!(
-                "{} is JSON but not a status page vaktpost knows (Statuspage, incident.io, Instatus, Better Stack, Railway); set provider or check url",
+                "{} is JSON but not a status page vaktpost knows (Statuspage, incident.io, Instatus, Better Stack, Railway, Checkly); set provider or check url",
                 url.path()
             )
         })?,
-        // incident.io serves two shapes: its Statuspage-compatible summary and its widget API.
-        "incidentio" if incidentio::is_widget(doc) => "incidentio",
+        // incident.io serves three shapes: its Statuspage-compatible summary, its widget
+        // API and the grouped `/proxy/<page>` feed.
+        "incidentio" if incidentio::is_widget(doc) || incidentio::is_proxy(doc) => "incidentio",
         "incidentio" => "statuspage",
         other => other,
     };
@@ -369,19 +379,33 @@ fn parse(provider: &'static str, doc: &Value, url: &Url) -> Result<(&'static str
         "instatus" => instatus::parse(doc),
         "betterstack" => betterstack::parse(doc),
         "railway" => railway::parse(doc),
+        "checkly" => checkly::parse(doc),
         other => Err(format!("unknown provider {other:?}")),
     }
-    .map_err(|m| format!("{}: {m}", url.path()))?;
+    .map_err(|m| {
+        // The JSON may be another provider's: say which, and what to set.
+        let hint = match detect(doc) {
+            Some("incidentio") if incidentio::is_proxy(doc) => {
+                "; this is incident.io's grouped /proxy/<page> feed: set provider: incidentio (or auto)".to_string()
+            }
+            Some(other) if other != kind => format!("; the JSON looks like a {other} page: set provider: {other} (or auto)"),
+            _ => String::new(),
+        };
+        format!("{}: {m}{hint}", url.path())
+    })?;
     // Report the provider the user named (incident.io's compatible summary is incidentio).
     Ok((if provider == "incidentio" { "incidentio" } else { kind }, page))
 }
 
 /// The provider whose shape `doc` has.
 pub fn detect(doc: &Value) -> Option<&'static str> {
-    if incidentio::is_widget(doc) {
+    if incidentio::is_widget(doc) || incidentio::is_proxy(doc) {
         Some("incidentio")
     } else if doc.pointer("/status/indicator").is_some() {
         Some("statuspage")
+    } else if checkly::is_checkly(doc) {
+        // Before Instatus: a Checkly page's `status: "HAS_ISSUES"` is not Instatus's.
+        Some("checkly")
     } else if doc.pointer("/page/status").is_some_and(Value::is_string) || doc.get("activeIncidents").is_some() {
         Some("instatus")
     } else if doc.pointer("/data/attributes/aggregate_state").is_some() {
