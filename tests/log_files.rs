@@ -664,7 +664,10 @@ async fn nginx_error_log_counts_error_crit_alert_emerg_but_not_warn_notice_info(
     let g = groups(&r);
     // Two upstream failures for different clients and item ids are one group.
     assert_eq!(g[0].0, 2);
-    assert!(g[0].1.starts_with("2026/11/26 10:00:01 [error] 31#31: *1021 connect() failed (111: Connection refused)"), "{g:#?}");
+    assert!(
+        g[0].1.starts_with("2026/11/26 10:00:01 [error] 31#31: *1021 connect() failed (111: Connection refused)"),
+        "{g:#?}"
+    );
     for level in ["[crit]", "[alert]", "[emerg]"] {
         assert!(g.iter().any(|(c, s)| *c == 1 && s.contains(level)), "{level} missing: {g:#?}");
     }
@@ -685,7 +688,10 @@ async fn apache_error_log_counts_module_levels_and_one_error_is_one_group_across
     let g = groups(&r);
     // Sunday's and Monday's proxy failures: one group each for mod_proxy and mod_proxy_http.
     assert_eq!(g.iter().map(|x| x.0).collect::<Vec<_>>(), [2, 2, 1, 1, 1, 1], "{g:#?}");
-    assert!(g.iter().any(|(c, s)| *c == 2 && s.starts_with("[Sun Dec 04 05:10:01.000001 2022] [proxy:error]")), "{g:#?}");
+    assert!(
+        g.iter().any(|(c, s)| *c == 2 && s.starts_with("[Sun Dec 04 05:10:01.000001 2022] [proxy:error]")),
+        "{g:#?}"
+    );
     assert!(g.iter().any(|(c, s)| *c == 2 && s.contains("[proxy_http:error]")), "{g:#?}");
     for level in ["[core:crit]", "[authz_core:error]", "[core:alert]", "[:error]"] {
         assert!(g.iter().any(|(_, s)| s.contains(level)), "{level} missing: {g:#?}");
@@ -713,7 +719,10 @@ async fn one_syslog_error_across_a_month_change_is_one_group_and_not_new() {
     let g = &july.metrics["error_groups"][0];
     assert_eq!(g["total"], 3, "{g:#}");
     assert_eq!(g["new"], false);
-    assert_eq!(g["sample"], "Jul 1 06:25:02 web1 logrotate: ALERT exited abnormally with [1]".replace("Jul 1", "Jul  1"));
+    assert_eq!(
+        g["sample"],
+        "Jul 1 06:25:02 web1 logrotate: ALERT exited abnormally with [1]".replace("Jul 1", "Jul  1")
+    );
     not_fired(&l, &july, "log_new_errors");
 }
 
@@ -732,7 +741,10 @@ async fn python_tracebacks_are_one_event_each_keyed_by_their_exception() {
                 .to_string()
         )
     );
-    assert!(g.contains(&(1, "Exception in thread worker-2: — ZeroDivisionError: division by zero".to_string())), "{g:#?}");
+    assert!(
+        g.contains(&(1, "Exception in thread worker-2: — ZeroDivisionError: division by zero".to_string())),
+        "{g:#?}"
+    );
     // A chained traceback is one event, keyed by the exception it ended with.
     assert!(g.contains(&(1, "LookupError: cache miss".to_string())), "{g:#?}");
     assert_eq!(r.metrics["error_groups"][0]["first_seen"], "2026-11-26T10:00:05.120Z");
@@ -777,7 +789,11 @@ async fn sshd_error_and_fatal_messages_count_and_no_error_prose_does_not() {
     let g = groups(&r);
     assert_eq!(
         g[0],
-        (2, "Nov 26 10:00:01 web1 sshd[1234]: error: kex_exchange_identification: Connection closed by remote host".to_string())
+        (
+            2,
+            "Nov 26 10:00:01 web1 sshd[1234]: error: kex_exchange_identification: Connection closed by remote host"
+                .to_string()
+        )
     );
     assert!(g.iter().any(|(_, s)| s.contains("sshd[1238]: fatal: Timeout before authentication")), "{g:#?}");
     assert!(g.iter().all(|(_, s)| !s.contains("no error")), "{g:#?}");

@@ -417,7 +417,8 @@ fn fake_resp_server(info: &'static str) -> u16 {
                     // One array command (`*N\r\n$len\r\narg\r\n…`) is complete when it has
                     // 1 + 2N lines.
                     let text = String::from_utf8_lossy(&pending).to_string();
-                    let Some(count) = text.strip_prefix('*').and_then(|t| t.split("\r\n").next()?.parse::<usize>().ok())
+                    let Some(count) =
+                        text.strip_prefix('*').and_then(|t| t.split("\r\n").next()?.parse::<usize>().ok())
                     else {
                         continue;
                     };
@@ -480,7 +481,10 @@ async fn unknown_memory_percent_is_said_and_max_memory_percent_is_named_as_unche
     let r = run(&l).await;
     assert_eq!(r.status, Status::Degraded, "{r:#?}");
     let msg = r.message.clone().unwrap_or_default();
-    assert!(msg.starts_with("fragmentation ratio 1.2 is over max_fragmentation_ratio 1.1; memory percent unknown"), "{msg}");
+    assert!(
+        msg.starts_with("fragmentation ratio 1.2 is over max_fragmentation_ratio 1.1; memory percent unknown"),
+        "{msg}"
+    );
 }
 
 /// The real server reports total_system_memory, so no such note.

@@ -590,7 +590,8 @@ async fn incidentio_proxy_feed_is_read_with_groups_and_every_component() {
     let (_, r) = run(&s.url("/f/incidentio_proxy_outage.json"), "components: [apis]").await;
     assert_eq!(text(&r, "indicator"), "major");
     // The feed lists every component, so a typo is named.
-    let (_, r) = run(&s.url("/f/incidentio_proxy_healthy.json"), "provider: incidentio\ncomponents: [Chat Completion]").await;
+    let (_, r) =
+        run(&s.url("/f/incidentio_proxy_healthy.json"), "provider: incidentio\ncomponents: [Chat Completion]").await;
     assert_eq!(list(&r, "components_missing"), json!(["Chat Completion"]));
     let (_, r) = run(&s.url("/f/incidentio_proxy_healthy.json"), "").await;
     assert_up(&r);

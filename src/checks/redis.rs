@@ -412,7 +412,8 @@ fn evaluate(
     // `percent` silently absent (and the memory rules silently not applying). No number
     // is invented, and the status is not changed by what cannot be known.
     if limit.is_none() {
-        let mut note = "memory percent unknown: the server reports neither maxmemory nor total_system_memory".to_string();
+        let mut note =
+            "memory percent unknown: the server reports neither maxmemory nor total_system_memory".to_string();
         match o.max_memory_percent {
             Some(max) => note.push_str(&format!("; max_memory_percent {max}% cannot be checked")),
             None => note.push_str("; the memory rules (high_memory) cannot apply"),

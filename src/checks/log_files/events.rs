@@ -450,7 +450,10 @@ mod tests {
         );
         assert_eq!(t.error_count, 2);
         assert_eq!(t.groups.len(), 1, "{:?}", t.groups);
-        assert_eq!(t.groups.values().next().map(|g| g.sample.as_str()), Some("thread 'main' (26110) panicked at src/x.rs:80:14: — boom"));
+        assert_eq!(
+            t.groups.values().next().map(|g| g.sample.as_str()),
+            Some("thread 'main' (26110) panicked at src/x.rs:80:14: — boom")
+        );
     }
 
     #[test]

@@ -34,12 +34,19 @@ pub fn is_checkly(doc: &Value) -> bool {
     let status_word = s(doc, "status").is_some_and(|w| {
         matches!(
             super::norm(w).as_str(),
-            "operational" | "hasissues" | "undermaintenance" | "maintenance" | "degraded" | "partialoutage" | "majoroutage"
+            "operational"
+                | "hasissues"
+                | "undermaintenance"
+                | "maintenance"
+                | "degraded"
+                | "partialoutage"
+                | "majoroutage"
         )
     });
     doc.get("components").is_none()
         && (incident_list(doc).any(checkly_incident)
-            || (status_word && (doc.get("services").is_some_and(Value::is_array) || doc.get("cards").is_some_and(Value::is_array))))
+            || (status_word
+                && (doc.get("services").is_some_and(Value::is_array) || doc.get("cards").is_some_and(Value::is_array))))
 }
 
 pub fn parse(doc: &Value) -> Result<Page, String> {

@@ -150,7 +150,12 @@ fn parse_proxy(sum: &Value) -> Result<Page, String> {
         let title = s(i, "name").unwrap_or("(untitled incident)").to_string();
         let level = page.incident_level(&title, s(i, "current_worst_impact"));
         let components = affected(i);
-        page.incidents.push(Event { url: first_s(i, &["url", "permalink"]).map(str::to_string), level, components, title });
+        page.incidents.push(Event {
+            url: first_s(i, &["url", "permalink"]).map(str::to_string),
+            level,
+            components,
+            title,
+        });
     }
     // Maintenances under way: all of `in_progress_maintenances`, and those of
     // `scheduled_maintenances` whose status says they have started.
