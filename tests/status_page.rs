@@ -776,6 +776,27 @@ fn config_mistakes_are_located_with_did_you_mean() {
     }
 }
 
+#[tokio::test]
+async fn a_bare_checkly_page_url_asks_for_its_json_url() {
+    let port = support::server::closed_port();
+    let (_, r) = run(&format!("http://127.0.0.1:{port}/"), "provider: checkly").await;
+    let msg = assert_down(&r, ErrorKind::Config);
+    assert_eq!(msg, "checkly pages have no usual JSON path: set url to the page's JSON API itself, not just the page");
+}
+
+#[test]
+fn checkly_is_a_provider_validate_knows() {
+    let env = std::collections::BTreeMap::new();
+    let ok = "monitors:\n  - name: a\n    type: status_page\n    url: https://status.example.com/api/status\n    provider: checkly\n";
+    assert!(vaktpost::config::load_str(ok, "t.yml", &env).is_ok());
+    let typo = ok.replace("provider: checkly", "provider: chekly");
+    let errs = match vaktpost::config::load_str(&typo, "t.yml", &env) {
+        Ok(_) => panic!("loaded"),
+        Err(d) => format!("{d:#?}"),
+    };
+    assert!(errs.contains(r#"unknown provider \"chekly\"; did you mean \"checkly\"?"#), "{errs}");
+}
+
 /// Thousands of troubled providers leave room for the monitors table under GitHub's limit.
 #[test]
 fn upstream_section_is_bounded_in_a_huge_summary() {
