@@ -626,3 +626,177 @@ fn documented_defaults_are_the_real_ones() {
     assert!(o.max_file_bytes.is_none() && o.max_age.is_none() && o.stale_after.is_none());
     assert!(o.app_monitor.is_none() && o.max_errors.is_none() && o.security_patterns.is_empty());
 }
+
+// ---------------------------------------------------------------- real formats (tests/fixtures/logs)
+
+fn log_fixture(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// One run over a fixture copied to `app.log`, with the default patterns.
+async fn run_fixture(name: &str) -> (Loaded, CheckResult) {
+    let d = tempfile::tempdir().unwrap();
+    write(&d.path().join("app.log"), &log_fixture(name));
+    let l = load(&yaml(d.path(), ""));
+    let r = run(&l, None).await;
+    (l, r)
+}
+
+/// (count, sample) of each listed error group, most frequent first.
+fn groups(r: &CheckResult) -> Vec<(u64, String)> {
+    r.metrics["error_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["count"].as_u64().unwrap(), g["sample"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// Regression: nginx writes its levels in lower case (`[error]`), so the default pattern
+/// counted 0 errors in a real error log.
+#[tokio::test]
+async fn nginx_error_log_counts_error_crit_alert_emerg_but_not_warn_notice_info() {
+    let (_, r) = run_fixture("nginx_error.log").await;
+    assert_eq!(n(&r, "lines_read"), 12);
+    assert_eq!(n(&r, "error_count"), 6, "{:#?}", groups(&r));
+    assert_eq!(n(&r, "error_groups_total"), 5, "{:#?}", groups(&r));
+    let g = groups(&r);
+    // Two upstream failures for different clients and item ids are one group.
+    assert_eq!(g[0].0, 2);
+    assert!(
+        g[0].1.starts_with("2026/11/26 10:00:01 [error] 31#31: *1021 connect() failed (111: Connection refused)"),
+        "{g:#?}"
+    );
+    for level in ["[crit]", "[alert]", "[emerg]"] {
+        assert!(g.iter().any(|(c, s)| *c == 1 && s.contains(level)), "{level} missing: {g:#?}");
+    }
+    assert!(g.iter().all(|(_, s)| !s.contains("[warn]") && !s.contains("[notice]") && !s.contains("[info]")), "{g:#?}");
+    // The `GET /.env` probe in the error line is a security event too.
+    assert_eq!(category(&r, "sensitive_path"), 1);
+    assert_eq!(n(&r, "security_events"), 1);
+}
+
+/// Regression: Apache 2.4 writes `[module:level]` in lower case, and its weekday names
+/// split one recurring error into one group per day.
+#[tokio::test]
+async fn apache_error_log_counts_module_levels_and_one_error_is_one_group_across_days() {
+    let (_, r) = run_fixture("apache_error.log").await;
+    assert_eq!(n(&r, "lines_read"), 12);
+    assert_eq!(n(&r, "error_count"), 8, "{:#?}", groups(&r));
+    assert_eq!(n(&r, "error_groups_total"), 6, "{:#?}", groups(&r));
+    let g = groups(&r);
+    // Sunday's and Monday's proxy failures: one group each for mod_proxy and mod_proxy_http.
+    assert_eq!(g.iter().map(|x| x.0).collect::<Vec<_>>(), [2, 2, 1, 1, 1, 1], "{g:#?}");
+    assert!(
+        g.iter().any(|(c, s)| *c == 2 && s.starts_with("[Sun Dec 04 05:10:01.000001 2022] [proxy:error]")),
+        "{g:#?}"
+    );
+    assert!(g.iter().any(|(c, s)| *c == 2 && s.contains("[proxy_http:error]")), "{g:#?}");
+    for level in ["[core:crit]", "[authz_core:error]", "[core:alert]", "[:error]"] {
+        assert!(g.iter().any(|(_, s)| s.contains(level)), "{level} missing: {g:#?}");
+    }
+    assert!(g.iter().all(|(_, s)| !s.contains(":warn]") && !s.contains(":notice]") && !s.contains(":info]")), "{g:#?}");
+    assert_eq!(n(&r, "security_events"), 0);
+}
+
+/// Regression: syslog's month names made `logrotate: ALERT exited abnormally` a new
+/// group every month, so each month change raised `log_new_errors`.
+#[tokio::test]
+async fn one_syslog_error_across_a_month_change_is_one_group_and_not_new() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("syslog.log");
+    write(&p, &log_fixture("syslog_june.log"));
+    let l = load(&yaml(d.path(), ""));
+    let june = run(&l, None).await;
+    assert_eq!((n(&june, "error_count"), n(&june, "error_groups_total")), (1, 1));
+    append(&p, &String::from_utf8(log_fixture("syslog_july.log")).unwrap());
+    let july = run(&l, Some(&june)).await;
+    assert_eq!(n(&july, "lines_read"), 5);
+    assert_eq!(n(&july, "error_count"), 2);
+    assert_eq!(n(&july, "error_groups_total"), 1);
+    assert_eq!(n(&july, "new_error_groups"), 0);
+    let g = &july.metrics["error_groups"][0];
+    assert_eq!(g["total"], 3, "{g:#}");
+    assert_eq!(g["new"], false);
+    assert_eq!(
+        g["sample"],
+        "Jul 1 06:25:02 web1 logrotate: ALERT exited abnormally with [1]".replace("Jul 1", "Jul  1")
+    );
+    not_fired(&l, &july, "log_new_errors");
+}
+
+#[tokio::test]
+async fn python_tracebacks_are_one_event_each_keyed_by_their_exception() {
+    let (_, r) = run_fixture("python_tracebacks.log").await;
+    assert_eq!(n(&r, "lines_read"), 41);
+    assert_eq!(n(&r, "error_count"), 4, "{:#?}", groups(&r));
+    assert_eq!(n(&r, "error_groups_total"), 3, "{:#?}", groups(&r));
+    let g = groups(&r);
+    assert_eq!(
+        g[0],
+        (
+            2,
+            "2026-11-26 10:00:05,120 ERROR django.request Internal Server Error: /api/orders/17 — orders.models.Order.DoesNotExist: Order matching query does not exist."
+                .to_string()
+        )
+    );
+    assert!(
+        g.contains(&(1, "Exception in thread worker-2: — ZeroDivisionError: division by zero".to_string())),
+        "{g:#?}"
+    );
+    // A chained traceback is one event, keyed by the exception it ended with.
+    assert!(g.contains(&(1, "LookupError: cache miss".to_string())), "{g:#?}");
+    assert_eq!(r.metrics["error_groups"][0]["first_seen"], "2026-11-26T10:00:05.120Z");
+    assert_eq!(r.metrics["error_groups"][0]["last_seen"], "2026-11-26T10:00:07.310Z");
+}
+
+/// Regression: current Rust writes `thread 'main' (26110) panicked at …`; only the form
+/// without the thread id started a panic event.
+#[tokio::test]
+async fn rust_panics_with_and_without_thread_id_are_events_with_their_message() {
+    let (_, r) = run_fixture("rust_panics.log").await;
+    assert_eq!(n(&r, "lines_read"), 20);
+    assert_eq!(n(&r, "error_count"), 4, "{:#?}", groups(&r));
+    assert_eq!(n(&r, "error_groups_total"), 2, "{:#?}", groups(&r));
+    let mut g = groups(&r);
+    g.sort();
+    // The same panic under both header forms is one group; so is one panic in two threads.
+    assert_eq!(
+        g,
+        [
+            (
+                2,
+                "thread 'main' panicked at src/config.rs:80:14: — called `Result::unwrap()` on an `Err` value: Os { code: 2, kind: NotFound, message: \"No such file or directory\" }"
+                    .to_string()
+            ),
+            (
+                2,
+                "thread 'tokio-runtime-worker' (26115) panicked at src/queue.rs:212:9: — attempt to subtract with overflow"
+                    .to_string()
+            ),
+        ]
+    );
+}
+
+/// sshd's lower-case `error:`/`fatal:` messages are errors; "no error" in a sentence is not.
+#[tokio::test]
+async fn sshd_error_and_fatal_messages_count_and_no_error_prose_does_not() {
+    let (_, r) = run_fixture("sshd_auth.log").await;
+    assert_eq!(n(&r, "lines_read"), 12);
+    assert_eq!(n(&r, "error_count"), 5, "{:#?}", groups(&r));
+    assert_eq!(n(&r, "error_groups_total"), 4, "{:#?}", groups(&r));
+    let g = groups(&r);
+    assert_eq!(
+        g[0],
+        (
+            2,
+            "Nov 26 10:00:01 web1 sshd[1234]: error: kex_exchange_identification: Connection closed by remote host"
+                .to_string()
+        )
+    );
+    assert!(g.iter().any(|(_, s)| s.contains("sshd[1238]: fatal: Timeout before authentication")), "{g:#?}");
+    assert!(g.iter().all(|(_, s)| !s.contains("no error")), "{g:#?}");
+    assert_eq!(category(&r, "auth_failure"), 1);
+    assert_eq!(n(&r, "security_events"), 1);
+}

@@ -392,3 +392,108 @@ fn two_cli_runs_share_counters_through_the_state() {
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(summary.contains("hit rate 100.0%"), "{summary}");
 }
+
+/// `INFO` of a managed or old server: memory figures, but neither `maxmemory` nor
+/// `total_system_memory`.
+const INFO_WITHOUT_LIMITS: &str = "# Server\r\nredis_version:3.0.7\r\nredis_mode:standalone\r\nos:Amazon ElastiCache\r\narch_bits:64\r\nrun_id:0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c\r\nuptime_in_seconds:86400\r\n\r\n# Clients\r\nconnected_clients:12\r\nblocked_clients:0\r\n\r\n# Memory\r\nused_memory:104857600\r\nused_memory_human:100.00M\r\nused_memory_rss:125829120\r\nused_memory_peak:115343360\r\nmem_fragmentation_ratio:1.20\r\n\r\n# Stats\r\nkeyspace_hits:900\r\nkeyspace_misses:100\r\nevicted_keys:0\r\nrejected_connections:0\r\n";
+
+/// A raw-socket RESP server on loopback: `INFO` is answered with `info` as a bulk string,
+/// `PING` with `+PONG`, anything else with `+OK`. Returns the port.
+fn fake_resp_server(info: &'static str) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        return;
+                    }
+                    pending.extend_from_slice(&buf[..n]);
+                    // One array command (`*N\r\n$len\r\narg\r\n…`) is complete when it has
+                    // 1 + 2N lines.
+                    let text = String::from_utf8_lossy(&pending).to_string();
+                    let Some(count) =
+                        text.strip_prefix('*').and_then(|t| t.split("\r\n").next()?.parse::<usize>().ok())
+                    else {
+                        continue;
+                    };
+                    if text.matches("\r\n").count() < 1 + 2 * count {
+                        continue;
+                    }
+                    let reply = match text.split("\r\n").nth(2).map(str::to_ascii_uppercase).as_deref() {
+                        Some("INFO") => format!("${}\r\n{info}\r\n", info.len()),
+                        Some("PING") => "+PONG\r\n".to_string(),
+                        _ => "+OK\r\n".to_string(),
+                    };
+                    pending.clear();
+                    if s.write_all(reply.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Regression: a server that reports neither maxmemory nor total_system_memory silently
+/// had no `percent`, so `max_memory_percent` and high_memory quietly checked nothing.
+#[tokio::test]
+async fn unknown_memory_percent_is_said_and_max_memory_percent_is_named_as_unchecked() {
+    let port = fake_resp_server(INFO_WITHOUT_LIMITS);
+    let url = format!("redis://127.0.0.1:{port}");
+
+    let l = load(&yaml(&url, ""));
+    let r = run(&l).await;
+    assert_up(&r);
+    assert_eq!(num(&r, "used_memory"), 104857600.0);
+    assert_eq!(num(&r, "maxmemory"), 0.0);
+    assert_eq!(text(&r, "redis_version"), "3.0.7");
+    assert_eq!(num(&r, "hit_rate"), 0.9);
+    for absent in ["percent", "percent_of", "memory_limit", "total_system_memory"] {
+        assert!(!r.metrics.contains_key(absent), "no number is invented for {absent}: {r:#?}");
+    }
+    assert_eq!(r.metrics["percent_unknown"], true);
+    assert_eq!(
+        r.message.as_deref(),
+        Some("memory percent unknown: the server reports neither maxmemory nor total_system_memory; the memory rules (high_memory) cannot apply")
+    );
+    assert!(findings(&l, &r).is_empty(), "{:?}", findings(&l, &r));
+
+    let l = load(&yaml(&url, "max_memory_percent: 80"));
+    let r = run(&l).await;
+    assert_up(&r);
+    assert!(!r.metrics.contains_key("percent"));
+    assert_eq!(
+        r.message.as_deref(),
+        Some("memory percent unknown: the server reports neither maxmemory nor total_system_memory; max_memory_percent 80% cannot be checked")
+    );
+    not_fired(&l, &r, "memory_over_limit");
+    not_fired(&l, &r, "high_memory");
+
+    // Beside a threshold that does fail, both are said.
+    let l = load(&yaml(&url, "max_memory_percent: 80\nmax_fragmentation_ratio: 1.1"));
+    let r = run(&l).await;
+    assert_eq!(r.status, Status::Degraded, "{r:#?}");
+    let msg = r.message.clone().unwrap_or_default();
+    assert!(
+        msg.starts_with("fragmentation ratio 1.2 is over max_fragmentation_ratio 1.1; memory percent unknown"),
+        "{msg}"
+    );
+}
+
+/// The real server reports total_system_memory, so no such note.
+#[tokio::test]
+async fn a_real_server_has_a_percent_and_no_unknown_note() {
+    let srv = Redis::start(&[]);
+    let r = run(&load(&yaml(&srv.url(), "max_memory_percent: 99"))).await;
+    assert_up(&r);
+    assert!(r.metrics.contains_key("percent"), "{r:#?}");
+    assert!(!r.metrics.contains_key("percent_unknown"));
+    assert_eq!(r.message, None);
+}

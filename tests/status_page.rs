@@ -379,10 +379,231 @@ async fn betterstack_pages() {
     assert_eq!(list(&r, "incident_titles"), json!(["API is down"]));
     assert_eq!(finding(&l, &r, "provider_degraded").0, Severity::Medium);
 
-    let (_, r) = run(&s.url("/f/betterstack_downtime.json"), "components: [website]").await;
-    // The open report names no components, so it stays relevant to every watched one.
-    assert_eq!(num(&r, "incidents"), 1.0);
+    // The open report names no components; the page shows API down, so it is API's.
+    let (l, r) = run(&s.url("/f/betterstack_downtime.json"), "components: [website]").await;
+    assert_eq!(num(&r, "incidents"), 0.0);
+    assert_eq!(text(&r, "indicator"), "none");
     assert_eq!(text(&r, "components.Website"), "operational");
+    not_fired(&l, &r, "provider_degraded");
+}
+
+// ---------------------------------------------------------------- incidents that name no components
+
+/// One provider shape: `outage` shows `other` degraded and an open incident that names no
+/// components; `no_signal` shows every component operational and such an incident.
+struct Unnamed {
+    outage: &'static str,
+    no_signal: &'static str,
+    extra: &'static str,
+    healthy: &'static str,
+    other: &'static str,
+    title: &'static str,
+    no_signal_level: &'static str,
+}
+
+async fn check_unnamed_attribution(s: &FakeHttp, c: &Unnamed) {
+    let watch = |name: &str| format!("{}\ncomponents: [\"{name}\"]", c.extra);
+    // The page says which component is in trouble: an incident without components is not
+    // the healthy component's.
+    let (l, r) = run(&s.url(&format!("/f/{}", c.outage)), &watch(c.healthy)).await;
+    assert_up(&r);
+    assert_eq!(text(&r, "indicator"), "none", "{}: {r:#?}", c.outage);
+    assert_eq!(num(&r, "incidents"), 0.0, "{}", c.outage);
+    assert_eq!(list(&r, "incident_titles"), json!([]), "{}", c.outage);
+    not_fired(&l, &r, "provider_degraded");
+    // It is the degraded component's (beside any incident that names it).
+    let (l, r) = run(&s.url(&format!("/f/{}", c.outage)), &watch(c.other)).await;
+    let titles = list(&r, "incident_titles");
+    assert!(titles.as_array().is_some_and(|t| t.contains(&json!(c.title))), "{}: {titles}", c.outage);
+    finding(&l, &r, "provider_degraded");
+    // No component is degraded: the incident may be anyone's, so it counts for the watch.
+    let (l, r) = run(&s.url(&format!("/f/{}", c.no_signal)), &watch(c.healthy)).await;
+    assert_status(&r, Status::Degraded);
+    assert_eq!(text(&r, "indicator"), c.no_signal_level, "{}: {r:#?}", c.no_signal);
+    assert_eq!(num(&r, "incidents"), 1.0, "{}", c.no_signal);
+    finding(&l, &r, "provider_degraded");
+}
+
+/// Regression: an incident naming no components was counted against every watched
+/// component, a false provider_degraded for the healthy ones while another was in outage.
+#[tokio::test]
+async fn incident_without_components_is_not_counted_against_a_healthy_watched_component() {
+    let s = pages();
+    for c in [
+        Unnamed {
+            outage: "statuspage_unnamed_incident_outage.json",
+            no_signal: "statuspage_unnamed_incident_no_signal.json",
+            extra: "provider: statuspage",
+            healthy: "Actions",
+            other: "API Requests",
+            title: "We are investigating elevated error rates",
+            no_signal_level: "minor",
+        },
+        Unnamed {
+            outage: "incidentio_widget_unnamed_incident_outage.json",
+            no_signal: "incidentio_widget_unnamed_incident_no_signal.json",
+            extra: "provider: incidentio",
+            healthy: "Chat Completions",
+            other: "Login",
+            title: "Elevated errors for some users",
+            no_signal_level: "major",
+        },
+        Unnamed {
+            outage: "instatus_unnamed_incident_outage.json",
+            no_signal: "instatus_unnamed_incident_no_signal.json",
+            extra: "provider: instatus",
+            healthy: "Website",
+            other: "Checkout API",
+            title: "Investigating errors",
+            no_signal_level: "major",
+        },
+        Unnamed {
+            outage: "betterstack_downtime.json",
+            no_signal: "betterstack_unnamed_report_no_signal.json",
+            extra: "provider: betterstack",
+            healthy: "Website",
+            other: "API",
+            title: "API is down",
+            no_signal_level: "minor",
+        },
+        Unnamed {
+            outage: "railway_unnamed_incident_outage.json",
+            no_signal: "railway_unnamed_incident_no_signal.json",
+            extra: "provider: railway",
+            healthy: "Dashboard",
+            other: "Builds",
+            title: "Elevated failures",
+            no_signal_level: "critical",
+        },
+        Unnamed {
+            outage: "incidentio_proxy_unnamed_incident_outage.json",
+            no_signal: "incidentio_proxy_unnamed_incident_no_signal.json",
+            extra: "provider: incidentio",
+            healthy: "Chat Completions",
+            other: "Login",
+            title: "Elevated errors for some users",
+            no_signal_level: "major",
+        },
+        Unnamed {
+            outage: "checkly_unnamed_incident_outage.json",
+            no_signal: "checkly_unnamed_incident_no_signal.json",
+            extra: "provider: checkly",
+            healthy: "Website",
+            other: "Payments",
+            title: "Investigating failed payments",
+            no_signal_level: "major",
+        },
+    ] {
+        check_unnamed_attribution(&s, &c).await;
+    }
+}
+
+// ---------------------------------------------------------------- Checkly
+
+/// Regression: a Checkly page (`status: "HAS_ISSUES"`, incidents with `severity: "MAJOR"`
+/// and `affectedServices`) was read as Instatus and reported `minor` with no incidents.
+#[tokio::test]
+async fn checkly_page_is_detected_and_its_severity_and_services_are_read() {
+    let s = pages();
+    let (l, r) = run(&s.url("/f/checkly_major.json"), "").await;
+    assert_eq!(text(&r, "provider"), "checkly");
+    assert_status(&r, Status::Degraded);
+    assert_eq!(text(&r, "page_indicator"), "minor");
+    assert_eq!(text(&r, "indicator"), "major");
+    // The resolved incident is history.
+    assert_eq!(num(&r, "incidents"), 2.0);
+    assert_eq!(list(&r, "incident_titles"), json!(["Checkout API returning 500s", "Slow dashboard"]));
+    assert_eq!(list(&r, "incident_urls"), json!(["https://status.acme.dev/incidents/inc-1", ""]));
+    assert_eq!(text(&r, "components.Checkout API"), "partial_outage");
+    assert_eq!(text(&r, "components.Dashboard"), "degraded_performance");
+    assert_eq!(text(&r, "components.Website"), "operational");
+    assert_eq!(text(&r, "components.Payments"), "operational");
+    assert_eq!(finding(&l, &r, "provider_degraded").0, Severity::Medium);
+
+    // Named explicitly, and watched by service or by card (group).
+    let (_, r) = run(&s.url("/f/checkly_major.json"), "provider: checkly\ncomponents: [website]").await;
+    assert_up(&r);
+    assert_eq!(text(&r, "indicator"), "none");
+    let (l, r) = run(&s.url("/f/checkly_major.json"), "provider: checkly\ncomponents: [Tools]").await;
+    assert_eq!(text(&r, "indicator"), "minor");
+    assert_eq!(list(&r, "incident_titles"), json!(["Slow dashboard"]));
+    assert_eq!(finding(&l, &r, "provider_degraded").0, Severity::Low);
+    let (_, r) = run(&s.url("/f/checkly_major.json"), "provider: checkly\ncomponents: [Checkout APl]").await;
+    assert_eq!(list(&r, "components_missing"), json!(["Checkout APl"]));
+
+    let (l, r) = run(&s.url("/f/checkly_operational.json"), "").await;
+    assert_up(&r);
+    assert_eq!(text(&r, "provider"), "checkly");
+    assert_eq!(text(&r, "indicator"), "none");
+    assert_eq!(text(&r, "components.Checkout API"), "operational");
+    not_fired(&l, &r, "provider_degraded");
+}
+
+#[tokio::test]
+async fn checkly_severities_map_to_the_indicator_scale() {
+    let s = FakeHttp::start(|req| {
+        let sev = req.path.trim_start_matches('/').to_string();
+        let doc = json!({
+            "status": "HAS_ISSUES",
+            "services": [{"id": "a", "name": "API"}],
+            "incidents": [{"id": "i", "name": "Trouble", "severity": sev, "lastUpdateStatus": "INVESTIGATING",
+                           "affectedServices": [{"id": "a", "name": "API"}]}]
+        });
+        (200, doc.to_string())
+    });
+    for (sev, indicator, component) in [
+        ("MINOR", "minor", "degraded_performance"),
+        ("MEDIUM", "major", "partial_outage"),
+        ("MAJOR", "major", "partial_outage"),
+        ("CRITICAL", "critical", "major_outage"),
+    ] {
+        let (_, r) = run(&s.url(&format!("/{sev}")), "provider: checkly").await;
+        assert_eq!(text(&r, "indicator"), indicator, "{sev}");
+        assert_eq!(text(&r, "components.API"), component, "{sev}");
+    }
+    let (_, r) = run(&s.url("/SEVERE"), "provider: checkly").await;
+    assert_eq!(text(&r, "indicator"), "minor");
+    assert_eq!(list(&r, "unrecognized_statuses"), json!(["severity of \"Trouble\": SEVERE"]));
+}
+
+// ---------------------------------------------------------------- incident.io's /proxy feed
+
+/// Regression: incident.io's grouped `/proxy/<page>` feed was refused as "not a
+/// Statuspage summary"; it is read as incident.io, with groups and every component.
+#[tokio::test]
+async fn incidentio_proxy_feed_is_read_with_groups_and_every_component() {
+    let s = pages();
+    let (l, r) = run(&s.url("/f/incidentio_proxy_outage.json"), "preset: openai").await;
+    assert_eq!(text(&r, "provider"), "incidentio");
+    assert_eq!(text(&r, "indicator"), "major");
+    assert_eq!(text(&r, "components.Chat Completions"), "partial_outage");
+    assert_eq!(text(&r, "components.Login"), "operational");
+    assert_eq!(list(&r, "incident_titles"), json!(["Elevated error rates on Chat Completions"]));
+    assert_eq!(list(&r, "incident_urls"), json!(["https://status.openai.com/incidents/01JWR3K5C8D9E0F1G2H3J4K5M6"]));
+    // A scheduled maintenance that has not started is not one in progress.
+    assert_eq!(num(&r, "maintenances"), 0.0);
+    assert_eq!(finding(&l, &r, "provider_degraded").0, Severity::Medium);
+
+    let (_, r) = run(&s.url("/f/incidentio_proxy_outage.json"), "components: [ChatGPT]").await;
+    assert_up(&r);
+    assert_eq!(text(&r, "components.Conversations"), "operational");
+    let (_, r) = run(&s.url("/f/incidentio_proxy_outage.json"), "components: [apis]").await;
+    assert_eq!(text(&r, "indicator"), "major");
+    // The feed lists every component, so a typo is named.
+    let (_, r) =
+        run(&s.url("/f/incidentio_proxy_healthy.json"), "provider: incidentio\ncomponents: [Chat Completion]").await;
+    assert_eq!(list(&r, "components_missing"), json!(["Chat Completion"]));
+    let (_, r) = run(&s.url("/f/incidentio_proxy_healthy.json"), "").await;
+    assert_up(&r);
+    assert_eq!(text(&r, "indicator"), "none");
+
+    // Read as a Statuspage summary, the error says what the feed is and what to set.
+    let (_, r) = run(&s.url("/f/incidentio_proxy_outage.json"), "provider: statuspage").await;
+    let msg = assert_down(&r, ErrorKind::Protocol);
+    assert_eq!(
+        msg,
+        "/f/incidentio_proxy_outage.json: no status.indicator and no components: not a Statuspage summary.json; this is incident.io's grouped /proxy/<page> feed: set provider: incidentio (or auto)"
+    );
 }
 
 // ---------------------------------------------------------------- broken pages
@@ -422,7 +643,10 @@ async fn http_errors_and_unknown_json_are_reported_by_kind() {
     // A named provider that does not match the JSON says so.
     let (_, r) = run(&s.url("/f/statuspage_healthy.json"), "provider: instatus").await;
     let msg = assert_down(&r, ErrorKind::Protocol);
-    assert_eq!(msg, "/f/statuspage_healthy.json: no page.status: not an Instatus summary.json");
+    assert_eq!(
+        msg,
+        "/f/statuspage_healthy.json: no page.status: not an Instatus summary.json; the JSON looks like a statuspage page: set provider: statuspage (or auto)"
+    );
 }
 
 #[tokio::test]
@@ -550,6 +774,27 @@ fn config_mistakes_are_located_with_did_you_mean() {
     ] {
         assert!(errs.contains(want), "missing {want:?} in {errs}");
     }
+}
+
+#[tokio::test]
+async fn a_bare_checkly_page_url_asks_for_its_json_url() {
+    let port = support::server::closed_port();
+    let (_, r) = run(&format!("http://127.0.0.1:{port}/"), "provider: checkly").await;
+    let msg = assert_down(&r, ErrorKind::Config);
+    assert_eq!(msg, "checkly pages have no usual JSON path: set url to the page's JSON API itself, not just the page");
+}
+
+#[test]
+fn checkly_is_a_provider_validate_knows() {
+    let env = std::collections::BTreeMap::new();
+    let ok = "monitors:\n  - name: a\n    type: status_page\n    url: https://status.example.com/api/status\n    provider: checkly\n";
+    assert!(vaktpost::config::load_str(ok, "t.yml", &env).is_ok());
+    let typo = ok.replace("provider: checkly", "provider: chekly");
+    let errs = match vaktpost::config::load_str(&typo, "t.yml", &env) {
+        Ok(_) => panic!("loaded"),
+        Err(d) => format!("{d:#?}"),
+    };
+    assert!(errs.contains(r#"unknown provider \"chekly\"; did you mean \"checkly\"?"#), "{errs}");
 }
 
 /// Thousands of troubled providers leave room for the monitors table under GitHub's limit.

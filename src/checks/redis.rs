@@ -403,9 +403,26 @@ fn evaluate(
         }
     }
     r.status = Status::Up;
+    let mut notes = Vec::new();
     if !over.is_empty() {
         r.status = Status::Degraded;
-        r.message = Some(over.join("; "));
+        notes = over;
+    }
+    // Managed services and old servers may report neither limit: say so rather than leave
+    // `percent` silently absent (and the memory rules silently not applying). No number
+    // is invented, and the status is not changed by what cannot be known.
+    if limit.is_none() {
+        let mut note =
+            "memory percent unknown: the server reports neither maxmemory nor total_system_memory".to_string();
+        match o.max_memory_percent {
+            Some(max) => note.push_str(&format!("; max_memory_percent {max}% cannot be checked")),
+            None => note.push_str("; the memory rules (high_memory) cannot apply"),
+        }
+        r.set("percent_unknown", true);
+        notes.push(note);
+    }
+    if !notes.is_empty() {
+        r.message = Some(notes.join("; "));
     }
     Ok(())
 }

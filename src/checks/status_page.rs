@@ -12,6 +12,7 @@
 //! from an upstream incident, and `provider_degraded` carries the upstream severity.
 
 mod betterstack;
+mod checkly;
 mod incidentio;
 mod instatus;
 mod railway;
@@ -26,7 +27,7 @@ use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::config::{Secret, StatusPageOptions};
 
 /// Values of `provider:`.
-pub const PROVIDERS: &[&str] = &["auto", "statuspage", "incidentio", "instatus", "railway", "betterstack"];
+pub const PROVIDERS: &[&str] = &["auto", "statuspage", "incidentio", "instatus", "railway", "betterstack", "checkly"];
 
 /// A well-known status page: `preset: openai` sets its URL and provider.
 pub struct Preset {
@@ -268,6 +269,8 @@ fn candidate_paths(provider: &str) -> &'static [&'static str] {
         "instatus" => &["/summary.json"],
         "betterstack" => &["/index.json"],
         "railway" => &["/status"],
+        // No documented JSON path: the URL must name it.
+        "checkly" => &[],
         _ => &["/api/v2/summary.json", "/summary.json", "/index.json", "/api/v1/summary"],
     }
 }
@@ -285,6 +288,14 @@ async fn fetch_page(
     }
     let mut first_err = None;
     let paths = candidate_paths(provider);
+    if paths.is_empty() {
+        return Err(CheckError::new(
+            ErrorKind::Config,
+            format!(
+                "{provider} pages have no usual JSON path: set url to the page's JSON API itself, not just the page"
+            ),
+        ));
+    }
     for path in paths {
         let mut u = url.clone();
         u.set_path(path);
@@ -327,23 +338,33 @@ async fn fetch_json(url: &Url, eff: &Effective, env: &CheckEnv) -> Result<Value,
                 .replace(" ;", ";"),
         ));
     }
-    let text = String::from_utf8_lossy(&resp.body);
-    let head = text.trim_start();
-    if head.starts_with('<') {
+    decode_json(url.path(), &resp.body)
+}
+
+/// A page's body as JSON: HTML and anything else that is not JSON is a `protocol` error
+/// that says where the JSON is.
+fn decode_json(path: &str, body: &[u8]) -> Result<Value, CheckError> {
+    let head = body.iter().position(|b| !b.is_ascii_whitespace()).map_or(&[][..], |i| &body[i..]);
+    if head.starts_with(b"<") {
         return Err(CheckError::new(
             ErrorKind::Protocol,
             format!(
-                "{} answered HTML, not JSON: point url at the page's JSON API (e.g. /api/v2/summary.json for Statuspage and incident.io pages) or use a preset",
-                url.path()
+                "{path} answered HTML, not JSON: point url at the page's JSON API (e.g. /api/v2/summary.json for Statuspage and incident.io pages) or use a preset"
             ),
         ));
     }
-    serde_json::from_slice(&resp.body).map_err(|e| {
+    serde_json::from_slice(body).map_err(|e| {
         CheckError::new(
             ErrorKind::Protocol,
-            format!("{} answered invalid or truncated JSON ({e}); is url the page's JSON API?", url.path()),
+            format!("{path} answered invalid or truncated JSON ({e}); is url the page's JSON API?"),
         )
     })
+}
+
+/// A fetched body read as the given (or detected) provider's page.
+pub fn read_page(provider: &'static str, body: &[u8], url: &Url) -> Result<(&'static str, Page), CheckError> {
+    let doc = decode_json(url.path(), body)?;
+    parse(provider, &doc, url).map_err(|m| CheckError::new(ErrorKind::Protocol, m))
 }
 
 /// The JSON read with the given (or detected) provider's parser.
@@ -351,12 +372,13 @@ fn parse(provider: &'static str, doc: &Value, url: &Url) -> Result<(&'static str
     let kind = match provider {
         "auto" => detect(doc).ok_or_else(|| {
             format!(
-                "{} is JSON but not a status page vaktpost knows (Statuspage, incident.io, Instatus, Better Stack, Railway); set provider or check url",
+                "{} is JSON but not a status page vaktpost knows (Statuspage, incident.io, Instatus, Better Stack, Railway, Checkly); set provider or check url",
                 url.path()
             )
         })?,
-        // incident.io serves two shapes: its Statuspage-compatible summary and its widget API.
-        "incidentio" if incidentio::is_widget(doc) => "incidentio",
+        // incident.io serves three shapes: its Statuspage-compatible summary, its widget
+        // API and the grouped `/proxy/<page>` feed.
+        "incidentio" if incidentio::is_widget(doc) || incidentio::is_proxy(doc) => "incidentio",
         "incidentio" => "statuspage",
         other => other,
     };
@@ -369,19 +391,35 @@ fn parse(provider: &'static str, doc: &Value, url: &Url) -> Result<(&'static str
         "instatus" => instatus::parse(doc),
         "betterstack" => betterstack::parse(doc),
         "railway" => railway::parse(doc),
+        "checkly" => checkly::parse(doc),
         other => Err(format!("unknown provider {other:?}")),
     }
-    .map_err(|m| format!("{}: {m}", url.path()))?;
+    .map_err(|m| {
+        // The JSON may be another provider's: say which, and what to set.
+        let hint = match detect(doc) {
+            Some("incidentio") if incidentio::is_proxy(doc) => {
+                "; this is incident.io's grouped /proxy/<page> feed: set provider: incidentio (or auto)".to_string()
+            }
+            Some(other) if other != kind => {
+                format!("; the JSON looks like a {other} page: set provider: {other} (or auto)")
+            }
+            _ => String::new(),
+        };
+        format!("{}: {m}{hint}", url.path())
+    })?;
     // Report the provider the user named (incident.io's compatible summary is incidentio).
     Ok((if provider == "incidentio" { "incidentio" } else { kind }, page))
 }
 
 /// The provider whose shape `doc` has.
 pub fn detect(doc: &Value) -> Option<&'static str> {
-    if incidentio::is_widget(doc) {
+    if incidentio::is_widget(doc) || incidentio::is_proxy(doc) {
         Some("incidentio")
     } else if doc.pointer("/status/indicator").is_some() {
         Some("statuspage")
+    } else if checkly::is_checkly(doc) {
+        // Before Instatus: a Checkly page's `status: "HAS_ISSUES"` is not Instatus's.
+        Some("checkly")
     } else if doc.pointer("/page/status").is_some_and(Value::is_string) || doc.get("activeIncidents").is_some() {
         Some("instatus")
     } else if doc.pointer("/data/attributes/aggregate_state").is_some() {
@@ -408,13 +446,27 @@ fn evaluate(o: &StatusPageOptions, provider: &str, page: &Page, r: &mut CheckRes
         .flat_map(|c| std::iter::once(c.name.to_lowercase()).chain(c.group.as_ref().map(|g| g.to_lowercase())))
         .chain(watch.iter().cloned())
         .collect();
-    let relevant = |e: &Event| {
-        watch.is_empty()
-            || e.components.is_empty()
-            || e.components.iter().any(|n| watched_names.contains(&n.trim().to_lowercase()))
+    let names_watched = |names: &[String]| names.iter().any(|n| watched_names.contains(&n.trim().to_lowercase()));
+    // An event that names no components belongs to the components the page itself shows
+    // in that state (degraded for an incident, under maintenance for a maintenance); only
+    // a page that shows no such component leaves it to every watched component.
+    let in_state = |c: &Component, maintenance: bool| {
+        if maintenance {
+            c.status == CompStatus::Maintenance
+        } else {
+            c.status.level() > Level::Maintenance
+        }
     };
-    let incidents: Vec<&Event> = page.incidents.iter().filter(|e| relevant(e)).collect();
-    let maintenances: Vec<&Event> = page.maintenances.iter().filter(|e| relevant(e)).collect();
+    let unnamed_is_ours = |maintenance: bool| {
+        let shown: Vec<&Component> = page.components.iter().filter(|c| in_state(c, maintenance)).collect();
+        shown.is_empty() || shown.iter().any(|c| is_watched(c))
+    };
+    let (incident_ours, maintenance_ours) = (unnamed_is_ours(false), unnamed_is_ours(true));
+    let relevant = |e: &Event, unnamed_ours: bool| {
+        watch.is_empty() || names_watched(&e.components) || (e.components.is_empty() && unnamed_ours)
+    };
+    let incidents: Vec<&Event> = page.incidents.iter().filter(|e| relevant(e, incident_ours)).collect();
+    let maintenances: Vec<&Event> = page.maintenances.iter().filter(|e| relevant(e, maintenance_ours)).collect();
 
     let mut level = Level::None;
     if watch.is_empty() {
@@ -547,5 +599,145 @@ mod tests {
         let o: StatusPageOptions = yaml_serde::from_str("preset: railway\nurl: http://127.0.0.1:9/status\n").unwrap();
         let (u, p) = resolve(&o).unwrap();
         assert_eq!((u.as_str(), p), ("http://127.0.0.1:9/status", "railway"));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// JSON built from the keys and words the providers read, nested a few levels.
+        fn doc() -> impl Strategy<Value = Value> {
+            let key = prop_oneof![
+                Just("status"),
+                Just("indicator"),
+                Just("page"),
+                Just("components"),
+                Just("incidents"),
+                Just("scheduled_maintenances"),
+                Just("name"),
+                Just("group"),
+                Just("group_id"),
+                Just("id"),
+                Just("impact"),
+                Just("ongoing_incidents"),
+                Just("in_progress_maintenances"),
+                Just("affected_components"),
+                Just("component_id"),
+                Just("summary"),
+                Just("structure"),
+                Just("items"),
+                Just("current_worst_impact"),
+                Just("activeIncidents"),
+                Just("activeMaintenances"),
+                Just("data"),
+                Just("attributes"),
+                Just("aggregate_state"),
+                Just("included"),
+                Just("type"),
+                Just("children"),
+                Just("maintenances"),
+                Just("services"),
+                Just("cards"),
+                Just("affectedServices"),
+                Just("severity"),
+                Just("lastUpdateStatus"),
+                Just("ends_at"),
+                Just("report_type"),
+                Just("status_page_section_id"),
+                Just("public_name"),
+            ]
+            .prop_map(str::to_string);
+            let word = prop_oneof![
+                Just("operational"),
+                Just("major_outage"),
+                Just("HAS_ISSUES"),
+                Just("MAJOR"),
+                Just("none"),
+                Just("critical"),
+                Just("resolved"),
+                Just("in_progress"),
+                Just("maintenance"),
+                Just("downtime"),
+                Just("status_page_resource"),
+                Just("status_report"),
+                Just("API"),
+                Just("")
+            ]
+            .prop_map(|w| Value::String(w.to_string()));
+            let leaf = prop_oneof![
+                word,
+                any::<String>().prop_map(Value::String),
+                any::<i64>().prop_map(Value::from),
+                any::<bool>().prop_map(Value::Bool),
+                Just(Value::Null),
+            ];
+            leaf.prop_recursive(5, 64, 6, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::vec((key.clone(), inner), 0..6)
+                        .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn url() -> Url {
+            Url::parse("http://127.0.0.1:9/api/v2/summary.json").unwrap_or_else(|_| unreachable!())
+        }
+
+        /// Reads then evaluates as the check does, watching `watch`.
+        fn evaluate_all(provider: &'static str, body: &[u8], watch: &[String]) -> Result<CheckResult, CheckError> {
+            let (kind, page) = read_page(provider, body, &url())?;
+            let m: crate::config::Monitor =
+                yaml_serde::from_str("name: s\ntype: status_page\nurl: http://127.0.0.1:9/x\n")
+                    .map_err(|_| CheckError::new(ErrorKind::Config, "test monitor"))?;
+            let crate::config::MonitorKind::StatusPage(o) = &m.kind else { unreachable!() };
+            let mut o = o.clone();
+            o.components = watch.to_vec();
+            let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());
+            evaluate(&o, kind, &page, &mut r);
+            Ok(r)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_json_never_panics_and_stays_bounded(
+                d in doc(),
+                watch in prop::collection::vec(prop_oneof![Just("API".to_string()), "[A-Za-z ]{0,8}"], 0..3),
+            ) {
+                let body = serde_json::to_vec(&d).unwrap_or_default();
+                for provider in PROVIDERS {
+                    match evaluate_all(provider, &body, &watch) {
+                        Ok(r) => {
+                            let comps = r.metrics.keys().filter(|k| k.starts_with("components.")).count();
+                            prop_assert!(comps <= MAX_COMPONENT_METRICS);
+                            prop_assert!(matches!(r.status, Status::Up | Status::Degraded));
+                            let indicator = r.metrics.get("indicator").and_then(Value::as_str).unwrap_or("");
+                            prop_assert!(["none", "minor", "major", "critical", "maintenance"].contains(&indicator));
+                        }
+                        Err(e) => prop_assert_eq!(e.kind, ErrorKind::Protocol),
+                    }
+                }
+            }
+
+            #[test]
+            fn any_bytes_never_panic_and_html_or_garbage_is_protocol(
+                bytes in prop::collection::vec(any::<u8>(), 0..2048),
+                html in "[ \t\r\n]{0,3}<[!a-zA-Z][^\u{0}]{0,200}",
+            ) {
+                for provider in PROVIDERS {
+                    if let Err(e) = evaluate_all(provider, &bytes, &[]) {
+                        prop_assert_eq!(e.kind, ErrorKind::Protocol);
+                    }
+                    if serde_json::from_slice::<Value>(&bytes).is_err() {
+                        let e = read_page(provider, &bytes, &url()).err();
+                        prop_assert_eq!(e.map(|e| e.kind), Some(ErrorKind::Protocol));
+                    }
+                    let e = read_page(provider, html.as_bytes(), &url()).err();
+                    prop_assert!(e.as_ref().is_some_and(|e| e.kind == ErrorKind::Protocol && e.message.contains("answered HTML")), "{e:?}");
+                }
+            }
+        }
     }
 }

@@ -748,7 +748,7 @@ pub struct StatusPageOptions {
     #[serde(default)]
     pub preset: Option<String>,
     /// `auto` (default: detected from the JSON), `statuspage`, `incidentio`, `instatus`,
-    /// `railway`, `betterstack`.
+    /// `railway`, `betterstack`, `checkly`.
     #[serde(default)]
     pub provider: Option<String>,
     /// Component names to watch (case-insensitive, also inside groups; a group's name

@@ -133,6 +133,7 @@ const REDIS: &[(&str, Ty)] = &[
     ("maxmemory", N),
     ("total_system_memory", N),
     ("percent", N),
+    ("percent_unknown", B),
     ("percent_of", S),
     ("memory_limit", N),
     ("memory_series", LIST_S),

@@ -17,8 +17,14 @@ pub const MAX_LINE: usize = 16 * 1024;
 /// Longest sample kept per error group or security category, in bytes.
 pub const MAX_SAMPLE: usize = 300;
 
-/// Lines that open an error event unless the monitor sets `error_pattern`.
-pub const DEFAULT_ERROR_PATTERN: &str = r#"\b(?:ERROR|FATAL|CRITICAL|SEVERE|EMERG|ALERT|CRIT|PANIC)\b|(?i:\blevel"?\s*[=:]\s*"?(?:error|fatal|critical|panic)\b)|^Exception in thread "#;
+/// Lines that open an error event unless the monitor sets `error_pattern`: upper-case
+/// level words; `level=error` and JSON `"level":"error"`; nginx's and Apache's bracketed
+/// levels, which they write in lower case (`[error]`, `[crit]`, `[alert]`, `[emerg]`, and
+/// Apache 2.4's `[proxy:error]`; never `[warn]`, `[notice]`, `[info]`); a lower-case
+/// `error:`/`fatal:` that opens the message after a syslog tag or at the start of the
+/// line (`sshd[123]: error: kex_exchange_identification: …`, `error: could not …`), so
+/// "finished with no error: ok" stays out; and Java's uncaught-exception header.
+pub const DEFAULT_ERROR_PATTERN: &str = r#"\b(?:ERROR|FATAL|CRITICAL|SEVERE|EMERG|ALERT|CRIT|PANIC)\b|(?i:\blevel"?\s*[=:]\s*"?(?:error|fatal|critical|panic)\b)|(?i:\[(?:[\w-]*:)?(?:error|crit|alert|emerg)\])|(?:^|[\w\])]: )(?:error|fatal): |^Exception in thread "#;
 
 /// Built-in security categories, checked in this order; a line counts once, in the
 /// first category it matches.
@@ -35,8 +41,14 @@ pub const DEFAULT_SECURITY: &[(&str, &str)] = &[
 ];
 
 static TRACEBACK: &str = "Traceback (most recent call last):";
+/// A Rust panic header: `thread 'main' panicked at src/x.rs:1:2:`, and in current Rust
+/// with the thread's id, `thread 'main' (26110) panicked at src/x.rs:1:2:`.
 static PANIC: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"thread '[^']*' panicked at ").expect("valid built-in pattern"));
+    LazyLock::new(|| Regex::new(r"thread '[^']*'(?: \(\d+\))? panicked at ").expect("valid built-in pattern"));
+/// The thread id of a current panic header, left out of the group key so that one panic
+/// is one group across toolchains and processes.
+static PANIC_TID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(.*?thread '[^']*') \(\d+\)( panicked at )").expect("valid built-in pattern"));
 /// The last line of a Python traceback: `ValueError: bad`, `KeyboardInterrupt`.
 static EXCEPTION_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z_][\w.]*(?::.*)?$").expect("valid built-in pattern"));
@@ -172,7 +184,7 @@ impl<'a> Assembler<'a> {
             (Some(k), false) => format!("{} — {k}", open.first),
             (None, _) => open.first.clone(),
         };
-        let fp = errgroup::fingerprint("log", &errgroup::normalize_log(&key));
+        let fp = errgroup::fingerprint("log", &errgroup::normalize_log(&PANIC_TID.replace(&key, "$1$2")));
         let ts = open.ts.unwrap_or(self.now);
         t.error_count += 1;
         let g = t.groups.entry(fp).or_insert_with(|| Group {
@@ -401,6 +413,50 @@ mod tests {
     }
 
     #[test]
+    fn lower_case_levels_of_nginx_apache_and_sshd_open_events_and_prose_does_not() {
+        let c = classifier();
+        for l in [
+            "2026/11/26 10:00:01 [error] 31#31: *1 connect() failed",
+            "2026/11/26 10:00:01 [crit] 31#31: SSL_do_handshake() failed",
+            "2026/11/26 10:00:01 [alert] 1#1: worker process 31 exited on signal 9",
+            "2026/11/26 10:00:01 [emerg] 1#1: bind() failed",
+            "[Sun Dec 04 05:10:01.000001 2022] [proxy:error] [pid 8] AH00957: failed",
+            "[Wed Dec 07 00:00:00 2022] [:error] [pid 13] PHP Fatal error:  Uncaught Error",
+            "[Mon Dec 05 09:02:00 2022] [core:crit] [pid 10] AH00023: no mutex",
+            "Nov 26 10:00:01 web1 sshd[1234]: error: kex_exchange_identification: Connection closed",
+            "Nov 26 10:00:05 web1 sshd[1238]: fatal: Timeout before authentication",
+            "error: could not compile `app`",
+        ] {
+            assert!(c.error.is_match(l), "not an error: {l}");
+        }
+        for l in [
+            "2026/11/26 10:00:03 [warn] 31#31: *1023 an upstream response is buffered",
+            "2026/11/26 09:59:58 [notice] 1#1: start worker processes",
+            "2026/11/26 10:00:08 [info] 32#32: client closed keepalive connection",
+            "[Mon Dec 05 09:01:00 2022] [ssl:warn] [pid 1] AH01909: certificate does NOT include an ID",
+            "[Sun Dec 04 04:47:44 2022] [mpm_event:notice] [pid 1] AH00489: resuming normal operations",
+            "Nov 26 10:00:09 web1 app[99]: request finished with no error: status 200",
+            "Nov 26 10:00:10 web1 app[99]: no errors found during self-check",
+            "2026-11-26 10:00:00 INFO error_rate=0.01 errors: none",
+        ] {
+            assert!(!c.error.is_match(l), "an error: {l}");
+        }
+    }
+
+    #[test]
+    fn a_panic_header_with_a_thread_id_opens_a_panic_with_its_message() {
+        let t = tally(
+            "thread 'main' (26110) panicked at src/x.rs:80:14:\nboom\nnote: run with `RUST_BACKTRACE=1`\nthread 'main' panicked at src/x.rs:80:14:\nboom\n",
+        );
+        assert_eq!(t.error_count, 2);
+        assert_eq!(t.groups.len(), 1, "{:?}", t.groups);
+        assert_eq!(
+            t.groups.values().next().map(|g| g.sample.as_str()),
+            Some("thread 'main' (26110) panicked at src/x.rs:80:14: — boom")
+        );
+    }
+
+    #[test]
     fn long_and_binary_lines() {
         let mut text = "x".repeat(MAX_LINE + 10).into_bytes();
         text.extend_from_slice(b"\nbad \xff\xfe utf8\nnul\0here\nok\n");
@@ -435,5 +491,65 @@ mod tests {
         assert_eq!(t.security.get("http_401_403"), Some(&2));
         assert_eq!(t.security.get("auth_failure"), Some(&1));
         assert_eq!(t.error_count, 0);
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines as logs write them, and anything else.
+        fn line() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("Traceback (most recent call last):".to_string()),
+                Just("  File \"a.py\", line 1, in <module>".to_string()),
+                Just("ValueError: bad".to_string()),
+                Just("During handling of the above exception, another exception occurred:".to_string()),
+                Just("thread 'main' (1) panicked at src/a.rs:1:2:".to_string()),
+                Just("note: run with `RUST_BACKTRACE=1`".to_string()),
+                Just("2026/11/26 10:00:01 [error] 1#1: failed".to_string()),
+                Just("Nov 26 10:00:01 h sshd[1]: error: kex".to_string()),
+                Just("1.2.3.4 - - [26/Nov/2026:10:00:01 +0000] \"GET /.env HTTP/1.1\" 401 1".to_string()),
+                Just(String::new()),
+                "[ \t]{0,3}[A-Za-z:\\[\\]'() ]{0,40}",
+                any::<String>(),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn assembling_any_lines_is_bounded(lines in prop::collection::vec(line(), 0..40)) {
+                static C: LazyLock<Classifier> = LazyLock::new(classifier);
+                let mut a = Assembler::new(&C, "app.log", Utc::now());
+                let mut t = Tally::default();
+                for l in &lines {
+                    a.line(l, &mut t);
+                }
+                a.finish(&mut t);
+                prop_assert_eq!(t.lines, lines.len() as u64);
+                prop_assert!(t.error_count <= t.lines);
+                prop_assert!(t.groups.len() as u64 <= t.error_count);
+                prop_assert_eq!(t.groups.values().map(|g| g.count).sum::<u64>(), t.error_count);
+                prop_assert!(t.groups.values().all(|g| g.sample.len() <= MAX_SAMPLE));
+                prop_assert!(t.security_samples.values().all(|s| s.len() <= MAX_SAMPLE));
+                prop_assert!(t.security.values().sum::<u64>() <= t.lines);
+            }
+
+            #[test]
+            fn reading_any_bytes_is_bounded(bytes in prop::collection::vec(any::<u8>(), 0..4096), partial in any::<bool>()) {
+                let mut n = 0u64;
+                let s = read_lines(&mut io::Cursor::new(&bytes), u64::MAX, partial, &mut |l| {
+                    n += 1;
+                    assert!(l.len() <= MAX_LINE);
+                })
+                .unwrap();
+                prop_assert!(s.consumed <= bytes.len() as u64);
+                prop_assert!(n + s.binary_lines <= bytes.len() as u64 + 1);
+                if !partial {
+                    prop_assert_eq!(s.consumed, bytes.len() as u64);
+                }
+            }
+        }
     }
 }
