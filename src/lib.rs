@@ -14,6 +14,7 @@ pub mod rules;
 pub mod runlog;
 pub mod runner;
 pub mod state;
+pub mod untrusted;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

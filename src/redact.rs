@@ -37,18 +37,24 @@ impl Redactor {
 
     /// Replaces configured secrets, then redacts anything that looks like a URL.
     pub fn redact_text(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), "***");
-            }
-        }
+        let mut out = self.replace_secrets(text.to_string());
         if out.contains("://") {
             out = out
                 .split(' ')
                 .map(|w| if w.contains("://") { redact_url_str(w) } else { w.to_string() })
                 .collect::<Vec<_>>()
                 .join(" ");
+            // A URL parser normalises (lower-cases hosts, say), which can spell a secret anew.
+            out = self.replace_secrets(out);
+        }
+        out
+    }
+
+    fn replace_secrets(&self, mut out: String) -> String {
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "***");
+            }
         }
         out
     }
@@ -72,20 +78,23 @@ fn is_secret_param(name: &str) -> bool {
 }
 
 /// Redacts userinfo and secret query parameters of one URL (a word that may carry punctuation).
+/// A URL that does not parse is redacted textually, so a bad URL in a config never echoes
+/// its password or token.
 pub fn redact_url_str(word: &str) -> String {
     let start = word.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(0);
     let end = word
-        .rfind(|c: char| !matches!(c, ')' | ',' | '.' | ';' | '"' | '\'' | ']' | '>'))
-        .map(|i| i + 1)
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !matches!(c, ')' | ',' | '.' | ';' | '"' | '\'' | ']' | '>'))
+        .map(|(i, c)| i + c.len_utf8())
         .unwrap_or(word.len());
-    if start >= end {
+    let (Some(pre), Some(core), Some(post)) = (word.get(..start), word.get(start..end), word.get(end..)) else {
+        return word.to_string();
+    };
+    if start >= end || !core.contains("://") {
         return word.to_string();
     }
-    let (pre, core, post) = (&word[..start], &word[start..end], &word[end..]);
-    let Ok(mut u) = Url::parse(core) else { return word.to_string() };
-    if !core.contains("://") {
-        return word.to_string();
-    }
+    let Ok(mut u) = Url::parse(core) else { return format!("{pre}{}{post}", redact_url_text(core)) };
     let mut changed = false;
     if !u.username().is_empty() || u.password().is_some() {
         let _ = u.set_username("***");
@@ -112,6 +121,116 @@ pub fn redact_url_str(word: &str) -> String {
         return word.to_string();
     }
     format!("{pre}{u}{post}")
+}
+
+/// The parts of a URL-like text, found without a URL parser: the userinfo (before the
+/// last `@` of the part before `?`/`#`), and the query's `name=value` pairs.
+struct UrlParts<'a> {
+    /// Byte range of the userinfo in the text.
+    userinfo: Option<(usize, usize)>,
+    /// (name, byte range of the value) of each query parameter.
+    params: Vec<(&'a str, (usize, usize))>,
+}
+
+fn url_parts(text: &str) -> Option<UrlParts<'_>> {
+    let after = text.find("://")? + 3;
+    let rest = text.get(after..)?;
+    let head_end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let userinfo = rest.get(..head_end)?.rfind('@').map(|at| (after, after + at));
+    let mut params = Vec::new();
+    if let Some(q) = rest.find('?') {
+        let q_start = after + q + 1;
+        let q_text = text.get(q_start..)?;
+        let q_end = q_text.find('#').unwrap_or(q_text.len());
+        let mut pos = q_start;
+        for pair in q_text.get(..q_end)?.split(['&', ';']) {
+            if let Some(eq) = pair.find('=') {
+                params.push((&pair[..eq], (pos + eq + 1, pos + pair.len())));
+            }
+            pos += pair.len() + 1;
+        }
+    }
+    Some(UrlParts { userinfo, params })
+}
+
+/// [`redact_url_str`] for a URL that does not parse: the same redactions, by position.
+fn redact_url_text(text: &str) -> String {
+    let Some(parts) = url_parts(text) else { return text.to_string() };
+    let mut cuts: Vec<(usize, usize)> = parts.userinfo.into_iter().collect();
+    cuts.extend(parts.params.iter().filter(|(k, _)| is_secret_param(&decode(k))).map(|(_, r)| *r));
+    cuts.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (a, b) in cuts {
+        if a < at {
+            continue;
+        }
+        out.push_str(text.get(at..a).unwrap_or(""));
+        out.push_str("***");
+        at = b;
+    }
+    out.push_str(text.get(at..).unwrap_or(""));
+    out
+}
+
+fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+}
+
+/// The secrets a URL carries, for redaction and `::add-mask::`: the userinfo password (as
+/// written and decoded), the `Authorization: Basic` value the http check builds from the
+/// userinfo, and the values of secret-looking query parameters. Found textually when the
+/// URL does not parse.
+pub fn url_secrets(raw: &str) -> Vec<String> {
+    use base64::Engine;
+    let raw = raw.trim();
+    let mut out = Vec::new();
+    let (user, pass, params): (String, Option<String>, Vec<(String, String)>) = match Url::parse(raw) {
+        Ok(u) => {
+            let raw_q: Vec<(String, String)> = u
+                .query()
+                .unwrap_or("")
+                .split(['&', ';'])
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            (u.username().to_string(), u.password().map(str::to_string), raw_q)
+        }
+        Err(_) => {
+            let Some(parts) = url_parts(raw) else { return out };
+            let info = parts.userinfo.and_then(|(a, b)| raw.get(a..b)).unwrap_or("");
+            let (user, pass) = match info.split_once(':') {
+                Some((u, p)) => (u.to_string(), Some(p.to_string())),
+                None => (info.to_string(), None),
+            };
+            let params = parts
+                .params
+                .iter()
+                .filter_map(|(k, (a, b))| raw.get(*a..*b).map(|v| (k.to_string(), v.to_string())))
+                .collect();
+            (user, pass, params)
+        }
+    };
+    let pct = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    if let Some(p) = &pass {
+        out.push(p.clone());
+        out.push(pct(p));
+    }
+    if !user.is_empty() {
+        // What the http check sends (src/checks/http.rs): base64 of the decoded `user:pass`.
+        let basic = format!("{}:{}", pct(&user), pass.as_deref().map(pct).unwrap_or_default());
+        out.push(base64::engine::general_purpose::STANDARD.encode(basic));
+    }
+    for (k, v) in params {
+        if is_secret_param(&decode(&k)) && !v.is_empty() {
+            out.push(v.clone());
+            out.push(decode(&v));
+        }
+    }
+    out.retain(|s| s.len() >= 3);
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

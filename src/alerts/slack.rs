@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::event::{AlertEvent, EventKind, Notice};
 use crate::config::{Secret, Severity};
+use crate::untrusted;
 
 /// Slack's documented limits: blocks per message, characters of a section's text, of a
 /// header's text, and of the top-level `text`.
@@ -17,6 +18,8 @@ pub const MAX_BLOCKS: usize = 50;
 pub const MAX_SECTION_CHARS: usize = 3000;
 pub const MAX_HEADER_CHARS: usize = 150;
 pub const MAX_TEXT_CHARS: usize = 4000;
+/// The fallback text's first line (a one-event headline carries the monitor and message).
+const MAX_FALLBACK_HEADLINE: usize = 300;
 
 pub const COLOR_HIGH: &str = "#d73a49";
 pub const COLOR_MEDIUM: &str = "#fb8500";
@@ -151,11 +154,10 @@ pub fn severity_emoji(s: Severity) -> &'static str {
     }
 }
 
-/// Escapes the three characters Slack's mrkdwn treats as control characters.
+/// Escapes the three characters Slack's mrkdwn treats as control characters
+/// ([`untrusted::slack`], unbounded: for text that is ours or already bounded).
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    push_escaped(&mut out, s, usize::MAX);
-    out
+    untrusted::slack(s, usize::MAX)
 }
 
 /// `<url|text>` for an http(s) URL, with the text escaped; `None` for anything else, so a
@@ -261,7 +263,7 @@ fn mrkdwn_section(text: String) -> Value {
 
 /// The top-level `text`: notifications and clients without Block Kit show it.
 fn fallback_text(notice: &Notice) -> String {
-    let mut out = escape(&headline(notice));
+    let mut out = untrusted::slack(&headline(notice), MAX_FALLBACK_HEADLINE);
     // Room kept for the "…and N more" line.
     let budget = MAX_TEXT_CHARS - 40;
     let mut used = out.chars().count();
@@ -287,31 +289,10 @@ fn fallback_text(notice: &Notice) -> String {
     out
 }
 
-/// Appends `s` escaped, stopping (with "…") before the escaped text would pass `max` chars,
-/// so an entity is never cut in half.
+/// Appends `s` escaped for mrkdwn, stopping (with "…") before the escaped text would pass
+/// `max` chars, so an entity is never cut in half ([`untrusted::slack`]).
 fn push_escaped(out: &mut String, s: &str, max: usize) {
-    let width = |c: char| match c {
-        '&' => 5,
-        '<' | '>' => 4,
-        _ => 1,
-    };
-    let total: usize = s.chars().map(width).sum();
-    let limit = if total <= max { usize::MAX } else { max.saturating_sub(1) };
-    let mut n = 0usize;
-    for c in s.chars() {
-        let w = width(c);
-        if n + w > limit {
-            out.push('…');
-            return;
-        }
-        n += w;
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(c),
-        }
-    }
+    out.push_str(&untrusted::slack(s, max));
 }
 
 /// Last guard on a section's length: cut at a line break so no link or entity is split.
