@@ -80,23 +80,30 @@ pub fn console(s: &str, max: usize) -> String {
             '\t' => out.push_str("\\t"),
             c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             ':' if i == lead && cs.get(i + 1) == Some(&':') => out.push_str("\\:"),
-            '[' if i >= 2 && cs[i - 1] == '#' && cs[i - 2] == '#' => out.push_str("\\["),
+            '[' if v1_command_at(cs, i) => out.push_str("\\["),
             c => out.push(c),
         }
     })
 }
 
 /// The message of a workflow command (`::error title=…::MESSAGE`): GitHub's escaping
-/// (`%25`, `%0D`, `%0A`), so the message stays on its line; other control characters
-/// become spaces.
+/// (`%25`, `%0D`, `%0A`), so the message stays on its line; `##[` becomes `##\[`; other
+/// control characters become spaces.
 pub fn command_data(s: &str, max: usize) -> String {
     render(s, max, |cs, i, out| match cs[i] {
         '%' => out.push_str("%25"),
         '\r' => out.push_str("%0D"),
         '\n' => out.push_str("%0A"),
+        '[' if v1_command_at(cs, i) => out.push_str("\\["),
         c if is_unsafe(c) => out.push(' '),
         c => out.push(c),
     })
+}
+
+/// Whether `cs[i]` is the `[` of `##[`, the runner's older command syntax, which it looks
+/// for anywhere in a line.
+fn v1_command_at(cs: &[char], i: usize) -> bool {
+    cs[i] == '[' && i >= 2 && cs[i - 1] == '#' && cs[i - 2] == '#'
 }
 
 /// A property value of a workflow command (`title=VALUE`): [`command_data`], plus `:` and
@@ -108,6 +115,7 @@ pub fn command_property(s: &str, max: usize) -> String {
         '\n' => out.push_str("%0A"),
         ':' => out.push_str("%3A"),
         ',' => out.push_str("%2C"),
+        '[' if v1_command_at(cs, i) => out.push_str("\\["),
         c if is_unsafe(c) => out.push(' '),
         c => out.push(c),
     })
