@@ -255,4 +255,75 @@ mod tests {
         let r = Redactor::new(&["Bearer sk-abcdef123".to_string()]);
         assert_eq!(r.redact_text("sent sk-abcdef123 to (https://a:b@h/)"), "sent *** to (https://***@h/)");
     }
+
+    // Regression: a word with `://` that ends in a non-ASCII character was sliced inside
+    // that character and aborted the run.
+    #[test]
+    fn url_ending_in_a_non_ascii_character_does_not_panic() {
+        assert_eq!(redact_url_str("\"https://x.example/é\","), "\"https://x.example/é\",");
+        assert_eq!(redact_url_str("https://u:p@x.example/café"), "https://***@x.example/caf%C3%A9");
+        let r = Redactor::new(&[]);
+        assert_eq!(r.redact_text("see https://hooks.slack.com/services/…"), "see https://hooks.slack.com/services/…");
+    }
+
+    // Regression: a URL that does not parse was echoed with its password and token.
+    #[test]
+    fn unparsable_urls_lose_credentials_by_position() {
+        assert_eq!(
+            redact_url_str("https://alice:hunter2@exa mple.com/x?token=t0k&page=2#f"),
+            "https://***@exa mple.com/x?token=***&page=2#f"
+        );
+        assert_eq!(redact_url_str("http://[::1/?api_key=abc"), "http://[::1/?api_key=***");
+    }
+
+    #[test]
+    fn url_secrets_include_what_the_http_check_sends() {
+        let s = url_secrets("http://alice:s3cr%40t@h.example/x?token=tok-1&page=2");
+        // base64("alice:s3cr@t")
+        for want in ["s3cr%40t", "s3cr@t", "YWxpY2U6czNjckB0", "tok-1"] {
+            assert!(s.contains(&want.to_string()), "{want} not in {s:?}");
+        }
+        assert!(!s.contains(&"2".to_string()) && !s.iter().any(|x| x == "alice"), "{s:?}");
+        let s = url_secrets("https://bob:pw-xyz@exa mple.com/?sig=abcd");
+        assert!(s.contains(&"pw-xyz".to_string()) && s.contains(&"abcd".to_string()), "{s:?}");
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn redaction_never_panics_and_never_shows_a_secret(
+                secret in "[a-z0-9]{6,24}",
+                before in "\\PC{0,40}",
+                after in "\\PC{0,40}",
+                url_like in any::<bool>(),
+            ) {
+                let r = Redactor::new(&[format!("Bearer {secret}")]);
+                let text = if url_like {
+                    // The URL parser lower-cases the host: it must not spell the secret anew.
+                    let host = secret.to_uppercase();
+                    format!("{before}https://{host}.example/{after}?token={secret}é {after}")
+                } else {
+                    format!("{before}{secret}{after}")
+                };
+                let out = r.redact_text(&text);
+                prop_assert!(!out.contains(&secret), "{:?} -> {:?}", text, out);
+                let out = r.redact_url(&text);
+                prop_assert!(!out.contains(&secret), "{:?} -> {:?}", text, out);
+            }
+
+            #[test]
+            fn url_redaction_never_panics_and_hides_userinfo(s in "\\PC{0,60}", pw in "[a-z0-9]{8,16}") {
+                let _ = redact_url_str(&s);
+                let _ = url_secrets(&s);
+                let url = format!("https://u:{pw}@{s}");
+                let out = redact_url_str(&url);
+                prop_assert!(!out.contains(&pw) || s.contains(&pw), "{:?} -> {:?}", url, out);
+            }
+        }
+    }
 }

@@ -129,24 +129,26 @@ pub fn mask_value(s: &str) -> String {
 
 /// Inline Markdown text (job summary, issue bodies), safe in a table cell: no link, image,
 /// emphasis, code, strikethrough, math or table break can form (`\` `` ` `` `*` `_` `[`
-/// `]` `|` `~` `$` are backslash-escaped; an `_` between letters stays, as it cannot
-/// emphasise), HTML is entities (`&lt;` `&gt;` `&amp;`), `@name` does not mention anyone
+/// `]` `|` `~` `$` are backslash-escaped; an `_` between ASCII letters or digits stays, as
+/// it cannot emphasise), HTML is entities (`&lt;` `&gt;` `&amp;`), `@name` does not mention anyone
 /// (`@\u{200b}name`), and newlines and control characters are spaces.
 pub fn markdown(s: &str, max: usize) -> String {
     render(s, max, |cs, i, out| {
         let c = cs[i];
-        let alnum = |j: Option<usize>| j.and_then(|j| cs.get(j)).is_some_and(|c| c.is_alphanumeric());
+        let word = |j: Option<usize>| j.and_then(|j| cs.get(j)).is_some_and(|c| c.is_ascii_alphanumeric());
         match c {
             c if is_unsafe(c) => out.push(' '),
             '\\' | '`' | '*' | '[' | ']' | '|' | '~' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
-            '_' if !(alnum(i.checked_sub(1)) && alnum(Some(i + 1))) => out.push_str("\\_"),
+            // Between two ASCII letters or digits `_` can neither open nor close emphasis
+            // (CommonMark's flanking rules), so `api_health` stays as it is.
+            '_' if !(word(i.checked_sub(1)) && word(Some(i + 1))) => out.push_str("\\_"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '@' if alnum(Some(i + 1)) => out.push_str("@\u{200b}"),
+            '@' if cs.get(i + 1).is_some_and(|c| c.is_alphanumeric()) => out.push_str("@\u{200b}"),
             c => out.push(c),
         }
     })
@@ -169,7 +171,9 @@ fn code_span(s: &str, max: usize, in_table: bool) -> String {
         }
         let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
         let fence = "`".repeat(longest + 1);
-        let pad = if body.starts_with('`') || body.ends_with('`') { " " } else { "" };
+        // CommonMark drops one space at each end when both ends have one: pad to keep them.
+        let spaced = body.starts_with(' ') && body.ends_with(' ') && !body.trim().is_empty();
+        let pad = if body.starts_with('`') || body.ends_with('`') || spaced { " " } else { "" };
         format!("{fence}{pad}{body}{pad}{fence}")
     };
     // A cut never lengthens a backtick run, so each retry is shorter than the last.
@@ -310,5 +314,144 @@ mod tests {
         assert_eq!(email_text("a\r\nb\x07\tc", 100), "a\nb c");
         assert_eq!(email_header("Subject\r\nBcc: x@example.com", 100), "Subject  Bcc: x@example.com");
         assert_eq!(html("<b onclick='x'>&\"", 100), "&lt;b onclick=&#39;x&#39;&gt;&amp;&quot;");
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+        use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+        /// Text that leans on what the escapers handle: Markdown, HTML and Slack syntax,
+        /// workflow commands, control characters and multi-byte characters.
+        fn hostile() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just("::".to_string()),
+                Just("##[".to_string()),
+                Just("\n".to_string()),
+                Just("\r".to_string()),
+                Just("`".to_string()),
+                Just("[x](https://e.example)".to_string()),
+                Just("![i](u)".to_string()),
+                Just("<img src=x onerror=y>".to_string()),
+                Just("<!channel>".to_string()),
+                Just("@user".to_string()),
+                Just("&amp;".to_string()),
+                Just("é".to_string()),
+                "[ -~]{0,8}",
+                "\\PC{0,4}",
+                any::<char>().prop_map(String::from),
+            ];
+            prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+        }
+
+        /// The events CommonMark (with GitHub's tables) makes of `md`.
+        fn events(md: &str) -> Vec<Event<'_>> {
+            Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).collect()
+        }
+
+        fn is_live(e: &Event<'_>) -> bool {
+            matches!(
+                e,
+                Event::Start(Tag::Link { .. } | Tag::Image { .. } | Tag::Emphasis | Tag::Strong | Tag::Strikethrough)
+                    | Event::Html(_)
+                    | Event::InlineHtml(_)
+                    | Event::Code(_)
+            )
+        }
+
+        /// Every `&` starts one of `entities`.
+        fn entities_only(s: &str, entities: &[&str]) -> bool {
+            s.match_indices('&').all(|(i, _)| entities.iter().any(|e| s[i..].starts_with(e)))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn console_output_is_one_line_that_starts_no_command(s in hostile(), max in 1usize..300) {
+                let out = console(&s, max);
+                prop_assert!(out.chars().count() <= max);
+                prop_assert!(!out.contains(['\n', '\r']), "{:?}", out);
+                prop_assert!(!out.trim_start().starts_with("::"), "{:?}", out);
+                prop_assert!(!out.contains("##["), "{:?}", out);
+                // Also after text of ours on the same line.
+                let line = format!("  high  {out}");
+                prop_assert!(!line.trim_start().starts_with("::"));
+            }
+
+            #[test]
+            fn command_text_stays_on_its_line(s in hostile(), max in 1usize..300) {
+                let data = command_data(&s, max);
+                prop_assert!(data.chars().count() <= max);
+                prop_assert!(!data.contains(['\n', '\r']) && !data.contains("##["), "{:?}", data);
+                let prop = command_property(&s, max);
+                prop_assert!(prop.chars().count() <= max);
+                prop_assert!(!prop.contains(['\n', '\r', ':', ',']), "{:?}", prop);
+            }
+
+            #[test]
+            fn markdown_text_forms_nothing_live_in_a_cell_or_a_list(s in hostile(), max in 1usize..300) {
+                let out = markdown(&s, max);
+                prop_assert!(out.chars().count() <= max);
+                prop_assert!(!out.contains(['<', '>', '\n', '\r']), "{:?}", out);
+                prop_assert!(entities_only(&out, &["&lt;", "&gt;", "&amp;"]), "{:?}", out);
+                prop_assert!(!out.chars().zip(out.chars().skip(1)).any(|(a, b)| a == '@' && b.is_alphanumeric()), "{:?}", out);
+                let table = format!("| a | b |\n|---|---|\n| x | {out} |\n");
+                let evs = events(&table);
+                prop_assert!(!evs.iter().any(is_live), "{:?} -> {:?}", out, evs);
+                let cells = evs.iter().filter(|e| matches!(e, Event::Start(Tag::TableCell))).count();
+                prop_assert_eq!(cells, 4, "a pipe broke the row: {:?}", out);
+                let list = format!("- `fp` {out}\n");
+                prop_assert!(!events(&list).iter().filter(|e| !matches!(e, Event::Code(c) if c.as_ref() == "fp")).any(is_live), "{:?}", out);
+            }
+
+            #[test]
+            fn code_spans_hold_their_text_whole(s in "[ -~]{1,40}", in_table in any::<bool>()) {
+                let out = if in_table { markdown_code_cell(&s, 100) } else { markdown_code(&s, 100) };
+                prop_assert!(out.chars().count() <= 100);
+                let md = if in_table { format!("| a |\n|---|\n| {out} |\n") } else { format!("x {out}\n") };
+                let evs = events(&md);
+                let code: Vec<String> = evs.iter().filter_map(|e| match e { Event::Code(c) => Some(c.to_string()), _ => None }).collect();
+                prop_assert_eq!(code, vec![s.clone()], "{} -> {:?}", out, evs);
+                let live = evs.iter().any(|e| matches!(e, Event::Start(Tag::Link { .. }) | Event::Html(_) | Event::InlineHtml(_)));
+                prop_assert!(!live, "{:?}", evs);
+                if in_table {
+                    prop_assert_eq!(evs.iter().filter(|e| matches!(e, Event::End(TagEnd::TableCell))).count(), 2);
+                }
+            }
+
+            #[test]
+            fn titles_and_headers_have_no_line_breaks(s in hostile(), max in 1usize..300) {
+                let t = issue_title(&s);
+                prop_assert!(t.chars().count() <= MAX_ISSUE_TITLE);
+                prop_assert!(!t.chars().any(|c| c.is_control()), "{:?}", t);
+                let h = email_header(&s, max);
+                prop_assert!(h.chars().count() <= max);
+                prop_assert!(!h.chars().any(|c| c.is_control()), "{:?}", h);
+                let body = email_text(&s, max);
+                prop_assert!(body.chars().count() <= max);
+                prop_assert!(!body.chars().any(|c| c.is_control() && c != '\n'), "{:?}", body);
+            }
+
+            #[test]
+            fn slack_and_html_have_no_unescaped_specials(s in hostile(), max in 1usize..300) {
+                let sl = slack(&s, max);
+                prop_assert!(sl.chars().count() <= max);
+                prop_assert!(!sl.contains(['<', '>']), "{:?}", sl);
+                prop_assert!(entities_only(&sl, &["&lt;", "&gt;", "&amp;"]), "{:?}", sl);
+                let h = html(&s, max);
+                prop_assert!(h.chars().count() <= max);
+                prop_assert!(!h.contains(['<', '>', '"', '\'']), "{:?}", h);
+                prop_assert!(entities_only(&h, &["&lt;", "&gt;", "&amp;", "&quot;", "&#39;"]), "{:?}", h);
+            }
+
+            #[test]
+            fn bound_keeps_a_prefix_within_the_limit(s in "\\PC{0,60}", max in 0usize..80) {
+                let out = bound(&s, max);
+                prop_assert!(out.chars().count() <= max);
+                let kept = out.strip_suffix(ELLIPSIS).unwrap_or(&out);
+                prop_assert!(s.starts_with(kept));
+            }
+        }
     }
 }

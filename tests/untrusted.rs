@@ -245,7 +245,8 @@ async fn hostile_target_cannot_crash_inject_or_leak_across_every_output() {
 
     // Job summary: nothing live, no mention, and the monitors table keeps its columns.
     let md = d.read("summary.md");
-    let live: Vec<String> = live_markdown(&md).into_iter().filter(|l| l.contains("evil") || l.contains("img")).collect();
+    let live: Vec<String> =
+        live_markdown(&md).into_iter().filter(|l| l.contains("evil") || l.contains("img")).collect();
     assert!(live.is_empty(), "{live:?}\n{md}");
     assert!(!md.contains("@octocat"), "{md}");
     assert!(md.contains("@\u{200b}octocat"), "{md}");
@@ -315,5 +316,9 @@ fn an_overlong_monitor_name_is_rejected() {
     let o = d.cmd(&["validate"], &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err.contains("monitors[0].name: must be at most 200 characters"), "{}", err.chars().take(300).collect::<String>());
+    assert!(
+        err.contains("monitors[0].name: must be at most 200 characters"),
+        "{}",
+        err.chars().take(300).collect::<String>()
+    );
 }
