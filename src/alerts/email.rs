@@ -418,4 +418,39 @@ mod tests {
         assert_eq!(default_from(Some("bad host")), "vaktpost@localhost");
         assert_eq!(default_from(None), "vaktpost@localhost");
     }
+
+    fn event_with(monitor: &str, message: &str) -> AlertEvent {
+        AlertEvent {
+            kind: EventKind::Opened,
+            fingerprint: format!("{monitor}/r"),
+            monitor: monitor.into(),
+            rule: "r".into(),
+            severity: crate::config::Severity::High,
+            message: message.into(),
+            first_seen: chrono::DateTime::UNIX_EPOCH,
+            resolved_at: None,
+            issue_url: None,
+            details: vec![("error".into(), message.into())],
+        }
+    }
+
+    // Regression: remote text with CR/LF and control characters reached the subject and
+    // the plain-text body as they were.
+    #[test]
+    fn remote_text_cannot_add_headers_or_raw_html() {
+        let hostile = "down\r\nBcc: victim@example.com\r\n\r\n<script>x</script>\u{7}\u{0}";
+        let notice = Notice { events: vec![event_with("api", hostile)], run_url: None, title: "t\r\nX: y".into() };
+        let s = subject(&notice);
+        assert!(!s.chars().any(|c| c.is_control()), "{s:?}");
+        assert!(s.chars().count() <= MAX_SUBJECT);
+        let text = text_body(&notice);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(!text.lines().any(|l| l.starts_with("Bcc:")), "a remote line passes for a header line: {text}");
+        let html = html_body(&notice);
+        assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"), "{html}");
+        let huge = event_with(&"n".repeat(100_000), &"m".repeat(100_000));
+        let notice = Notice { events: vec![huge], run_url: None, title: String::new() };
+        assert!(text_body(&notice).chars().count() < 10_000);
+        assert!(html_body(&notice).chars().count() < 10_000);
+    }
 }

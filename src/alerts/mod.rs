@@ -610,3 +610,21 @@ pub async fn test_alert(run: &AlertRun<'_>, only: Option<&str>) -> Vec<(String, 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression: a 100 KB message or name made issue bodies pass GitHub's 65,536 characters.
+    #[test]
+    fn issue_bodies_stay_under_githubs_limit_and_keep_their_marker() {
+        let marker = github::marker("api/endpoint_down");
+        let b = bound_issue_body("é".repeat(200_000), &marker);
+        assert!(b.chars().count() <= untrusted::MAX_ISSUE_BODY, "{}", b.chars().count());
+        assert!(b.ends_with(&format!("{marker}\n")));
+        assert_eq!(github::parse_marker(&b).as_deref(), Some("api/endpoint_down"));
+        assert!(b.contains("Cut to stay under GitHub's issue size limit"));
+        let small = bound_issue_body("short\n\n".into(), &marker);
+        assert_eq!(small, format!("short\n\n{marker}\n"));
+    }
+}

@@ -446,4 +446,81 @@ mod tests {
         let t = scrub("failed for https://hooks.example/services/T000/B000/sekrit-token-123 and sekrit-token-123", &s);
         assert!(!t.contains("sekrit"), "{t}");
     }
+
+    fn event_with(monitor: &str, message: &str) -> AlertEvent {
+        AlertEvent {
+            kind: EventKind::Opened,
+            fingerprint: format!("{monitor}/r"),
+            monitor: monitor.into(),
+            rule: "r".into(),
+            severity: Severity::High,
+            message: message.into(),
+            first_seen: chrono::DateTime::UNIX_EPOCH,
+            resolved_at: None,
+            issue_url: None,
+            details: vec![("error".into(), message.into())],
+        }
+    }
+
+    /// Every mrkdwn and plain text of a payload.
+    fn texts(v: &Value) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        match v {
+            Value::Object(m) => {
+                if let (Some(Value::String(t)), Some(Value::String(kind))) = (m.get("text"), m.get("type")) {
+                    out.push((kind.clone(), t.clone()));
+                }
+                for x in m.values() {
+                    out.extend(texts(x));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| out.extend(texts(x))),
+            _ => {}
+        }
+        out
+    }
+
+    // Regression: a 100 KB monitor name and message went into Slack texts unbounded.
+    #[test]
+    fn huge_names_and_messages_stay_within_slacks_limits() {
+        let big = "<!channel> & ".repeat(10_000);
+        for n in [1, 3, 60] {
+            let notice = Notice { events: vec![event_with(&big, &big); n], run_url: None, title: big.clone() };
+            let p = payload(&notice);
+            let fallback = p["text"].as_str().unwrap();
+            assert!(fallback.chars().count() <= MAX_TEXT_CHARS, "{}", fallback.chars().count());
+            for (kind, t) in texts(&p) {
+                let max = if kind == "plain_text" { MAX_HEADER_CHARS } else { MAX_SECTION_CHARS };
+                assert!(t.chars().count() <= max, "{kind}: {} chars", t.chars().count());
+                if kind == "mrkdwn" {
+                    assert!(!t.contains("<!channel>"), "{t}");
+                }
+            }
+            assert!(!fallback.contains("<!channel>"));
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn no_remote_text_forms_slack_markup(monitor in "\\PC{0,300}", message in "\\PC{0,3000}") {
+                let notice = Notice { events: vec![event_with(&monitor, &message)], run_url: None, title: String::new() };
+                let p = payload(&notice);
+                for (kind, t) in texts(&p) {
+                    let max = if kind == "plain_text" { MAX_HEADER_CHARS } else { MAX_SECTION_CHARS };
+                    prop_assert!(t.chars().count() <= max);
+                    if kind == "mrkdwn" {
+                        prop_assert!(!t.contains(['<', '>']), "{:?}", t);
+                    }
+                }
+                let fallback = p["text"].as_str().unwrap_or_default();
+                prop_assert!(!fallback.contains(['<', '>']) && fallback.chars().count() <= MAX_TEXT_CHARS);
+            }
+        }
+    }
 }
