@@ -23,6 +23,7 @@ const HOSTILE_TITLE: &str = "outage @octocat <img src=x onerror=alert(1)> [click
 
 const PASSWORD: &str = "s3cr3t-pass";
 const URL_TOKEN: &str = "tok-value-123";
+const BEARER: &str = "bearer-tok-456";
 /// base64("alice:s3cr3t-pass"): what the http check sends as `Authorization: Basic`.
 const BASIC: &str = "YWxpY2U6czNjcjN0LXBhc3M=";
 
@@ -171,6 +172,8 @@ fn config(port: u16, slack_url: &str) -> String {
   - name: long
     type: http
     url: http://127.0.0.1:{port}/long
+    headers:
+      Authorization: "Bearer {BEARER}"
     json:
       /v: "short"
   - name: nonascii
@@ -216,7 +219,7 @@ async fn hostile_target_cannot_crash_inject_or_leak_across_every_output() {
     }
     assert!(stdout.contains("stop-commands::pwned"), "the text is shown, escaped: {stdout}");
     // Masks for every credential the URL carries, the Basic value included.
-    for s in [PASSWORD, URL_TOKEN, BASIC] {
+    for s in [PASSWORD, URL_TOKEN, BASIC, BEARER] {
         assert!(stdout.contains(&format!("::add-mask::{s}\n")), "no mask for {s}: {stdout}");
     }
 
@@ -228,7 +231,7 @@ async fn hostile_target_cannot_crash_inject_or_leak_across_every_output() {
         if path.ends_with("vaktpost.yml") {
             continue;
         }
-        for s in [PASSWORD, URL_TOKEN, BASIC] {
+        for s in [PASSWORD, URL_TOKEN, BASIC, BEARER] {
             assert!(!text.contains(s), "{s} leaked into {}", path.display());
         }
     }

@@ -480,6 +480,18 @@ mod tests {
         out
     }
 
+    // Regression: `webhook_url: "notaurl"` aborted every run with a finding (its error,
+    // which ends in "…", was redacted by slicing inside that character).
+    #[tokio::test]
+    async fn an_invalid_webhook_url_is_an_error_not_a_panic() {
+        let notice = Notice { events: vec![event_with("api", "down")], run_url: None, title: String::new() };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let e = send(&reqwest::Client::new(), &Secret::new("notaurl"), &notice, deadline).await.unwrap_err();
+        assert!(e.contains("alerts.slack.webhook_url") && !e.contains("notaurl"), "{e}");
+        let redacted = crate::redact::Redactor::new(&["notaurl".into()]).redact_text(&e);
+        assert_eq!(redacted, e);
+    }
+
     // Regression: a 100 KB monitor name and message went into Slack texts unbounded.
     #[test]
     fn huge_names_and_messages_stay_within_slacks_limits() {
