@@ -15,6 +15,7 @@ pub mod runlog;
 pub mod runner;
 pub mod state;
 pub mod trust;
+pub mod untrusted;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -221,12 +221,14 @@ fn test_alert(ctx: &RunContext, explicit: Option<&std::path::Path>, channel: &st
         return EXIT_USAGE;
     }
     let mut failed = false;
+    // A channel's answer (Slack's error body, SMTP replies) is remote text.
+    let line = |s: &str| vaktpost::untrusted::console(s, 2000);
     for (ch, res) in &results {
         match res {
-            Ok(what) => println!("{ch:<10} ok      {what}"),
+            Ok(what) => println!("{ch:<10} ok      {}", line(what)),
             Err(why) => {
                 failed = true;
-                println!("{ch:<10} FAILED  {why}");
+                println!("{ch:<10} FAILED  {}", line(why));
             }
         }
     }

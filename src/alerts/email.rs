@@ -24,11 +24,17 @@ use tokio::time::Instant;
 use super::event::{AlertEvent, EventKind, Notice};
 use super::slack::severity_emoji;
 use crate::config::{EmailAlerts, Secret};
+use crate::untrusted;
 
 /// Longest wait for one SMTP command (capped by the deadline).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Events listed in one message; the rest are counted.
 const MAX_LISTED: usize = 500;
+/// Characters of the subject, of a monitor or rule name, of a message, of a URL.
+const MAX_SUBJECT: usize = 200;
+const MAX_NAME: usize = 200;
+const MAX_MESSAGE: usize = 2000;
+const MAX_URL: usize = 1000;
 
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,8 +239,7 @@ pub fn subject(notice: &Notice) -> String {
             format!("{} alerts: {}", notice.events.len(), parts.join(", "))
         }
     };
-    let s: String = format!("[{tag}] {body}").chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    clip(&s, 200)
+    untrusted::email_header(&format!("[{tag}] {body}"), MAX_SUBJECT)
 }
 
 /// The plain-text body: a headline, then each event with its details and links.
@@ -245,18 +250,21 @@ pub fn text_body(notice: &Notice) -> String {
     }
     out.push_str(&subject(notice));
     out.push_str("\n\n");
+    // Each piece on its own line, so a newline in it cannot pass for a line of ours.
+    let line = |s: &str, max: usize| untrusted::email_header(s, max);
     for e in notice.events.iter().take(MAX_LISTED) {
-        out.push_str(&format!("{}  {} ({})\n", event_label(e), e.monitor, e.rule));
-        out.push_str(&format!("    {}\n", e.message.replace('\n', "\n    ")));
+        out.push_str(&format!("{}  {} ({})\n", event_label(e), line(&e.monitor, MAX_NAME), line(&e.rule, MAX_NAME)));
+        let message = untrusted::email_text(&e.message, MAX_MESSAGE);
+        out.push_str(&format!("    {}\n", message.replace('\n', "\n    ")));
         out.push_str(&format!("    First seen: {}\n", e.first_seen.format("%Y-%m-%d %H:%M:%S UTC")));
         if let Some(r) = e.resolved_at {
             out.push_str(&format!("    Resolved:   {}\n", r.format("%Y-%m-%d %H:%M:%S UTC")));
         }
         for (k, v) in &e.details {
-            out.push_str(&format!("    {k}: {v}\n"));
+            out.push_str(&format!("    {}: {}\n", line(k, MAX_NAME), line(v, MAX_MESSAGE)));
         }
         if let Some(u) = &e.issue_url {
-            out.push_str(&format!("    Issue: {u}\n"));
+            out.push_str(&format!("    Issue: {}\n", line(u, MAX_URL)));
         }
         out.push('\n');
     }
@@ -264,7 +272,7 @@ pub fn text_body(notice: &Notice) -> String {
         out.push_str(&format!("…and {} more\n\n", notice.events.len() - MAX_LISTED));
     }
     if let Some(u) = &notice.run_url {
-        out.push_str(&format!("Workflow run: {u}\n\n"));
+        out.push_str(&format!("Workflow run: {}\n\n", line(u, MAX_URL)));
     }
     out.push_str("-- \nSent by vaktpost (alerts.email).\n");
     out
@@ -281,15 +289,19 @@ pub fn html_body(notice: &Notice) -> String {
         out.push_str(&format!(
             "<li><p><strong>{} {}</strong> ({})<br>{}<br><small>First seen {}</small></p>",
             html(&event_label(e)),
-            html(&e.monitor),
-            html(&e.rule),
-            html(&e.message),
+            untrusted::html(&e.monitor, MAX_NAME),
+            untrusted::html(&e.rule, MAX_NAME),
+            untrusted::html(&e.message, MAX_MESSAGE),
             e.first_seen.format("%Y-%m-%d %H:%M:%S UTC")
         ));
         if !e.details.is_empty() {
             out.push_str("<ul>");
             for (k, v) in &e.details {
-                out.push_str(&format!("<li>{}: {}</li>", html(k), html(v)));
+                out.push_str(&format!(
+                    "<li>{}: {}</li>",
+                    untrusted::html(k, MAX_NAME),
+                    untrusted::html(v, MAX_MESSAGE)
+                ));
             }
             out.push_str("</ul>");
         }
@@ -365,17 +377,9 @@ fn is_http(u: &str) -> bool {
     u.starts_with("https://") || u.starts_with("http://")
 }
 
+/// HTML for text that is ours or already bounded (URLs are checked by [`is_http`]).
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max - 1).collect();
-    out.push('…');
-    out
+    untrusted::html(s, usize::MAX)
 }
 
 #[cfg(test)]
@@ -418,5 +422,40 @@ mod tests {
         assert_eq!(default_from(Some("runner-1.example.com")), "vaktpost@runner-1.example.com");
         assert_eq!(default_from(Some("bad host")), "vaktpost@localhost");
         assert_eq!(default_from(None), "vaktpost@localhost");
+    }
+
+    fn event_with(monitor: &str, message: &str) -> AlertEvent {
+        AlertEvent {
+            kind: EventKind::Opened,
+            fingerprint: format!("{monitor}/r"),
+            monitor: monitor.into(),
+            rule: "r".into(),
+            severity: crate::config::Severity::High,
+            message: message.into(),
+            first_seen: chrono::DateTime::UNIX_EPOCH,
+            resolved_at: None,
+            issue_url: None,
+            details: vec![("error".into(), message.into())],
+        }
+    }
+
+    // Regression: remote text with CR/LF and control characters reached the subject and
+    // the plain-text body as they were.
+    #[test]
+    fn remote_text_cannot_add_headers_or_raw_html() {
+        let hostile = "down\r\nBcc: victim@example.com\r\n\r\n<script>x</script>\u{7}\u{0}";
+        let notice = Notice { events: vec![event_with("api", hostile)], run_url: None, title: "t\r\nX: y".into() };
+        let s = subject(&notice);
+        assert!(!s.chars().any(|c| c.is_control()), "{s:?}");
+        assert!(s.chars().count() <= MAX_SUBJECT);
+        let text = text_body(&notice);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(!text.lines().any(|l| l.starts_with("Bcc:")), "a remote line passes for a header line: {text}");
+        let html = html_body(&notice);
+        assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"), "{html}");
+        let huge = event_with(&"n".repeat(100_000), &"m".repeat(100_000));
+        let notice = Notice { events: vec![huge], run_url: None, title: String::new() };
+        assert!(text_body(&notice).chars().count() < 10_000);
+        assert!(html_body(&notice).chars().count() < 10_000);
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::config::Severity;
+use crate::untrusted;
 
 pub const LABEL: &str = "vaktpost";
 pub const MAINTENANCE_LABEL: &str = "vaktpost:maintenance";
@@ -213,19 +214,31 @@ impl Client {
     }
 
     pub async fn create(&self, new: &NewIssue<'_>) -> Result<Issue, String> {
-        let body = serde_json::to_value(new).map_err(|e| e.to_string())?;
+        // Last guard on GitHub's limits; the callers already render within them.
+        let (title, text) = (untrusted::issue_title(new.title), untrusted::bound(new.body, untrusted::MAX_ISSUE_BODY));
+        let new = NewIssue { title: &title, body: &text, labels: new.labels.clone(), assignees: new.assignees.clone() };
+        let body = serde_json::to_value(&new).map_err(|e| e.to_string())?;
         let (_, _, text) = self.send(Verb::Post, &self.url("/issues"), Some(&body)).await?;
         serde_json::from_str(&text).map_err(|e| format!("unexpected answer to issue create: {e}"))
     }
 
     pub async fn update(&self, number: u64, patch: &IssuePatch<'_>) -> Result<Issue, String> {
-        let body = serde_json::to_value(patch).map_err(|e| e.to_string())?;
+        let title = patch.title.map(untrusted::issue_title);
+        let text = patch.body.map(|b| untrusted::bound(b, untrusted::MAX_ISSUE_BODY));
+        let patch = IssuePatch {
+            title: title.as_deref(),
+            body: text.as_deref(),
+            labels: patch.labels.clone(),
+            state: patch.state,
+            state_reason: patch.state_reason,
+        };
+        let body = serde_json::to_value(&patch).map_err(|e| e.to_string())?;
         let (_, _, text) = self.send(Verb::Patch, &self.url(&format!("/issues/{number}")), Some(&body)).await?;
         serde_json::from_str(&text).map_err(|e| format!("unexpected answer to issue update: {e}"))
     }
 
     pub async fn comment(&self, number: u64, text: &str) -> Result<(), String> {
-        let body = serde_json::json!({ "body": text });
+        let body = serde_json::json!({ "body": untrusted::bound(text, untrusted::MAX_ISSUE_BODY) });
         self.send(Verb::Post, &self.url(&format!("/issues/{number}/comments")), Some(&body)).await.map(|_| ())
     }
 }
@@ -240,7 +253,8 @@ pub fn github_message(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
-        .unwrap_or_else(|| body.chars().take(200).collect())
+        .map(|m| untrusted::bound(&m, 500))
+        .unwrap_or_else(|| untrusted::bound(body, 200))
 }
 
 /// How long GitHub asks us to wait, if this response is a rate limit (primary or secondary).

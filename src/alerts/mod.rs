@@ -22,9 +22,11 @@ use crate::checks::CheckResult;
 use crate::config::{Config, GithubAlerts, Severity};
 use crate::context::RunContext;
 use crate::redact::Redactor;
+use crate::report::summary::{cell, code, code_cell};
 use crate::report::{Action, AlertAction};
 use crate::rules::Finding;
 use crate::state::{AlertRecord, PendingClose, State};
+use crate::untrusted;
 
 /// What reconciliation needs from the run.
 pub struct AlertRun<'a> {
@@ -225,10 +227,13 @@ pub fn details_of(c: &CheckResult) -> Vec<(String, String)> {
     d
 }
 
+/// The issue title: one line, no control characters, within GitHub's 256 characters.
 fn title(rec: &AlertRecord) -> String {
-    let t = format!("{} {}: {}", github::severity_icon(rec.severity), rec.monitor, rec.message);
-    t.chars().take(240).collect()
+    untrusted::issue_title(&format!("{} {}: {}", github::severity_icon(rec.severity), rec.monitor, rec.message))
 }
+
+/// Longest finding message in an issue body or comment.
+const MAX_ISSUE_MESSAGE: usize = 2000;
 
 /// The issue body: what failed, since when, key metrics, the run link, the marker.
 pub fn issue_body(fp: &str, rec: &AlertRecord, run: &AlertRun<'_>, redact_targets: bool) -> String {
@@ -243,25 +248,21 @@ pub fn issue_body(fp: &str, rec: &AlertRecord, run: &AlertRun<'_>, redact_target
     };
     let mut b = String::new();
     b.push_str(&format!(
-        "**{}** · severity **{}** · rule `{}`\n\n",
-        scrub(&rec.message),
+        "**{}** · severity **{}** · rule {}\n\n",
+        untrusted::markdown(&scrub(&rec.message), MAX_ISSUE_MESSAGE),
         rec.severity.as_str(),
-        rec.rule
+        code(&rec.rule)
     ));
     b.push_str("| | |\n|---|---|\n");
-    b.push_str(&format!("| Monitor | `{}` |\n", rec.monitor));
+    b.push_str(&format!("| Monitor | {} |\n", code_cell(&rec.monitor)));
     if let Some(c) = check {
-        b.push_str(&format!("| Type | {} |\n", c.kind));
+        b.push_str(&format!("| Type | {} |\n", cell(&c.kind)));
         if !redact_targets {
-            b.push_str(&format!("| Target | {} |\n", crate::report::summary::cell(&c.target)));
+            b.push_str(&format!("| Target | {} |\n", cell(&c.target)));
         }
         b.push_str(&format!("| Status | {} {} |\n", c.status.emoji(), c.status.as_str()));
         if let Some(e) = &c.error {
-            b.push_str(&format!(
-                "| Error | `{}` {} |\n",
-                e.kind.as_str(),
-                crate::report::summary::cell(&scrub(&e.message))
-            ));
+            b.push_str(&format!("| Error | {} {} |\n", code_cell(e.kind.as_str()), cell(&scrub(&e.message))));
         }
     }
     b.push_str(&format!("| Since | {} |\n", rec.first_seen.format("%Y-%m-%d %H:%M UTC")));
@@ -272,21 +273,35 @@ pub fn issue_body(fp: &str, rec: &AlertRecord, run: &AlertRun<'_>, redact_target
             .iter()
             .filter_map(|(k, v)| {
                 let t = crate::rules::format_value(v);
-                (t.len() <= 80).then(|| format!("`{k}` {}", scrub(&t)))
+                (t.len() <= 80).then(|| format!("{} {}", code(k), cell(&scrub(&t))))
             })
             .take(20)
             .collect();
         if !metrics.is_empty() {
-            b.push_str(&format!("\n**Metrics:** {}\n", crate::report::summary::cell(&metrics.join(" · "))));
+            b.push_str(&format!("\n**Metrics:** {}\n", metrics.join(" · ")));
         }
     }
     if let Some(u) = run.ctx.run_url() {
         b.push_str(&format!("\n[Workflow run]({u})\n"));
     }
     b.push_str("\n_Opened by vaktpost; it updates this issue when the severity or message changes and closes it when the problem resolves._\n\n");
-    b.push_str(&github::marker(fp));
+    bound_issue_body(b, &github::marker(fp))
+}
+
+/// `text` then `marker`, within GitHub's 65,536 characters: the text is cut (with a note)
+/// so the marker, which finds the issue again, stays whole.
+pub fn bound_issue_body(text: String, marker: &str) -> String {
+    const NOTE: &str = "\n\n_Cut to stay under GitHub's issue size limit; see the JSON report._\n\n";
+    let tail = marker.chars().count() + 1;
+    let mut b = if text.chars().count() + tail <= untrusted::MAX_ISSUE_BODY {
+        text
+    } else {
+        let room = untrusted::MAX_ISSUE_BODY.saturating_sub(tail + NOTE.chars().count());
+        untrusted::bound(&text, room) + NOTE
+    };
+    b.push_str(marker);
     b.push('\n');
-    b
+    untrusted::bound(&b, untrusted::MAX_ISSUE_BODY)
 }
 
 /// Hostnames and URLs out of text, for issue bodies in public repositories.
@@ -445,7 +460,10 @@ async fn sync_github(
                     let last = rec.last_reminded_at.unwrap_or(rec.first_seen);
                     if (now - last).to_std().unwrap_or_default() >= every.get() {
                         let since = event::human_span((now - rec.first_seen).num_seconds().max(0) as u64);
-                        let text = format!("Still failing after {since}: {}", run.redactor.redact_text(&rec.message));
+                        let text = format!(
+                            "Still failing after {since}: {}",
+                            untrusted::markdown(&run.redactor.redact_text(&rec.message), MAX_ISSUE_MESSAGE)
+                        );
                         match client.comment(n, &text).await {
                             Ok(()) => {
                                 rec2.last_reminded_at = Some(now);
@@ -515,7 +533,8 @@ async fn open_issue(
                 ..Default::default()
             };
             let issue = client.update(old.number, &patch).await?;
-            client.comment(old.number, &format!("Reopened: {}", run.redactor.redact_text(&rec.message))).await?;
+            let text = untrusted::markdown(&run.redactor.redact_text(&rec.message), MAX_ISSUE_MESSAGE);
+            client.comment(old.number, &format!("Reopened: {text}")).await?;
             return Ok(issue);
         }
     }
@@ -605,4 +624,22 @@ pub async fn test_alert(run: &AlertRun<'_>, only: Option<&str>) -> Vec<(String, 
         out.push(("heartbeat".to_string(), res.map_err(|e| run.redactor.redact_text(&e))));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression: a 100 KB message or name made issue bodies pass GitHub's 65,536 characters.
+    #[test]
+    fn issue_bodies_stay_under_githubs_limit_and_keep_their_marker() {
+        let marker = github::marker("api/endpoint_down");
+        let b = bound_issue_body("é".repeat(200_000), &marker);
+        assert!(b.chars().count() <= untrusted::MAX_ISSUE_BODY, "{}", b.chars().count());
+        assert!(b.ends_with(&format!("{marker}\n")));
+        assert_eq!(github::parse_marker(&b).as_deref(), Some("api/endpoint_down"));
+        assert!(b.contains("Cut to stay under GitHub's issue size limit"));
+        let small = bound_issue_body("short\n\n".into(), &marker);
+        assert_eq!(small, format!("short\n\n{marker}\n"));
+    }
 }

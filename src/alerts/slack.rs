@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::event::{AlertEvent, EventKind, Notice};
 use crate::config::{Secret, Severity};
+use crate::untrusted;
 
 /// Slack's documented limits: blocks per message, characters of a section's text, of a
 /// header's text, and of the top-level `text`.
@@ -17,6 +18,8 @@ pub const MAX_BLOCKS: usize = 50;
 pub const MAX_SECTION_CHARS: usize = 3000;
 pub const MAX_HEADER_CHARS: usize = 150;
 pub const MAX_TEXT_CHARS: usize = 4000;
+/// The fallback text's first line (a one-event headline carries the monitor and message).
+const MAX_FALLBACK_HEADLINE: usize = 300;
 
 pub const COLOR_HIGH: &str = "#d73a49";
 pub const COLOR_MEDIUM: &str = "#fb8500";
@@ -151,11 +154,10 @@ pub fn severity_emoji(s: Severity) -> &'static str {
     }
 }
 
-/// Escapes the three characters Slack's mrkdwn treats as control characters.
+/// Escapes the three characters Slack's mrkdwn treats as control characters
+/// ([`untrusted::slack`], unbounded: for text that is ours or already bounded).
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    push_escaped(&mut out, s, usize::MAX);
-    out
+    untrusted::slack(s, usize::MAX)
 }
 
 /// `<url|text>` for an http(s) URL, with the text escaped; `None` for anything else, so a
@@ -278,7 +280,7 @@ fn mrkdwn_section(text: String) -> Value {
 
 /// The top-level `text`: notifications and clients without Block Kit show it.
 fn fallback_text(notice: &Notice) -> String {
-    let mut out = escape(&headline(notice));
+    let mut out = untrusted::slack(&headline(notice), MAX_FALLBACK_HEADLINE);
     // Room kept for the "…and N more" line.
     let budget = MAX_TEXT_CHARS - 40;
     let mut used = out.chars().count();
@@ -305,31 +307,10 @@ fn fallback_text(notice: &Notice) -> String {
     out
 }
 
-/// Appends `s` escaped, stopping (with "…") before the escaped text would pass `max` chars,
-/// so an entity is never cut in half.
+/// Appends `s` escaped for mrkdwn, stopping (with "…") before the escaped text would pass
+/// `max` chars, so an entity is never cut in half ([`untrusted::slack`]).
 fn push_escaped(out: &mut String, s: &str, max: usize) {
-    let width = |c: char| match c {
-        '&' => 5,
-        '<' | '>' => 4,
-        _ => 1,
-    };
-    let total: usize = s.chars().map(width).sum();
-    let limit = if total <= max { usize::MAX } else { max.saturating_sub(1) };
-    let mut n = 0usize;
-    for c in s.chars() {
-        let w = width(c);
-        if n + w > limit {
-            out.push('…');
-            return;
-        }
-        n += w;
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(c),
-        }
-    }
+    out.push_str(&untrusted::slack(s, max));
 }
 
 /// Last guard on a section's length: cut at a line break so no link or entity is split.
@@ -482,5 +463,94 @@ mod tests {
         let s = Secret::new("https://hooks.example/services/T000/B000/sekrit-token-123");
         let t = scrub("failed for https://hooks.example/services/T000/B000/sekrit-token-123 and sekrit-token-123", &s);
         assert!(!t.contains("sekrit"), "{t}");
+    }
+
+    fn event_with(monitor: &str, message: &str) -> AlertEvent {
+        AlertEvent {
+            kind: EventKind::Opened,
+            fingerprint: format!("{monitor}/r"),
+            monitor: monitor.into(),
+            rule: "r".into(),
+            severity: Severity::High,
+            message: message.into(),
+            first_seen: chrono::DateTime::UNIX_EPOCH,
+            resolved_at: None,
+            issue_url: None,
+            details: vec![("error".into(), message.into())],
+        }
+    }
+
+    /// Every mrkdwn and plain text of a payload.
+    fn texts(v: &Value) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        match v {
+            Value::Object(m) => {
+                if let (Some(Value::String(t)), Some(Value::String(kind))) = (m.get("text"), m.get("type")) {
+                    out.push((kind.clone(), t.clone()));
+                }
+                for x in m.values() {
+                    out.extend(texts(x));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| out.extend(texts(x))),
+            _ => {}
+        }
+        out
+    }
+
+    // Regression: `webhook_url: "notaurl"` aborted every run with a finding (its error,
+    // which ends in "…", was redacted by slicing inside that character).
+    #[tokio::test]
+    async fn an_invalid_webhook_url_is_an_error_not_a_panic() {
+        let notice = Notice { events: vec![event_with("api", "down")], run_url: None, title: String::new() };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let e = send(&reqwest::Client::new(), &Secret::new("notaurl"), &notice, deadline).await.unwrap_err();
+        assert!(e.contains("alerts.slack.webhook_url") && !e.contains("notaurl"), "{e}");
+        let redacted = crate::redact::Redactor::new(&["notaurl".into()]).redact_text(&e);
+        assert_eq!(redacted, e);
+    }
+
+    // Regression: a 100 KB monitor name and message went into Slack texts unbounded.
+    #[test]
+    fn huge_names_and_messages_stay_within_slacks_limits() {
+        let big = "<!channel> & ".repeat(10_000);
+        for n in [1, 3, 60] {
+            let notice = Notice { events: vec![event_with(&big, &big); n], run_url: None, title: big.clone() };
+            let p = payload(&notice);
+            let fallback = p["text"].as_str().unwrap();
+            assert!(fallback.chars().count() <= MAX_TEXT_CHARS, "{}", fallback.chars().count());
+            for (kind, t) in texts(&p) {
+                let max = if kind == "plain_text" { MAX_HEADER_CHARS } else { MAX_SECTION_CHARS };
+                assert!(t.chars().count() <= max, "{kind}: {} chars", t.chars().count());
+                if kind == "mrkdwn" {
+                    assert!(!t.contains("<!channel>"), "{t}");
+                }
+            }
+            assert!(!fallback.contains("<!channel>"));
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn no_remote_text_forms_slack_markup(monitor in "\\PC{0,300}", message in "\\PC{0,3000}") {
+                let notice = Notice { events: vec![event_with(&monitor, &message)], run_url: None, title: String::new() };
+                let p = payload(&notice);
+                for (kind, t) in texts(&p) {
+                    let max = if kind == "plain_text" { MAX_HEADER_CHARS } else { MAX_SECTION_CHARS };
+                    prop_assert!(t.chars().count() <= max);
+                    if kind == "mrkdwn" {
+                        prop_assert!(!t.contains(['<', '>']), "{:?}", t);
+                    }
+                }
+                let fallback = p["text"].as_str().unwrap_or_default();
+                prop_assert!(!fallback.contains(['<', '>']) && fallback.chars().count() <= MAX_TEXT_CHARS);
+            }
+        }
     }
 }

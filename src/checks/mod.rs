@@ -235,10 +235,38 @@ pub async fn run_check(m: &Monitor, eff: &Effective, env: &CheckEnv, started_at:
         MonitorKind::LogFiles(l) => log_files::check(l, eff, &env.redactor, result).await,
     };
     result.duration_ms = ms(t0.elapsed());
-    if let Some(e) = &mut result.error {
-        e.message = env.redactor.redact_text(&e.message);
-    }
+    scrub(&mut result, &env.redactor);
     result
+}
+
+/// Longest error message or note a result keeps: remote text (a 200 KB URL, a body) must
+/// not flood the report, the summary, issues and the run log.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// Where a check's text enters its result for good: secrets redacted first (so a cut
+/// never leaves half a secret), then bounded.
+fn scrub(r: &mut CheckResult, redactor: &crate::redact::Redactor) {
+    let clean = |s: &str| crate::untrusted::bound(&redactor.redact_text(s), MAX_MESSAGE_CHARS);
+    if let Some(e) = &mut r.error {
+        e.message = clean(&e.message);
+    }
+    if let Some(m) = &mut r.message {
+        *m = clean(m);
+    }
+    // String metrics (extracted values, status-page titles) can echo a request's secrets.
+    for v in r.metrics.values_mut() {
+        match v {
+            serde_json::Value::String(s) => *s = redactor.redact_text(s),
+            serde_json::Value::Array(a) => {
+                for x in a.iter_mut() {
+                    if let serde_json::Value::String(s) = x {
+                        *s = redactor.redact_text(s);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Milliseconds with three decimals, the unit of every `*_ms` field.

@@ -488,8 +488,29 @@ fn collect_secrets(c: &Config) -> Vec<String> {
         }
     };
     for m in &c.monitors {
+        // Secrets inside monitor URLs (userinfo password, its `Authorization: Basic` value,
+        // secret query parameters), also when the URL does not parse.
+        let url = match &m.kind {
+            MonitorKind::Http(h) => Some(h.url.as_str()),
+            MonitorKind::Chroma(ch) => Some(ch.url.as_str()),
+            MonitorKind::StatusPage(sp) => sp.url.as_deref(),
+            MonitorKind::Railway(r) => r.api_url.as_deref(),
+            _ => None,
+        };
+        for x in url.map(crate::redact::url_secrets).unwrap_or_default() {
+            add(&Secret::new(x));
+        }
         match &m.kind {
-            MonitorKind::Http(h) => h.headers.values().for_each(&mut add),
+            MonitorKind::Http(h) => {
+                for v in h.headers.values() {
+                    add(v);
+                    // `Bearer X`, `Basic X`, `Token X`: the credential alone, as the redactor has it.
+                    let parts: Vec<&str> = v.expose().split_whitespace().collect();
+                    for p in parts.iter().skip(1).filter(|p| p.len() >= 6) {
+                        add(&Secret::new(*p));
+                    }
+                }
+            }
             MonitorKind::Redis(r) => {
                 // The URL's password is the secret, not its host: the report still names
                 // the target, as `redis://***@host:6379`.

@@ -5,6 +5,10 @@
 use std::collections::BTreeSet;
 
 use super::model::*;
+use super::Secret;
+
+/// Longest monitor name.
+pub const MAX_NAME_CHARS: usize = 200;
 
 pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
     let d = &c.defaults;
@@ -45,6 +49,9 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
             err(&format!("{p}.name"), "must not be empty".into());
         } else if name.chars().any(|ch| ch.is_control()) {
             err(&format!("{p}.name"), "must not contain control characters".into());
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            // A name is in every issue title, marker and Slack line: keep them within limits.
+            err(&format!("{p}.name"), format!("must be at most {MAX_NAME_CHARS} characters"));
         } else if !names.insert(name.clone()) {
             err(&format!("{p}.name"), format!("duplicate monitor name \"{name}\"; names must be unique"));
         }
@@ -217,6 +224,26 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
             err(&format!("alerts.maintenance[{i}].{key}"), msg);
         }
     }
+    // Channel URLs are secrets: a bad one is named by its setting, never shown. Empty ones
+    // are left to the channel, which says what to set.
+    let set = |s: &Option<Secret>| s.as_ref().filter(|u| !u.expose().trim().is_empty()).cloned();
+    if let Some(u) = c.alerts.slack.as_ref().filter(|s| s.enabled).and_then(|s| set(&s.webhook_url)) {
+        if let Err(e) =
+            crate::alerts::slack::parse_endpoint(&u, "alerts.slack.webhook_url", "https://hooks.slack.com/services/…")
+        {
+            err("alerts.slack.webhook_url", unprefixed(&e, "alerts.slack.webhook_url"));
+        }
+    }
+    if let Some(u) = c.alerts.email.as_ref().filter(|e| e.enabled).and_then(|e| set(&e.smtp_url)) {
+        if let Err(e) = crate::alerts::email::parse_smtp_url(&u) {
+            err("alerts.email.smtp_url", unprefixed(&e, "alerts.email.smtp_url"));
+        }
+    }
+    if let Some(u) = c.alerts.heartbeat.as_ref().and_then(|h| set(&Some(h.url.clone()))) {
+        if let Err(e) = crate::alerts::heartbeat::ping_url(&u, true) {
+            err("alerts.heartbeat.url", unprefixed(&e, "alerts.heartbeat.url"));
+        }
+    }
     if let Some(g) = &c.alerts.github {
         if let Some(r) = &g.reopen {
             if !matches!(r.as_str(), "new" | "reopen") {
@@ -224,6 +251,11 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
             }
         }
     }
+}
+
+/// A channel's error without its leading setting name, which the diagnostic already shows.
+fn unprefixed(e: &str, setting: &str) -> String {
+    e.strip_prefix(setting).map(str::trim_start).unwrap_or(e).to_string()
 }
 
 /// `max_memory_percent` in (0, 100], `min_hit_rate` a ratio in [0, 1], `max_fragmentation_ratio` > 0.
@@ -249,7 +281,13 @@ fn url_check(path: &str, u: &str, err: &mut dyn FnMut(&str, String)) {
     match url::Url::parse(u) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
         Ok(url) => err(path, format!("must be an http:// or https:// URL, got scheme \"{}\"", url.scheme())),
-        Err(e) => err(path, format!("invalid URL {u:?}: {e}; use a full URL such as https://example.com/health")),
+        Err(e) => err(
+            path,
+            format!(
+                "invalid URL {:?}: {e}; use a full URL such as https://example.com/health",
+                crate::redact::redact_url_str(u)
+            ),
+        ),
     }
 }
 

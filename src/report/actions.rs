@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::model::Report;
 use crate::config::Severity;
+use crate::untrusted;
 
 /// `name<<DELIM` blocks for `$GITHUB_OUTPUT`; a random delimiter that the value cannot contain.
 pub fn outputs(report: &Report, report_path: &str, summary_path: Option<&str>) -> String {
@@ -36,17 +37,12 @@ fn uuid_like(k: &str, v: &str) -> String {
     hex::encode(&h[..12])
 }
 
-/// Escapes the message part of a workflow command.
-pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
-}
+/// Longest annotation message and title (the runner shows annotations in a small box).
+const MAX_ANNOTATION: usize = 4000;
+const MAX_ANNOTATION_TITLE: usize = 255;
 
-/// Escapes a property value (`title=`) of a workflow command.
-pub fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// One `::error` / `::warning` / `::notice` line per finding.
+/// One `::error` / `::warning` / `::notice` line per finding, escaped by
+/// [`untrusted::command_data`] and [`untrusted::command_property`].
 pub fn annotations(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.findings {
@@ -56,14 +52,23 @@ pub fn annotations(report: &Report) -> String {
             Severity::Low => "notice",
         };
         let title = format!("vaktpost {} ({})", f.fingerprint, f.severity.as_str());
-        let _ = writeln!(out, "::{level} title={}::{}", escape_property(&title), escape_data(&f.message));
+        let _ = writeln!(
+            out,
+            "::{level} title={}::{}",
+            untrusted::command_property(&title, MAX_ANNOTATION_TITLE),
+            untrusted::command_data(&f.message, MAX_ANNOTATION)
+        );
     }
     out
 }
 
 /// `::add-mask::` lines so the runner hides secrets in every later log line.
 pub fn masks(secrets: &[String]) -> String {
-    secrets.iter().filter(|s| !s.contains('\n')).map(|s| format!("::add-mask::{}\n", escape_data(s))).collect()
+    secrets
+        .iter()
+        .filter(|s| !s.contains('\n'))
+        .map(|s| format!("::add-mask::{}\n", untrusted::mask_value(s)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -71,8 +76,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn workflow_command_escaping() {
-        assert_eq!(escape_data("50% down\nnext"), "50%25 down%0Anext");
-        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    fn masks_keep_the_exact_value() {
+        assert_eq!(masks(&["50%\rx".into(), "two\nlines".into()]), "::add-mask::50%25%0Dx\n");
     }
 }

@@ -1,10 +1,15 @@
 //! The console table: one line per monitor, aligned, then findings. Plain text so it
-//! reads the same in a terminal and in a CI log.
+//! reads the same in a terminal and in a CI log; every field goes through
+//! [`untrusted::console`], so nothing a target sends can start a workflow command.
 
 use std::fmt::Write;
 
 use super::model::Report;
 use super::summary::key_metric;
+use crate::untrusted;
+
+/// Longest details or finding message on one console line.
+const MAX_DETAILS: usize = 2000;
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -17,20 +22,26 @@ pub fn render(report: &Report) -> String {
             .map(|e| format!("[{}] {}", e.kind.as_str(), e.message))
             .or_else(|| c.message.clone())
             .unwrap_or_default();
-        let name: String = c.name.chars().take(40).collect();
+        let name = untrusted::console(&c.name, 40);
         let _ = writeln!(
             out,
             "{name:<w$}  {:<11}  {:<8}  {:<28}  {}",
-            c.kind,
+            untrusted::console(&c.kind, 40),
             c.status.as_str(),
-            key_metric(c),
-            details.replace('\n', " ")
+            untrusted::console(&key_metric(c), 200),
+            untrusted::console(&details, MAX_DETAILS)
         );
     }
     if !report.findings.is_empty() {
         let _ = writeln!(out, "\nFINDINGS");
         for f in &report.findings {
-            let _ = writeln!(out, "  {:<6}  {}  {}", f.severity.as_str(), f.fingerprint, f.message);
+            let _ = writeln!(
+                out,
+                "  {:<6}  {}  {}",
+                f.severity.as_str(),
+                untrusted::console(&f.fingerprint, 200),
+                untrusted::console(&f.message, MAX_DETAILS)
+            );
         }
     }
     let c = &report.counts;

@@ -8,6 +8,7 @@ use super::model::{Action, Report, RunStatus};
 use crate::checks::{CheckResult, Status};
 use crate::config::Severity;
 use crate::rules::Finding;
+use crate::untrusted;
 
 /// GitHub rejects step summaries over 1 MiB; stay well under it.
 pub const MAX_BYTES: usize = 900 * 1024;
@@ -71,7 +72,7 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
             let _ = writeln!(md, "**{} {}**\n", sev_icon(sev), sev.as_str());
             for f in list.iter().take(max_rows) {
                 let carried = if f.carried_over { " _(from the last check)_" } else { "" };
-                let _ = writeln!(md, "- `{}` {}{carried}", cell(&f.fingerprint), cell(&f.message));
+                let _ = writeln!(md, "- {} {}{carried}", code(&f.fingerprint), cell(&f.message));
             }
             if list.len() > max_rows {
                 let _ = writeln!(md, "- …and {} more (see the JSON report)", list.len() - max_rows);
@@ -97,11 +98,12 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
         });
     }
     for r in order.iter().take(max_rows) {
+        // Rendered piece by piece: the code spans are ours, the text is not.
         let mut details = r
             .error
             .as_ref()
-            .map(|e| format!("`{}` {}", e.kind.as_str(), e.message))
-            .or_else(|| r.message.clone())
+            .map(|e| format!("{} {}", code_cell(e.kind.as_str()), cell(&e.message)))
+            .or_else(|| r.message.as_deref().map(cell))
             .unwrap_or_default();
         if let Some(c) = r.confirm.as_ref().filter(|c| c.recovered) {
             let first = format!("`{}` {}", c.first_error.kind.as_str(), c.first_error.message);
@@ -110,7 +112,7 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
         // A failing monitor whose provider reports trouble says so in its own row.
         if r.status != Status::Up {
             for p in upstream_troubles(report, r) {
-                details.push_str(&format!(" ⚠️ upstream `{}` reports {}", p.0, p.1));
+                details.push_str(&format!(" ⚠️ upstream {} reports {}", code_cell(p.0), cell(p.1)));
             }
         }
         let h = report.history.get(&r.name);
@@ -128,7 +130,7 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
             pct("uptime_7d"),
             p95,
             cell(&key_metric(r)),
-            cell(&details)
+            details
         );
         if md.len() > MAX_BYTES {
             break;
@@ -147,6 +149,7 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
             let link = a
                 .url
                 .as_ref()
+                .filter(|u| safe_link(u))
                 .map(|u| format!(" [{}]({u})", a.issue_number.map(|n| format!("#{n}")).unwrap_or("link".into())))
                 .unwrap_or_default();
             let err = a.error.as_ref().map(|e| format!(" — {}", cell(e))).unwrap_or_default();
@@ -158,7 +161,7 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
                 Action::Suppressed => "suppressed",
                 Action::Failed => "⚠️ failed",
             };
-            let _ = writeln!(md, "- {} `{}` {verb}{link}{err}", a.channel, cell(&a.fingerprint));
+            let _ = writeln!(md, "- {} {} {verb}{link}{err}", cell(&a.channel), code(&a.fingerprint));
         }
     }
     if !report.notes.is_empty() {
@@ -199,7 +202,7 @@ fn security_events(md: &mut String, report: &Report, max_rows: usize) {
     sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in sorted.iter().take(max_rows) {
         let carried = if f.carried_over { " _(from the last check)_" } else { "" };
-        let _ = writeln!(md, "- {} `{}` {}{carried}", sev_icon(f.severity), cell(&f.fingerprint), cell(&f.message));
+        let _ = writeln!(md, "- {} {} {}{carried}", sev_icon(f.severity), code(&f.fingerprint), cell(&f.message));
     }
     if sorted.len() > max_rows {
         let _ = writeln!(md, "- …and {} more (see the JSON report)", sorted.len() - max_rows);
@@ -216,15 +219,15 @@ fn top_errors(md: &mut String, report: &Report) {
     let _ = writeln!(md, "| Count | Kind | Error | Monitors | First seen | Last seen |");
     let _ = writeln!(md, "|---:|---|---|---|---|---|");
     for g in &report.top_errors {
-        let mut monitors: Vec<String> = g.monitors.iter().take(5).map(|m| format!("`{}`", cell(m))).collect();
+        let mut monitors: Vec<String> = g.monitors.iter().take(5).map(|m| code_cell(m)).collect();
         if g.monitors.len() > 5 {
             monitors.push(format!("+{} more", g.monitors.len() - 5));
         }
         let _ = writeln!(
             md,
-            "| {} | `{}` | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             g.count,
-            g.kind,
+            code_cell(&g.kind),
             cell(&g.message),
             monitors.join(", "),
             g.first_seen.format("%Y-%m-%d %H:%M"),
@@ -270,7 +273,7 @@ fn upstream_status(md: &mut String, report: &Report, max_rows: usize) {
             .iter()
             .enumerate()
             .map(|(i, t)| match urls.get(i).filter(|u| safe_link(u)) {
-                Some(u) => format!("[{}]({u})", cell(t).replace('[', "\\[").replace(']', "\\]")),
+                Some(u) => format!("[{}]({u})", cell(t)),
                 None => cell(t),
             })
             .collect()
@@ -283,7 +286,7 @@ fn upstream_status(md: &mut String, report: &Report, max_rows: usize) {
             let _ = writeln!(md, "- …more upstream problems in the JSON report");
             break;
         }
-        let _ = writeln!(md, "- {} **{}** reports `{}`", p.status.emoji(), cell(&p.name), cell(&indicator(p)));
+        let _ = writeln!(md, "- {} **{}** reports {}", p.status.emoji(), cell(&p.name), code(&indicator(p)));
         for i in incidents(p).iter().take(10) {
             let _ = writeln!(md, "  - incident: {i}");
         }
@@ -319,14 +322,14 @@ fn upstream_status(md: &mut String, report: &Report, max_rows: usize) {
                 .map(|u| {
                     let inc = incidents(u);
                     let what = if inc.is_empty() { String::new() } else { format!(": {}", inc.join(", ")) };
-                    format!("`{}` reports {}{what}", cell(&u.name), cell(&indicator(u)))
+                    format!("{} reports {}{what}", code(&u.name), cell(&indicator(u)))
                 })
                 .collect();
             let _ = writeln!(
                 md,
-                "- {} `{}` is {} while {}",
+                "- {} {} is {} while {}",
                 r.status.emoji(),
-                cell(&r.name),
+                code(&r.name),
                 r.status.as_str(),
                 why.join("; ")
             );
@@ -367,7 +370,7 @@ fn logs(md: &mut String, report: &Report, max_rows: usize) {
             bytes("total_bytes", r)
         )];
         if let Some(f) = r.metrics.get("largest_file").and_then(|v| v.as_str()) {
-            facts.push(format!("largest `{}` {}", cell(f), bytes("largest_bytes", r)));
+            facts.push(format!("largest {} {}", code(f), bytes("largest_bytes", r)));
         }
         if let Some(a) = r.metrics.get("oldest_uncompressed_age").and_then(|v| v.as_str()) {
             facts.push(format!("oldest uncompressed rotated file {}", cell(a)));
@@ -402,8 +405,8 @@ fn logs(md: &mut String, report: &Report, max_rows: usize) {
                 let new = if g.get("new").and_then(|v| v.as_bool()) == Some(true) { " 🆕" } else { "" };
                 let _ = writeln!(
                     md,
-                    "| `{}`{new} | {} | {} | {} | {} |",
-                    cell(s("fingerprint")),
+                    "| {}{new} | {} | {} | {} | {} |",
+                    code_cell(s("fingerprint")),
                     g.get("count").and_then(|v| v.as_u64()).unwrap_or(0),
                     cell(s("first_seen")),
                     cell(s("last_seen")),
@@ -472,7 +475,7 @@ fn response_time_chart(md: &mut String, report: &Report) {
     let legend: Vec<String> = slow
         .iter()
         .enumerate()
-        .map(|(i, (n, p95, _))| format!("{}. `{}` (p95 {})", i + 1, cell(n), fmt_ms(*p95)))
+        .map(|(i, (n, p95, _))| format!("{}. {} (p95 {})", i + 1, code(n), fmt_ms(*p95)))
         .collect();
     let _ = writeln!(md, "Lines in order: {}", legend.join(" · "));
 }
@@ -553,19 +556,20 @@ pub fn key_metric(r: &CheckResult) -> String {
     parts.join(" · ")
 }
 
-/// Makes text safe inside a markdown table cell: no pipes, newlines or raw HTML.
+/// Makes text safe inside a markdown table cell (and anywhere inline): no pipes, newlines,
+/// raw HTML, links, images, emphasis or mentions; see [`untrusted::markdown`].
 pub fn cell(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
-        .collect::<String>()
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    if out.chars().count() > MAX_CELL {
-        out = out.chars().take(MAX_CELL - 1).collect::<String>() + "…";
-    }
-    out
+    untrusted::markdown(s, MAX_CELL)
+}
+
+/// A code span for list items and paragraphs (`` `name` ``), however many backticks `s` has.
+pub fn code(s: &str) -> String {
+    untrusted::markdown_code(s, MAX_CELL)
+}
+
+/// A code span inside a table cell.
+pub fn code_cell(s: &str) -> String {
+    untrusted::markdown_code_cell(s, MAX_CELL)
 }
 
 #[cfg(test)]
