@@ -391,6 +391,9 @@ async fn a_failing_canary_makes_the_run_inconclusive_and_keeps_every_streak() {
     assert!(md.contains("inconclusive") && md.contains("This run is inconclusive"), "{md}");
     let json = serde_json::to_value(&out.report).unwrap();
     assert_eq!(json["status"], "inconclusive");
+    // One warning annotation, not an error per finding the run could not confirm.
+    let ann = vaktpost::report::actions::annotations(&out.report);
+    assert!(ann.starts_with("::warning title=vaktpost run inconclusive::") && ann.lines().count() == 1, "{ann}");
     // Run 3: the canary answers again and api is still down: streak 2 of 2, the issue opens.
     let (ctx3, o) = step((503, 200));
     let out = vaktpost::run(&ctx3, &loaded, &o, &|_, _| {}).await.unwrap();

@@ -45,6 +45,19 @@ const MAX_ANNOTATION_TITLE: usize = 255;
 /// [`untrusted::command_data`] and [`untrusted::command_property`].
 pub fn annotations(report: &Report) -> String {
     let mut out = String::new();
+    // An inconclusive run's findings say nothing about the targets: one warning instead.
+    if let Some(why) = &report.run.inconclusive {
+        let _ = writeln!(
+            out,
+            "::warning title={}::{}",
+            untrusted::command_property("vaktpost run inconclusive", MAX_ANNOTATION_TITLE),
+            untrusted::command_data(
+                &format!("{why}; no issue was opened or closed and nothing was sent"),
+                MAX_ANNOTATION
+            )
+        );
+        return out;
+    }
     for f in &report.findings {
         let level = match f.severity {
             Severity::High => "error",
