@@ -167,6 +167,8 @@ struct Tally {
     flapping_runs: usize,
     /// Re-checks that turned a failure into a pass (blips absorbed).
     recovered: usize,
+    /// Each Slack message's fallback text.
+    slack_texts: Vec<String>,
 }
 
 /// Replays the week with `defaults` lines added under `defaults:` and a `rules:` section.
@@ -248,6 +250,14 @@ async fn replay(defaults: &str, rules: &str) -> (Arc<World>, Tally) {
     }
     tally.issues_opened = gh.issues().len();
     tally.slack_messages = slack.requests().len();
+    tally.slack_texts = slack
+        .requests()
+        .iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            v["text"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
     assert!(tgt.requests.load(Ordering::SeqCst) as usize >= world.runs.len());
     (world, tally)
 }
@@ -289,6 +299,25 @@ async fn a_week_on_defaults_opens_one_issue_per_real_problem() {
     assert!(t.flapping_runs >= 8, "{t:#?}");
     // Slack: open + resolve per outage; open + "flapping" + resolve for the episode.
     assert_eq!(t.slack_messages, 7, "{t:#?}");
+    let kinds: Vec<&str> = t
+        .slack_texts
+        .iter()
+        .map(|s| {
+            if s.contains("Flapping") {
+                "flapping"
+            } else if s.contains("Resolved") {
+                "resolved"
+            } else {
+                "opened"
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["opened", "resolved", "opened", "resolved", "opened", "flapping", "resolved"],
+        "{:#?}",
+        t.slack_texts
+    );
     // The runner outage: every run in it is inconclusive and changes nothing.
     let offline = world.runs.iter().filter(|r| r.offline).count();
     assert!(offline >= 7);
