@@ -398,6 +398,38 @@ async fn message_change_updates_the_issue_once() {
     assert_eq!(patches, 1);
 }
 
+// Regression: a severity change sent `labels` in the PATCH, which replaces the whole set,
+// so labels people added (`acknowledged`, `vaktpost:maintenance`) disappeared.
+#[tokio::test(flavor = "multi_thread")]
+async fn severity_change_keeps_labels_people_added() {
+    let gh = FakeGithub::start().await;
+    let t = target();
+    let cfg = format!(
+        "defaults:\n  confirm: false\nmonitors:\n  - name: api\n    type: http\n    url: http://127.0.0.1:{}/health\n    expected_status: [200, 500, 503]\nrules:\n  - name: server_errors\n    condition: status_code >= 500.0\n    message: \"{{name}} answers {{status_code}}\"\n    severity: low\n    escalate:\n      - when: status_code == 503.0\n        severity: high\nalerts:\n  github:\n    labels: [production]\n",
+        t.port
+    );
+    let d = Dir::new(&cfg);
+    let env = env_with(&gh, &[]);
+    t.status.store(500, Ordering::SeqCst);
+    let (o, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["opened"], "{}", text(&o));
+    assert_eq!(gh.issues()[0].labels, ["vaktpost", "severity:low", "production"]);
+    // A triager labels the issue.
+    gh.gh.lock().unwrap().issues[0].labels.extend(["acknowledged".to_string(), "team:payments".to_string()]);
+    t.status.store(503, Ordering::SeqCst);
+    let (_, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["updated"]);
+    let i = &gh.issues()[0];
+    assert!(i.title.starts_with("🔴 api: api answers 503"), "{}", i.title);
+    let mut labels = i.labels.clone();
+    labels.sort();
+    assert_eq!(labels, ["acknowledged", "production", "severity:high", "team:payments", "vaktpost"]);
+    // No request replaced the label set.
+    for r in gh.requests().iter().filter(|r| r.method == "PATCH") {
+        assert!(!r.body.contains("\"labels\""), "PATCH with labels: {}", r.body);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn redact_targets_keeps_hosts_out_of_issue_bodies() {
     let gh = FakeGithub::start().await;

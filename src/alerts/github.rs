@@ -94,6 +94,7 @@ pub enum Verb {
     Get,
     Post,
     Patch,
+    Delete,
 }
 
 /// The token a run uses for GitHub (the action's `github_token` input, else `GITHUB_TOKEN`).
@@ -136,6 +137,7 @@ pub async fn request(
             Verb::Get => octo._get(url).await,
             Verb::Post => octo._post(url, body).await,
             Verb::Patch => octo._patch(url, body).await,
+            Verb::Delete => octo._delete(url, body).await,
         };
         let resp = res.map_err(|e| format!("GitHub request failed: {}", octo_message(&e)))?;
         let status = resp.status();
@@ -235,6 +237,34 @@ impl Client {
         let body = serde_json::to_value(&patch).map_err(|e| e.to_string())?;
         let (_, _, text) = self.send(Verb::Patch, &self.url(&format!("/issues/{number}")), Some(&body)).await?;
         serde_json::from_str(&text).map_err(|e| format!("unexpected answer to issue update: {e}"))
+    }
+
+    /// Adds labels to an issue, keeping every label it has (GitHub's "add labels"; a
+    /// PATCH with `labels` would replace the set and drop the labels people added).
+    pub async fn add_labels(&self, number: u64, labels: &[String]) -> Result<(), String> {
+        let body = serde_json::json!({ "labels": labels });
+        self.send(Verb::Post, &self.url(&format!("/issues/{number}/labels")), Some(&body)).await.map(|_| ())
+    }
+
+    /// Removes one label from an issue; a label the issue does not have (404) is fine.
+    pub async fn remove_label(&self, number: u64, name: &str) -> Result<(), String> {
+        let enc = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let url = self.url(&format!("/issues/{number}/labels/{enc}"));
+        let (status, _, text) = request(&self.octo, Verb::Delete, &url, None, self.deadline, false).await?;
+        if status.is_success() || status == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Err(format!("GitHub answered HTTP {}: {}", status.as_u16(), github_message(&text)))
+    }
+
+    /// Brings an issue's severity label in line (`severity:<level>` of vaktpost and the
+    /// configured labels), touching no other label.
+    pub async fn set_severity_labels(&self, number: u64, severity: Severity, extra: &[String]) -> Result<(), String> {
+        let want = labels_for(severity, extra);
+        for level in [Severity::High, Severity::Medium, Severity::Low].into_iter().filter(|l| *l != severity) {
+            self.remove_label(number, &format!("severity:{}", level.as_str())).await?;
+        }
+        self.add_labels(number, &want).await
     }
 
     pub async fn comment(&self, number: u64, text: &str) -> Result<(), String> {

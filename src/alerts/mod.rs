@@ -439,13 +439,16 @@ async fn sync_github(
                 if changed && open_now {
                     let body = issue_body(&fp, &rec, run, cfg.redact_targets);
                     let t = title(&rec);
-                    let patch = github::IssuePatch {
-                        title: Some(&t),
-                        body: Some(&body),
-                        labels: Some(github::labels_for(rec.severity, &cfg.labels)),
-                        ..Default::default()
+                    // Title and body only: labels change through add/remove, so labels a
+                    // person added (`acknowledged`, `vaktpost:maintenance`) stay.
+                    let patch = github::IssuePatch { title: Some(&t), body: Some(&body), ..Default::default() };
+                    let severity_changed = rec2.issue_severity != Some(rec.severity);
+                    let res = match client.update(n, &patch).await {
+                        Ok(_) if severity_changed => client.set_severity_labels(n, rec.severity, &cfg.labels).await,
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(e),
                     };
-                    match client.update(n, &patch).await {
+                    match res {
                         Ok(_) => {
                             rec2.issue_severity = Some(rec.severity);
                             rec2.issue_message = Some(rec.message.clone());
@@ -525,14 +528,10 @@ async fn open_issue(
     if cfg.reopen.as_deref() == Some("reopen") {
         let closed = client.list("closed", 5).await?;
         if let Some(old) = closed.iter().filter(|i| i.fingerprint().as_deref() == Some(fp)).max_by_key(|i| i.number) {
-            let patch = github::IssuePatch {
-                title: Some(&t),
-                body: Some(&body),
-                labels: Some(github::labels_for(rec.severity, &cfg.labels)),
-                state: Some("open"),
-                ..Default::default()
-            };
+            let patch =
+                github::IssuePatch { title: Some(&t), body: Some(&body), state: Some("open"), ..Default::default() };
             let issue = client.update(old.number, &patch).await?;
+            client.set_severity_labels(old.number, rec.severity, &cfg.labels).await?;
             let text = untrusted::markdown(&run.redactor.redact_text(&rec.message), MAX_ISSUE_MESSAGE);
             client.comment(old.number, &format!("Reopened: {text}")).await?;
             return Ok(issue);

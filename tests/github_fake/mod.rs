@@ -350,6 +350,47 @@ async fn handle(
                 &[],
             ))
         }
+        // "Add labels to an issue": union with the labels it has; answers the full set.
+        ("POST", ["repos", _, _, "issues", n, "labels"]) => {
+            let Some(i) = n.parse::<u64>().ok().and_then(|n| g.issues.iter_mut().find(|i| i.number == n)) else {
+                return Ok(reply(404, json!({"message": "Not Found"}), &[]));
+            };
+            let Some(add) = json_body.get("labels").and_then(|l| l.as_array()) else {
+                return Ok(reply(422, json!({"message": "Invalid request.\n\n\"labels\" wasn't supplied."}), &[]));
+            };
+            for l in add.iter().filter_map(|x| x.as_str()) {
+                if !i.labels.iter().any(|have| have == l) {
+                    i.labels.push(l.to_string());
+                }
+            }
+            Ok(reply(200, label_list(&i.labels), &[]))
+        }
+        // "Remove a label from an issue": 404 "Label does not exist" when it is not there.
+        ("DELETE", ["repos", _, _, "issues", n, "labels", name]) => {
+            let Some(i) = n.parse::<u64>().ok().and_then(|n| g.issues.iter_mut().find(|i| i.number == n)) else {
+                return Ok(reply(404, json!({"message": "Not Found"}), &[]));
+            };
+            let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy().to_string();
+            let Some(pos) = i.labels.iter().position(|l| *l == name) else {
+                return Ok(reply(
+                    404,
+                    json!({"message": "Label does not exist", "documentation_url": "https://docs.github.com/rest/issues/labels#remove-a-label-from-an-issue"}),
+                    &[],
+                ));
+            };
+            i.labels.remove(pos);
+            Ok(reply(200, label_list(&i.labels), &[]))
+        }
         _ => Ok(reply(404, json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}), &[])),
     }
+}
+
+fn label_list(labels: &[String]) -> Value {
+    Value::Array(
+        labels
+            .iter()
+            .enumerate()
+            .map(|(k, l)| json!({"id": k + 1, "node_id": format!("LA_{k}"), "name": l, "color": "ededed", "default": false, "description": null}))
+            .collect(),
+    )
 }
