@@ -57,6 +57,11 @@ monitors:
     type: http
     url: http://localhost:$PORT/memory
     extract: {percent: /percent}
+# high_memory waits for a second run over the line by default (for: 2); each step below
+# checks the outputs of one run.
+rules:
+  - name: high_memory
+    for: 1
 EOF
 
 # Every input action.yml declares, as GitHub sets it: INPUT_<NAME> = "" unless given.
