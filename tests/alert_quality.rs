@@ -180,7 +180,7 @@ async fn replay(defaults: &str, rules: &str) -> (Arc<World>, Tally) {
     let slack = alert_receiver::Receiver::ok().await;
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
-        "defaults:\n  timeout: 2\n{defaults}monitors:\n  - name: shop_api\n    type: http\n    url: {}\n{rules}alerts:\n  github: {{}}\n  slack:\n    webhook_url: {}\n",
+        "defaults:\n  timeout: 10\n{defaults}monitors:\n  - name: shop_api\n    type: http\n    url: {}\n{rules}alerts:\n  github: {{}}\n  slack:\n    webhook_url: {}\n",
         tgt.url,
         slack.url("/services/T0/B0/quality")
     );
@@ -232,8 +232,15 @@ async fn replay(defaults: &str, rules: &str) -> (Arc<World>, Tally) {
             assert!(opts.fail_on.trips(r), "an inconclusive run fails the gate");
         }
         let c = &r.checks[0];
+        let recovered = c.confirm.as_ref().is_some_and(|c| c.recovered);
+        // What a person reads: the summary marks a flapping monitor and names a blip.
+        if (c.flapping && tally.flapping_runs == 0) || (recovered && tally.recovered == 0) {
+            let md = vaktpost::report::summary::render(r, None, 500);
+            let want = if c.flapping { "down · 🔁 flapping" } else { "blip: passed on re-check" };
+            assert!(md.contains(want) || md.contains("up · 🔁 flapping"), "{md}");
+        }
         tally.flapping_runs += c.flapping as usize;
-        tally.recovered += c.confirm.as_ref().is_some_and(|c| c.recovered) as usize;
+        tally.recovered += recovered as usize;
         for a in r.alerts.iter().filter(|a| a.channel == "github") {
             match a.action {
                 vaktpost::report::Action::Opened => {
