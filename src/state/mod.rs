@@ -5,6 +5,7 @@
 
 pub mod agg;
 pub mod figures;
+pub mod files;
 pub mod github_branch;
 pub mod history;
 pub mod rotate;
@@ -108,12 +109,18 @@ pub struct RuleState {
     pub finding: Option<Finding>,
 }
 
-/// Loads the state in `dir`. Missing is empty; unreadable JSON is moved aside with a note.
+/// Loads the state in `dir`. Missing or empty is empty state; anything else that is not
+/// a state file (a symlink, invalid UTF-8 or JSON, the wrong shape, a truncated write) is
+/// moved aside with a note, never overwritten in place.
 pub fn load(dir: &Path, now: DateTime<Utc>) -> (State, Vec<String>) {
     let file = dir.join(STATE_FILE);
-    let text = match std::fs::read_to_string(&file) {
-        Ok(t) => t,
+    let bytes = match files::read(&file) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (State::default(), vec![]),
+        Err(e) if files::is_symlink(&e) => {
+            let moved = files::move_aside(&file, now);
+            return (State::default(), vec![files::symlink_note(&file, moved.as_deref())]);
+        }
         Err(e) => {
             return (
                 State::default(),
@@ -121,26 +128,36 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> (State, Vec<String>) {
             )
         }
     };
-    match serde_json::from_str::<State>(&text) {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return (State::default(), vec![]);
+    }
+    match parse(&bytes) {
         Ok(s) => (s, vec![]),
         Err(e) => {
-            let aside = dir.join(format!("{STATE_FILE}.corrupt-{}", now.format("%Y%m%dT%H%M%SZ")));
-            let moved = std::fs::rename(&file, &aside).is_ok();
-            let note = if moved {
-                format!(
-                    "state file {} was corrupt ({e}); moved to {} and started fresh",
+            let note = match files::move_aside(&file, now) {
+                Some(aside) => format!(
+                    "state file {} was corrupt ({e}); moved to {} and started fresh (streaks for `for:` start over)",
                     file.display(),
                     aside.display()
-                )
-            } else {
-                format!("state file {} was corrupt ({e}) and could not be moved aside; started fresh", file.display())
+                ),
+                None => format!(
+                    "state file {} was corrupt ({e}) and could not be moved aside; started fresh",
+                    file.display()
+                ),
             };
             (State::default(), vec![note])
         }
     }
 }
 
-/// Writes the state atomically (temporary file, then rename).
+/// A state file's bytes as [`State`]: UTF-8, JSON, and the right shape.
+fn parse(bytes: &[u8]) -> Result<State, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
+    serde_json::from_str::<State>(text).map_err(|e| e.to_string())
+}
+
+/// Writes the state atomically (temporary file, then rename). Overwrites whatever is
+/// there; runs use [`save_merged`].
 pub fn save(dir: &Path, state: &State) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let file = dir.join(STATE_FILE);
@@ -149,6 +166,62 @@ pub fn save(dir: &Path, state: &State) -> std::io::Result<PathBuf> {
     let text = serde_json::to_vec_pretty(&s).map_err(std::io::Error::other)?;
     crate::report::write_atomic(&file, &text)?;
     Ok(file)
+}
+
+/// How long a save waits for another run holding the state directory's lock.
+pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Saves `ours` (the state a run derived from `base`, what it loaded) without losing what
+/// an overlapping run saved meanwhile: under the state directory's lock the file is read
+/// again and, when another run changed it, merged key by key (monitors, rules, alerts,
+/// pending, pending_close; the data branch's three-way merge), then replaced atomically.
+/// Returns the notes of the save (a merge, a file that had to be replaced).
+pub fn save_merged(
+    dir: &Path,
+    base: &State,
+    ours: &State,
+    lock_timeout: std::time::Duration,
+) -> std::io::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)?;
+    let _lock = history::Lock::acquire(dir, lock_timeout)?;
+    let file = dir.join(STATE_FILE);
+    let mut notes = Vec::new();
+    let theirs = match files::read(&file) {
+        Ok(b) if b.iter().all(u8::is_ascii_whitespace) => None,
+        Ok(b) => match parse(&b) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                notes.push(format!("state file {} became corrupt during the run ({e}); replaced", file.display()));
+                None
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        // The atomic rename below replaces the link itself, never its target.
+        Err(e) if files::is_symlink(&e) => {
+            notes.push(format!("{} became a symlink during the run; replaced, never followed", file.display()));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let versioned = |s: &State| State { version: 1, ..s.clone() };
+    let ours = versioned(ours);
+    let merged = match theirs.map(|t| versioned(&t)) {
+        Some(t) if t != versioned(base) && t != ours => {
+            let v = |s: &State| serde_json::to_value(s).unwrap_or_default();
+            let m = github_branch::merge_json(&v(&versioned(base)), &v(&ours), &v(&t), 2);
+            match serde_json::from_value::<State>(m) {
+                Ok(m) => {
+                    notes.push("another run saved the state meanwhile; merged monitor by monitor".into());
+                    m
+                }
+                Err(_) => ours,
+            }
+        }
+        _ => ours,
+    };
+    let text = serde_json::to_vec_pretty(&merged).map_err(std::io::Error::other)?;
+    crate::report::write_atomic(&file, &text)?;
+    Ok(notes)
 }
 
 #[cfg(test)]
