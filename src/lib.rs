@@ -902,3 +902,35 @@ async fn heartbeat(
         error: res.err().map(|e| redactor.redact_text(&e)),
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_stop_at_an_injected_deadline_and_keep_their_streaks() {
+        let yaml = "monitors:\n  - name: api\n    type: http\n    url: https://api.example.com/health\nrules:\n  - name: slow_response\n    condition: response_time > 2.0\n    for: 1\n";
+        let loaded = config::load_str(yaml, "t.yml", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e:?}"));
+        let rules = rules::build(&loaded.config.rules).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut r = CheckResult::new(&loaded.config.monitors[0], "https://api.example.com/health".into(), Utc::now());
+        r.set("response_time_ms", 5000.0);
+        let results = [r];
+        let extra = BTreeMap::new();
+        let mut state = State::default();
+        let mut notes = Vec::new();
+        let later = tokio::time::Instant::now() + Duration::from_secs(3600);
+        let f =
+            evaluate_until(&loaded.config, &rules, &results, &mut state, Utc::now(), &extra, Some(later), &mut notes);
+        assert!(f.iter().any(|f| f.rule == "slow_response" && !f.carried_over), "{f:?}");
+        assert!(notes.is_empty(), "{notes:?}");
+        let streaks = state.rules.clone();
+        // The deadline has passed: no rule runs, streaks stay, the active finding stands.
+        let past = tokio::time::Instant::now();
+        let f =
+            evaluate_until(&loaded.config, &rules, &results, &mut state, Utc::now(), &extra, Some(past), &mut notes);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with(RULES_CUT_NOTE) && notes[0].contains("api"), "{notes:?}");
+        assert_eq!(state.rules, streaks);
+        assert!(f.iter().any(|f| f.rule == "slow_response" && f.carried_over), "{f:?}");
+    }
+}

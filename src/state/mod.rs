@@ -241,6 +241,87 @@ mod tests {
         assert!(names.iter().any(|n| n.starts_with("state.json.corrupt-")), "{names:?}");
     }
 
+    fn names(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect()
+    }
+
+    fn monitor(status: Status) -> MonitorState {
+        MonitorState {
+            last_checked_at: Utc::now(),
+            last_status: status,
+            findings: vec![],
+            data: None,
+            flips: vec![],
+            flapping_since: None,
+            settled_at: None,
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_state_is_moved_aside_not_overwritten() {
+        // Regression: read_to_string failed with InvalidData and the file was overwritten.
+        for bad in
+            [&b"\xff\xfe{\"monitors\":{}}"[..], b"[1,2]", b"{\"monitors\": 5}", b"{\"monitors\": {\"a\": {\"last_"]
+        {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(STATE_FILE), bad).unwrap();
+            let (s, notes) = load(dir.path(), Utc::now());
+            assert_eq!(s, State::default());
+            assert!(notes.len() == 1 && notes[0].contains("corrupt"), "{notes:?}");
+            let aside: Vec<String> =
+                names(dir.path()).into_iter().filter(|n| n.starts_with("state.json.corrupt-")).collect();
+            assert_eq!(aside.len(), 1, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(std::fs::read(dir.path().join(&aside[0])).unwrap(), bad);
+            assert!(!dir.path().join(STATE_FILE).exists());
+        }
+    }
+
+    #[test]
+    fn empty_state_file_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(STATE_FILE), b"\n").unwrap();
+        let (s, notes) = load(dir.path(), Utc::now());
+        assert_eq!((s, notes), (State::default(), vec![]));
+    }
+
+    #[test]
+    fn symlinked_state_is_moved_aside_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(outside.path(), br#"{"monitors":{}}"#).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join(STATE_FILE)).unwrap();
+        let (_, notes) = load(dir.path(), Utc::now());
+        assert!(notes.len() == 1 && notes[0].contains("symlink"), "{notes:?}");
+        let mut s = State::default();
+        s.monitors.insert("a".into(), monitor(Status::Up));
+        save_merged(dir.path(), &State::default(), &s, LOCK_TIMEOUT).unwrap();
+        assert_eq!(std::fs::read(outside.path()).unwrap(), br#"{"monitors":{}}"#);
+        assert!(!std::fs::symlink_metadata(dir.path().join(STATE_FILE)).unwrap().file_type().is_symlink());
+    }
+
+    #[test]
+    fn a_save_keeps_what_another_run_saved_since_the_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut base = State::default();
+        base.monitors.insert("shared".into(), monitor(Status::Up));
+        save(dir.path(), &base).unwrap();
+        let (base, _) = load(dir.path(), Utc::now());
+        // Two runs load the same state; the other one saves first.
+        let mut theirs = base.clone();
+        theirs.monitors.insert("b".into(), monitor(Status::Down));
+        theirs.rules.insert("b/endpoint_down".into(), RuleState { failing: 2, ..Default::default() });
+        save_merged(dir.path(), &base, &theirs, LOCK_TIMEOUT).unwrap();
+        let mut ours = base.clone();
+        ours.monitors.insert("a".into(), monitor(Status::Degraded));
+        ours.monitors.remove("shared");
+        let notes = save_merged(dir.path(), &base, &ours, LOCK_TIMEOUT).unwrap();
+        assert!(notes.iter().any(|n| n.contains("merged")), "{notes:?}");
+        let (back, _) = load(dir.path(), Utc::now());
+        let keys: Vec<&str> = back.monitors.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(back.rules["b/endpoint_down"].failing, 2);
+    }
+
     #[test]
     fn state_round_trips() {
         let dir = tempfile::tempdir().unwrap();
