@@ -486,7 +486,7 @@ fn backdate_head(fake: &FakeGitData) {
 }
 
 fn last_patch_force(fake: &FakeGitData) -> serde_json::Value {
-    let patch = fake.requests().into_iter().filter(|r| r.method == "PATCH").last().unwrap();
+    let patch = fake.requests().into_iter().rfind(|r| r.method == "PATCH").unwrap();
     serde_json::from_str::<serde_json::Value>(&patch.body).unwrap()["force"].clone()
 }
 

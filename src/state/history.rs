@@ -732,7 +732,7 @@ fn write_aggregates(
         for d in &old {
             remove_file(&dir.join(hours_name(*d)))?;
         }
-        compact_rollups(&dir, now, notes)?;
+        compact_rollups(dir, now, notes)?;
     }
     for d in &h.dirty {
         if let Some(f) = h.hours.get(d) {
@@ -741,7 +741,7 @@ fn write_aggregates(
     }
     write_json(&dir.join(ERRORS_FILE), &h.errors)?;
     write_json(&dir.join(TAILS_FILE), &h.tails)?;
-    super::rotate::rotate(&dir, now, cfg, notes)?;
+    super::rotate::rotate(dir, now, cfg, notes)?;
     Ok(())
 }
 
