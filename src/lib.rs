@@ -35,6 +35,13 @@ use state::{MonitorState, State};
 /// Error groups in the report and the summary's "Top errors", and how recent they must be.
 const TOP_ERRORS: usize = 10;
 const TOP_ERRORS_DAYS: i64 = 7;
+/// Alerts get this long past the run's deadline, so a run whose checks timed out still
+/// reports them; the whole run ends by the deadline plus this.
+pub const ALERT_MINUTE: Duration = Duration::from_secs(60);
+/// Rule evaluation stops this long past the run's deadline (the start of the alert minute).
+pub const RULES_GRACE: Duration = Duration::from_secs(15);
+/// The note of a run whose deadline passed before every rule was evaluated.
+pub const RULES_CUT_NOTE: &str = "rules not evaluated: the run's deadline passed";
 
 /// vaktpost's own failures (exit code 3), as opposed to findings about targets.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +88,9 @@ impl RunOptions {
 pub struct Outcome {
     pub report: Report,
     pub state: State,
+    /// The state as loaded, which `state` was derived from: saving merges another run's
+    /// changes since then instead of overwriting them.
+    pub base: State,
     /// The history as loaded, with this run's samples added; `write_outputs` takes it to
     /// save without reading the store again.
     pub history: std::sync::Mutex<Option<state::agg::History>>,
@@ -141,6 +151,7 @@ pub async fn run(
     let t0 = std::time::Instant::now();
     let (branch, branch_notes) = pull_branch(ctx, config, opts).await;
     let (mut state, mut notes) = state::load(&opts.state_dir, started);
+    let base = state.clone();
     notes.extend(branch_notes);
     notes.extend(loaded.notes.iter().cloned());
     let rules = rules::build(&config.rules).map_err(|e| RunError::Internal(format!("rules did not compile: {e:?}")))?;
@@ -153,10 +164,9 @@ pub async fn run(
     let timing = runner::Timing { confirm: opts.wait.is_none(), ..runner::Timing::from_context(ctx) };
     let mut ran = runner::run(config, &state, &due, env.clone(), deadline, &timing, progress).await;
     let mut gate = None;
-    let mut checks_end = deadline;
     if let Some(wait) = opts.wait {
-        let until = tokio::time::Instant::now() + wait;
-        checks_end = checks_end.max(until);
+        // The wait lives inside the run's deadline, never past it.
+        let until = (tokio::time::Instant::now() + wait).min(deadline);
         let g =
             wait_until_healthy(config, &rules, &state, &due, &mut ran, &env, until, opts.fail_on, &timing, progress)
                 .await;
@@ -167,9 +177,10 @@ pub async fn run(
                 g.attempts
             ),
             None => format!(
-                "gate: still failing after waiting {} ({} attempts)",
+                "gate: still failing after waiting {} ({} attempts){}",
                 config::duration::format_duration(wait),
-                g.attempts
+                g.attempts,
+                if until == deadline { "; the wait was cut short by the run's deadline" } else { "" }
             ),
         });
         gate = Some(g);
@@ -208,24 +219,27 @@ pub async fn run(
     let mut extra: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
         figures.iter().map(|(k, f)| (k.clone(), f.variables())).collect();
     checks::log_files::app_variables(config, &results, &state, &mut extra);
+    // Rules get the first part of the alert minute at most (a rule can be slow; the run
+    // must still end by its deadline plus the alert minute).
+    let rules_deadline = Some(deadline + RULES_GRACE);
     let findings = match &inconclusive {
         None => {
             trust::observe_flapping(config, &mut results, &mut state, ctx.now());
-            evaluate_with(config, &rules, &results, &mut state, ctx.now(), &extra)
+            evaluate_until(config, &rules, &results, &mut state, ctx.now(), &extra, rules_deadline, &mut notes)
         }
         // What the rules would say, for the report only; the state is not touched.
         Some(why) => {
             notes.push(format!(
                 "inconclusive run: {why}; no issue was opened or closed, nothing was sent, and every streak was kept"
             ));
-            evaluate_with(config, &rules, &results, &mut state.clone(), ctx.now(), &extra)
+            evaluate_until(config, &rules, &results, &mut state.clone(), ctx.now(), &extra, rules_deadline, &mut notes)
         }
     };
     notes.extend(rules::errors::notes(&findings));
 
     // Alerts get their own minute past the checks' deadline, so a run whose checks
     // timed out still reports them.
-    let alert_deadline = checks_end + Duration::from_secs(60);
+    let alert_deadline = deadline + ALERT_MINUTE;
     let alert_run = alerts::AlertRun {
         config,
         ctx,
@@ -262,7 +276,7 @@ pub async fn run(
     if !sharded {
         heartbeat(config, opts, &mut report, alert_deadline, &env.redactor).await;
     }
-    Ok(Outcome { report, state, history: std::sync::Mutex::new(Some(hist)), branch })
+    Ok(Outcome { report, state, base, history: std::sync::Mutex::new(Some(hist)), branch })
 }
 
 /// Gate mode: re-runs the checks that fail the gate, with backoff, until none do or
@@ -335,6 +349,24 @@ pub fn evaluate_with(
     now: chrono::DateTime<Utc>,
     extra: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
 ) -> Vec<Finding> {
+    evaluate_until(config, rules, results, state, now, extra, None, &mut Vec::new())
+}
+
+/// [`evaluate_with`] that stops once `deadline` has passed: the rules not evaluated keep
+/// their streaks as they were, and `notes` gets [`RULES_CUT_NOTE`] with what was left out.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_until(
+    config: &Config,
+    rules: &[Rule],
+    results: &[CheckResult],
+    state: &mut State,
+    now: chrono::DateTime<Utc>,
+    extra: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    deadline: Option<tokio::time::Instant>,
+    notes: &mut Vec<String>,
+) -> Vec<Finding> {
+    let mut skipped = 0usize;
+    let mut skipped_monitors = std::collections::BTreeSet::new();
     let none = BTreeMap::new();
     let mut out = Vec::new();
     let by_name: std::collections::HashMap<&str, &config::Monitor> =
@@ -358,6 +390,15 @@ pub fn evaluate_with(
         let mut mine = Vec::new();
         for rule in rules.iter().filter(|rule| rule.applies_to(&r.name)) {
             let fp = format!("{}/{}", r.name, rule.name);
+            if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                skipped += 1;
+                skipped_monitors.insert(r.name.clone());
+                // What it said last run stands until a run can evaluate it again.
+                if let Some(f) = state.rules.get(&fp).filter(|rs| rs.active).and_then(|rs| rs.finding.clone()) {
+                    mine.push(Finding { carried_over: true, ..f });
+                }
+                continue;
+            }
             let rs = state.rules.entry(fp.clone()).or_default();
             if rule.name == trust::AVAILABILITY_RULE {
                 if r.flapping {
@@ -447,6 +488,16 @@ pub fn evaluate_with(
         ms.findings = mine.clone();
         ms.data = r.carry.clone();
         out.extend(mine);
+    }
+    if skipped > 0 {
+        let names: Vec<&str> = skipped_monitors.iter().map(String::as_str).take(10).collect();
+        let more = skipped_monitors.len().saturating_sub(names.len());
+        notes.push(format!(
+            "{RULES_CUT_NOTE}; {skipped} rule evaluation{} left out (monitors: {}{}), their streaks kept and active findings carried over",
+            if skipped == 1 { "" } else { "s" },
+            names.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ));
     }
     out
 }
@@ -539,8 +590,10 @@ pub fn write_outputs(
     opts: &RunOptions,
     outcome: &Outcome,
 ) -> Result<Written, RunError> {
-    // History first, so a repair or a lock problem it meets is in this run's report.
+    // History and state first, so a repair, a merge or a failure they meet is in this run's
+    // report. A failed save is still exit 3 (SPEC §2), returned once every output is written.
     let mut notes = Vec::new();
+    let mut save_failed: Option<RunError> = None;
     // A merged report's samples were saved by the shards' own runs.
     if !opts.dry_run && outcome.report.run.merged_shards.is_empty() {
         let cfg = state::history::HistoryConfig::from_config(&loaded.config.state);
@@ -552,16 +605,31 @@ pub fn write_outputs(
         let loaded_history = outcome.history.lock().ok().and_then(|mut h| h.take());
         match state::history::save_loaded(&opts.state_dir, ctx.now(), &cfg, &samples, loaded_history) {
             Ok(n) => notes.extend(n),
-            Err(e) => notes.push(format!("history not saved this run: {e}")),
+            Err(source) => {
+                let path = state::history::history_dir(&opts.state_dir);
+                notes.push(format!("history not saved this run: {source} ({}); the run exits 3", path.display()));
+                save_failed = Some(RunError::Write { what: "the history", path, source });
+            }
         }
     }
-    // The data branch gets the saved state before the report is written, so how the push
-    // went is in the report.
-    let mut state_saved = false;
-    if let (Some(pulled), false) = (&outcome.branch, opts.dry_run) {
-        save_state(opts, &outcome.state)?;
-        state_saved = true;
-        notes.extend(push_branch(ctx, loaded, opts, pulled, &outcome.report));
+    if !opts.dry_run {
+        match save_state(opts, &outcome.base, &outcome.state) {
+            Ok(n) => {
+                notes.extend(n);
+                // The data branch gets the saved state before the report is written, so how
+                // the push went is in the report.
+                if let Some(pulled) = &outcome.branch {
+                    notes.extend(push_branch(ctx, loaded, opts, pulled, &outcome.report));
+                }
+            }
+            Err(e) => {
+                notes.push(format!("state not saved this run: {e}; the run exits 3"));
+                if outcome.branch.is_some() {
+                    notes.push("state branch not written: the local state could not be saved".into());
+                }
+                save_failed.get_or_insert(e);
+            }
+        }
     }
     let patched = (!notes.is_empty()).then(|| {
         let mut r = outcome.report.clone();
@@ -606,16 +674,16 @@ pub fn write_outputs(
             source,
         })?;
     }
-    if !opts.dry_run && !state_saved {
-        save_state(opts, &outcome.state)?;
+    match save_failed {
+        Some(e) => Err(e),
+        None => Ok(written),
     }
-    Ok(written)
 }
 
-fn save_state(opts: &RunOptions, st: &State) -> Result<(), RunError> {
-    state::save(&opts.state_dir, st).map(|_| ()).map_err(|source| RunError::Write {
+fn save_state(opts: &RunOptions, base: &State, st: &State) -> Result<Vec<String>, RunError> {
+    state::save_merged(&opts.state_dir, base, st, state::LOCK_TIMEOUT).map_err(|source| RunError::Write {
         what: "the state",
-        path: opts.state_dir.clone(),
+        path: opts.state_dir.join(state::STATE_FILE),
         source,
     })
 }
@@ -791,6 +859,7 @@ pub async fn merge(
     report.run.github_run_url = ctx.run_url().or(report.run.github_run_url);
     let (branch, branch_notes) = pull_branch(ctx, &loaded.config, opts).await;
     let (mut state, notes) = state::load(&opts.state_dir, ctx.now());
+    let base = state.clone();
     report.notes.extend(notes);
     report.notes.extend(branch_notes);
     let redactor = redact::Redactor::new(&loaded.secrets);
@@ -810,7 +879,7 @@ pub async fn merge(
         report.alerts = actions;
     }
     heartbeat(&loaded.config, opts, &mut report, deadline, &redactor).await;
-    Ok(Outcome { report, state, history: std::sync::Mutex::new(None), branch })
+    Ok(Outcome { report, state, base, history: std::sync::Mutex::new(None), branch })
 }
 
 /// Dead man's switch: a ping after every (non-dry) run, `/fail` when the gate trips.
@@ -832,4 +901,36 @@ async fn heartbeat(
         url: None,
         error: res.err().map(|e| redactor.redact_text(&e)),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_stop_at_an_injected_deadline_and_keep_their_streaks() {
+        let yaml = "monitors:\n  - name: api\n    type: http\n    url: https://api.example.com/health\nrules:\n  - name: slow_response\n    condition: response_time > 2.0\n    for: 1\n";
+        let loaded = config::load_str(yaml, "t.yml", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e:?}"));
+        let rules = rules::build(&loaded.config.rules).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut r = CheckResult::new(&loaded.config.monitors[0], "https://api.example.com/health".into(), Utc::now());
+        r.set("response_time_ms", 5000.0);
+        let results = [r];
+        let extra = BTreeMap::new();
+        let mut state = State::default();
+        let mut notes = Vec::new();
+        let later = tokio::time::Instant::now() + Duration::from_secs(3600);
+        let f =
+            evaluate_until(&loaded.config, &rules, &results, &mut state, Utc::now(), &extra, Some(later), &mut notes);
+        assert!(f.iter().any(|f| f.rule == "slow_response" && !f.carried_over), "{f:?}");
+        assert!(notes.is_empty(), "{notes:?}");
+        let streaks = state.rules.clone();
+        // The deadline has passed: no rule runs, streaks stay, the active finding stands.
+        let past = tokio::time::Instant::now();
+        let f =
+            evaluate_until(&loaded.config, &rules, &results, &mut state, Utc::now(), &extra, Some(past), &mut notes);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with(RULES_CUT_NOTE) && notes[0].contains("api"), "{notes:?}");
+        assert_eq!(state.rules, streaks);
+        assert!(f.iter().any(|f| f.rule == "slow_response" && f.carried_over), "{f:?}");
+    }
 }

@@ -9,7 +9,8 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// A tiny threaded HTTP/1.1 server: `/ok`, `/fail` (500), `/memory` (percent 93), `/count`.
+/// A tiny threaded HTTP/1.1 server: `/ok`, `/fail` (500), `/memory` (percent 93), `/count`,
+/// `/slow` (200 after 1.5 s).
 struct Site {
     port: u16,
     hits: Arc<AtomicUsize>,
@@ -39,7 +40,11 @@ fn site() -> Site {
                 h.fetch_add(1, Ordering::SeqCst);
                 let target = first.split_whitespace().nth(1).unwrap_or("/");
                 let path = target.split('?').next().unwrap_or("/").to_string();
+                if path == "/slow" {
+                    std::thread::sleep(std::time::Duration::from_millis(1500));
+                }
                 let (status, body) = match path.as_str() {
+                    "/slow" => ("200 OK", "slow but fine"),
                     "/ok" => ("200 OK", r#"{"status":"ok","version":"1.2.3"}"#),
                     "/memory" => ("200 OK", r#"{"percent":93}"#),
                     "/fail" => ("500 Internal Server Error", "boom"),
@@ -85,6 +90,17 @@ impl Run {
             c.env(k, v);
         }
         c.output().unwrap()
+    }
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vaktpost"));
+        c.args(args).current_dir(self.dir.path()).env_clear();
+        if let Ok(p) = std::env::var("PATH") {
+            c.env("PATH", p);
+        }
+        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+    }
+    fn json(&self, name: &str) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.path(name)).unwrap()).unwrap()
     }
     fn report(&self) -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(self.path("vaktpost-report.json")).unwrap()).unwrap()
@@ -615,4 +631,154 @@ fn erroring_rule_is_reported_in_findings_notes_and_summary_and_trips_the_gate() 
     let o = r.cmd(&["run", "--fail-on", "high", "--state", "st"], &[]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(r.report()["findings"].as_array().unwrap().iter().any(|f| f["category"] == "rule_error"));
+}
+
+fn notes(rep: &serde_json::Value) -> Vec<String> {
+    rep["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn history_that_cannot_be_saved_exits_3_with_the_note_in_the_report() {
+    // Regression: a failed history save was only a note and the run exited 0.
+    let s = site();
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        &format!("monitors:\n  - name: a\n    type: http\n    url: http://127.0.0.1:{}/ok\n", s.port),
+    );
+    r.write(".vaktpost/history", "a file where the history directory belongs");
+    let o = r.cmd(&["run"], &[]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("cannot write the history"), "{}", text(&o));
+    let n = notes(&r.report());
+    assert!(n.iter().any(|n| n.starts_with("history not saved this run")), "{n:?}");
+    // The state was still saved: only the history failed.
+    assert!(r.json(".vaktpost/state.json")["monitors"]["a"].is_object());
+}
+
+#[test]
+fn state_that_cannot_be_saved_exits_3_after_the_report() {
+    let s = site();
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        &format!("monitors:\n  - name: a\n    type: http\n    url: http://127.0.0.1:{}/ok\n", s.port),
+    );
+    std::fs::create_dir_all(r.path(".vaktpost/state.json")).unwrap();
+    let o = r.cmd(&["run"], &[]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    let n = notes(&r.report());
+    assert!(n.iter().any(|n| n.starts_with("state not saved this run")), "{n:?}");
+}
+
+#[test]
+fn invalid_utf8_state_is_moved_aside_and_reported() {
+    // Regression: non-UTF-8 state.json was overwritten instead of moved aside.
+    let s = site();
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        &format!("monitors:\n  - name: a\n    type: http\n    url: http://127.0.0.1:{}/ok\n", s.port),
+    );
+    std::fs::create_dir_all(r.path(".vaktpost")).unwrap();
+    std::fs::write(r.path(".vaktpost/state.json"), b"\xff\xfe\x00garbage").unwrap();
+    let o = r.cmd(&["run"], &[]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let n = notes(&r.report());
+    assert!(n.iter().any(|n| n.contains("state.json") && n.contains("corrupt") && n.contains("moved to")), "{n:?}");
+    let aside: Vec<PathBuf> = std::fs::read_dir(r.path(".vaktpost"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("state.json.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(std::fs::read(&aside[0]).unwrap(), b"\xff\xfe\x00garbage");
+}
+
+#[test]
+fn symlinked_history_files_are_never_written_through() {
+    // Regression: a symlinked segment (a poisoned cache) was appended to.
+    let s = site();
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        &format!("monitors:\n  - name: a\n    type: http\n    url: http://127.0.0.1:{}/ok\n", s.port),
+    );
+    let outside = r.write("outside/precious.txt", "do not touch\n");
+    std::fs::create_dir_all(r.path(".vaktpost/history")).unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let mut links = Vec::new();
+    for day in [today.pred_opt().unwrap(), today, today.succ_opt().unwrap()] {
+        let link = r.path(&format!(".vaktpost/history/samples-{}.jsonl", day.format("%Y-%m-%d")));
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        links.push(link);
+    }
+    std::os::unix::fs::symlink(&outside, r.path(".vaktpost/history/tails.json")).unwrap();
+    for _ in 0..2 {
+        let o = r.cmd(&["run"], &[]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    assert_eq!(std::fs::read(&outside).unwrap(), b"do not touch\n");
+    let rep_notes = notes(&r.report());
+    // The second run found nothing left to move aside; the first one's report said so.
+    assert!(rep_notes.iter().all(|n| !n.contains("symlink")), "{rep_notes:?}");
+    let moved = std::fs::read_dir(r.path(".vaktpost/history"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".corrupt-"))
+        .count();
+    assert_eq!(moved, 4);
+    let seg = links.iter().find(|l| l.exists()).expect("a segment written for this run");
+    assert!(!std::fs::symlink_metadata(seg).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(seg).unwrap().lines().count(), 2);
+}
+
+#[test]
+fn two_overlapping_runs_on_one_state_directory_keep_both_monitors() {
+    // Regression: the second run to save state.json overwrote the first one's update.
+    let s = site();
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        &format!(
+            "monitors:\n  - name: a\n    type: http\n    url: http://127.0.0.1:{p}/slow\n  - name: b\n    type: http\n    url: http://127.0.0.1:{p}/slow\n",
+            p = s.port
+        ),
+    );
+    let ra = r.spawn(&["run", "--only", "a", "--report", "a.json"]);
+    let rb = r.spawn(&["run", "--only", "b", "--report", "b.json"]);
+    for child in [ra, rb] {
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let (a, b) = (r.json("a.json"), r.json("b.json"));
+    let at = |rep: &serde_json::Value, k: &str| {
+        chrono::DateTime::parse_from_rfc3339(rep["run"][k].as_str().unwrap()).unwrap()
+    };
+    // Both were in flight at once: each started before the other finished.
+    assert!(at(&a, "started_at") < at(&b, "finished_at") && at(&b, "started_at") < at(&a, "finished_at"));
+    let st = r.json(".vaktpost/state.json");
+    assert_eq!(st["monitors"]["a"]["last_status"], "up", "{st}");
+    assert_eq!(st["monitors"]["b"]["last_status"], "up", "{st}");
+}
+
+#[test]
+fn wait_lives_inside_the_deadline() {
+    // Regression: `--wait` was added to `--deadline` instead of ending with it.
+    let s = site();
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        &format!("monitors:\n  - name: a\n    type: http\n    url: http://127.0.0.1:{}/fail\n", s.port),
+    );
+    let t0 = std::time::Instant::now();
+    let o = r.cmd(&["run", "--wait", "120s", "--deadline", "2s"], &[]);
+    // Ten times the 2 s it may wait; an uncapped wait takes 120 s.
+    assert!(t0.elapsed() < std::time::Duration::from_secs(20), "{:?}", t0.elapsed());
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let n = notes(&r.report());
+    assert!(
+        n.iter().any(|n| n.contains("gate: still failing") && n.contains("cut short by the run's deadline")),
+        "{n:?}"
+    );
 }

@@ -477,3 +477,88 @@ fn config_rejects_an_unknown_backend_and_a_bad_branch_name() {
         assert!(err.contains(want), "{y}: {err}");
     }
 }
+
+fn backdate_head(fake: &FakeGitData) {
+    fake.with(|g| {
+        let h = g.head(DEFAULT_BRANCH).unwrap();
+        g.commits.get_mut(&h).unwrap().date = "2020-01-01T12:00:00Z".into();
+    });
+}
+
+fn last_patch_force(fake: &FakeGitData) -> serde_json::Value {
+    let patch = fake.requests().into_iter().rfind(|r| r.method == "PATCH").unwrap();
+    serde_json::from_str::<serde_json::Value>(&patch.body).unwrap()["force"].clone()
+}
+
+#[tokio::test]
+async fn the_first_push_of_a_day_is_a_fresh_root_commit_with_the_full_tree() {
+    // Regression: the data branch grew by one commit per run forever.
+    let fake = FakeGitData::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let s = store(&fake);
+    s.push(dir.path(), None, "run 1").await.unwrap();
+    for (i, status) in [(2, "down"), (3, "up")] {
+        let head = s.pull(dir.path()).await.unwrap();
+        write(dir.path(), "state.json", &state_json(&[("api", status)]));
+        s.push(dir.path(), head.as_ref(), &format!("run {i}")).await.unwrap();
+    }
+    assert_eq!(commits(&fake), 3, "one commit per run within a day");
+    assert_eq!(last_patch_force(&fake), false);
+
+    // The head is from an earlier day: this run's commit starts the branch again.
+    backdate_head(&fake);
+    let head = s.pull(dir.path()).await.unwrap();
+    write(dir.path(), "state.json", &state_json(&[("api", "degraded")]));
+    fake.clear_requests();
+    let out = s.push(dir.path(), head.as_ref(), "run 4").await.unwrap();
+    assert!(matches!(out, PushOutcome::Committed { created_branch: false, .. }), "{out:?}");
+    assert_eq!(commits(&fake), 1, "a root commit");
+    assert_eq!(last_patch_force(&fake), true);
+    let files = branch_files(&fake);
+    assert!(files["state.json"].contains("\"degraded\""), "{files:?}");
+    assert!(files.contains_key("history/rollups-2026-11.json"), "the full tree, not only the change: {files:?}");
+
+    // The same day's next run chains on it again, without force.
+    let head = s.pull(dir.path()).await.unwrap();
+    write(dir.path(), "state.json", &state_json(&[("api", "up")]));
+    fake.clear_requests();
+    s.push(dir.path(), head.as_ref(), "run 5").await.unwrap();
+    assert_eq!(commits(&fake), 2);
+    assert_eq!(last_patch_force(&fake), false);
+}
+
+#[tokio::test]
+async fn the_daily_fresh_commit_never_overwrites_a_writer_that_moved_the_branch() {
+    let fake = FakeGitData::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let s = store(&fake);
+    s.push(dir.path(), None, "run 1").await.unwrap();
+    backdate_head(&fake);
+    let head = s.pull(dir.path()).await.unwrap();
+    let before = snapshot_of(dir.path());
+    write(dir.path(), "state.json", &state_json(&[("api", "down")]));
+    let changes = Changes::new(before, snapshot_of(dir.path()));
+    // Another run commits between this run's pull and its push.
+    let theirs = fake.with(|g| {
+        g.commit_files(
+            DEFAULT_BRANCH,
+            &[("state.json", Some(state_json(&[("api", "up"), ("web", "up")]).as_bytes()))],
+            "other",
+        )
+    });
+    let err = s.push(dir.path(), head.as_ref(), "run 2").await.unwrap_err();
+    assert!(matches!(err, BranchError::Conflict(_)), "{err}");
+    assert_eq!(fake.with(|g| g.head(DEFAULT_BRANCH)), Some(theirs.clone()), "not forced over");
+    // sync pulls the other writer's head (today's) and commits on top of it.
+    let synced = s.sync(dir.path(), head, "run 2", |d| changes.reapply(d)).await.unwrap();
+    assert_eq!(synced.attempts, 2);
+    let files = branch_files(&fake);
+    assert!(files["state.json"].contains("\"web\"") && files["state.json"].contains("\"down\""), "{files:?}");
+    assert_eq!(fake.with(|g| g.history(DEFAULT_BRANCH)[1].message.clone()), "other");
+}
+
+fn snapshot_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    vaktpost::state::github_branch::snapshot(dir).unwrap()
+}

@@ -500,3 +500,25 @@ async fn runs_keep_history_and_rules_see_uptime() {
     vaktpost::write_outputs(&dctx, &loaded, &dopts, &out).unwrap();
     assert!(!dry.path().join(".vaktpost/history").exists());
 }
+
+#[test]
+fn a_failed_save_takes_its_raw_samples_out_again() {
+    // Regression: raw samples were appended although the aggregates were not written.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = HistoryConfig::default();
+    for i in 0..3 {
+        history::save(dir.path(), at(i * HOUR), &cfg, &[sample("a", i * HOUR, Status::Up, 1.0)]).unwrap();
+    }
+    let seg = dir.path().join("history/samples-2025-03-01.jsonl");
+    let before = std::fs::read(&seg).unwrap();
+    // A directory where the error groups file belongs: the aggregate write fails.
+    let errors = dir.path().join("history/errors.json");
+    std::fs::remove_file(&errors).unwrap();
+    std::fs::create_dir(&errors).unwrap();
+    let res = history::save(dir.path(), at(3 * HOUR), &cfg, &[sample("a", 3 * HOUR, Status::Down, 1.0)]);
+    assert!(res.is_err(), "{res:?}");
+    assert_eq!(std::fs::read(&seg).unwrap(), before, "the raw segment is as it was");
+    std::fs::remove_dir(&errors).unwrap();
+    history::save(dir.path(), at(4 * HOUR), &cfg, &[sample("a", 4 * HOUR, Status::Up, 1.0)]).unwrap();
+    assert_eq!(std::fs::read_to_string(&seg).unwrap().lines().count(), 4);
+}

@@ -61,6 +61,8 @@ pub struct Head {
     pub commit: String,
     pub tree: String,
     pub files: BTreeMap<String, String>,
+    /// The head commit's committer date, which decides when the branch starts afresh.
+    pub date: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +127,8 @@ pub struct BranchStore {
     /// Directory in the branch that mirrors the state directory ("" is the root).
     prefix: String,
     deadline: Instant,
+    /// Today (UTC): the first push of a day whose head is older is a fresh root commit.
+    today: chrono::NaiveDate,
 }
 
 impl std::fmt::Debug for BranchStore {
@@ -147,6 +151,14 @@ struct RefAnswer {
 struct CommitAnswer {
     sha: String,
     tree: ObjRef,
+    #[serde(default)]
+    committer: Option<Person>,
+}
+
+#[derive(Deserialize)]
+struct Person {
+    #[serde(default)]
+    date: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -195,6 +207,7 @@ impl BranchStore {
             branch: branch.to_string(),
             prefix: String::new(),
             deadline,
+            today: chrono::Utc::now().date_naive(),
         })
     }
 
@@ -206,7 +219,13 @@ impl BranchStore {
             BranchError::Setup("state.backend is github but GITHUB_REPOSITORY is not set; set it to owner/name".into())
         })?;
         let branch = cfg.branch.as_deref().unwrap_or(DEFAULT_BRANCH);
-        BranchStore::new(gh::api_url(ctx), repo, branch, &token, deadline)
+        Ok(BranchStore::new(gh::api_url(ctx), repo, branch, &token, deadline)?.with_today(ctx.now().date_naive()))
+    }
+
+    /// Sets the day the once-a-day fresh root commit is decided by (the run's clock).
+    pub fn with_today(mut self, today: chrono::NaiveDate) -> Self {
+        self.today = today;
+        self
     }
 
     /// Keeps the files under `prefix/` in the branch instead of its root.
@@ -325,7 +344,28 @@ impl BranchStore {
             .filter(|e| e.kind == "blob")
             .filter_map(|e| self.rel_of_branch_path(&e.path).filter(|p| included(p)).map(|p| (p.to_string(), e.sha)))
             .collect();
-        Ok(Some(Head { commit: c.sha, tree: t.sha, files }))
+        let date = c
+            .committer
+            .and_then(|p| p.date)
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+            .map(|d| d.with_timezone(&chrono::Utc));
+        Ok(Some(Head { commit: c.sha, tree: t.sha, files, date }))
+    }
+
+    /// The commit the branch points at now (`None`: no branch).
+    async fn head_commit(&self) -> Result<Option<String>, BranchError> {
+        let what = format!("reading branch {}", self.branch);
+        let (status, text) =
+            self.call(&what, Verb::Get, &format!("/git/ref/heads/{}", self.branch), None, false).await?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(self.failure(&what, status, &text));
+        }
+        let r: RefAnswer =
+            serde_json::from_str(&text).map_err(|e| BranchError::Unexpected { what, detail: e.to_string() })?;
+        Ok(Some(r.object.sha))
     }
 
     /// Makes the included files of `dir` what the branch holds: downloads the ones that
@@ -394,7 +434,14 @@ impl BranchStore {
             tree_req["base_tree"] = json!(b.tree);
         }
         let tree: ObjRef = self.expect("creating the tree", Verb::Post, "/git/trees", Some(&tree_req), true).await?;
-        let parents: Vec<&str> = base.map(|b| vec![b.commit.as_str()]).unwrap_or_default();
+        // Bounded history: the first commit of a UTC day is a root commit of the full tree
+        // (the tree above is the base tree plus this run's changes), so the branch holds at
+        // most one day of commits instead of one per run forever.
+        let fresh_root = base.is_some_and(|b| b.date.is_some_and(|d| d.date_naive() < self.today));
+        let parents: Vec<&str> = match base {
+            Some(b) if !fresh_root => vec![b.commit.as_str()],
+            _ => vec![],
+        };
         let commit: ObjRef = self
             .expect(
                 "creating the commit",
@@ -406,8 +453,20 @@ impl BranchStore {
             .await?;
         let what = format!("moving branch {}", self.branch);
         let (status, text) = match base {
-            Some(_) => {
-                let body = json!({"sha": commit.sha, "force": false});
+            Some(b) => {
+                if fresh_root {
+                    // A root commit is never a fast forward, so the update must force; it
+                    // does so only while the branch still points at the commit this run read.
+                    let current = self.head_commit().await?;
+                    if current.as_deref() != Some(b.commit.as_str()) {
+                        return Err(BranchError::Conflict(format!(
+                            "branch {} moved from {} before the daily fresh commit",
+                            self.branch,
+                            b.commit.get(..7).unwrap_or(&b.commit)
+                        )));
+                    }
+                }
+                let body = json!({"sha": commit.sha, "force": fresh_root});
                 self.call(&what, Verb::Patch, &format!("/git/refs/heads/{}", self.branch), Some(&body), false).await?
             }
             None => {

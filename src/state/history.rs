@@ -214,9 +214,14 @@ pub(crate) fn segments(dir: &Path) -> Vec<Segment> {
 /// stream) are skipped and, with `repair`, the file is moved aside and its readable
 /// lines written back; either way a note says so.
 pub(crate) fn read_segment(seg: &Segment, repair: bool, now: DateTime<Utc>, notes: &mut Vec<String>) -> Vec<Sample> {
-    let file = match std::fs::File::open(&seg.path) {
+    let file = match super::files::open_read(&seg.path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return vec![],
+        Err(e) if super::files::is_symlink(&e) => {
+            let moved = if repair { super::files::move_aside(&seg.path, now) } else { None };
+            notes.push(super::files::symlink_note(&seg.path, moved.as_deref()));
+            return vec![];
+        }
         Err(e) => {
             notes.push(format!(
                 "history segment {} could not be read ({e}); its samples are left out",
@@ -265,8 +270,7 @@ pub(crate) fn read_segment(seg: &Segment, repair: bool, now: DateTime<Utc>, note
         ));
         return out;
     }
-    let name = seg.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let aside = seg.path.with_file_name(format!("{name}.corrupt-{}", now.format("%Y%m%dT%H%M%SZ")));
+    let aside = super::files::aside_path(&seg.path, now);
     let moved = std::fs::rename(&seg.path, &aside).is_ok();
     let kept = moved && write_segment(seg, &out).is_ok();
     notes.push(if kept {
@@ -323,9 +327,14 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     now: DateTime<Utc>,
     notes: &mut Vec<String>,
 ) -> Result<Option<T>, ()> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match super::files::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if super::files::is_symlink(&e) => {
+            let moved = if repair { super::files::move_aside(path, now) } else { None };
+            notes.push(super::files::symlink_note(path, moved.as_deref()));
+            return Err(());
+        }
         Err(e) => {
             notes.push(format!("history file {} could not be read ({e}); left out", path.display()));
             return Err(());
@@ -334,8 +343,7 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     match serde_json::from_slice::<T>(&bytes) {
         Ok(v) => Ok(Some(v)),
         Err(e) if repair => {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let aside = path.with_file_name(format!("{name}.corrupt-{}", now.format("%Y%m%dT%H%M%SZ")));
+            let aside = super::files::aside_path(path, now);
             let moved = std::fs::rename(path, &aside).is_ok();
             notes.push(format!(
                 "history file {} was corrupt ({e}); {}",
@@ -500,7 +508,11 @@ fn rebuild_from_raw(dir: &Path, now: DateTime<Utc>, repair: bool, old: History, 
 /// dry run) corrupt files are moved aside; the notes say what happened either way.
 pub fn load(state_dir: &Path, now: DateTime<Utc>, repair: bool) -> (History, Vec<String>) {
     let mut notes = Vec::new();
-    let h = load_aggregates(&history_dir(state_dir), now, repair, true, &mut notes);
+    let dir = history_dir(state_dir);
+    if repair {
+        super::files::quarantine_symlinks(&dir, now, &mut notes);
+    }
+    let h = load_aggregates(&dir, now, repair, true, &mut notes);
     (h, notes)
 }
 
@@ -555,7 +567,16 @@ impl Drop for Lock {
 /// Appends samples to the raw segment of their day. The segment is append-only under the
 /// lock; one that does not end a line (cut short by something other than vaktpost) is
 /// repaired first rather than glued onto half a line.
-fn append_raw(dir: &Path, now: DateTime<Utc>, new: &[Sample], notes: &mut Vec<String>) -> std::io::Result<()> {
+///
+/// Returns the segments appended to in place with their lengths before, so a save that
+/// fails later can take this run's samples out again (raw samples and aggregates agree).
+fn append_raw(
+    dir: &Path,
+    now: DateTime<Utc>,
+    new: &[Sample],
+    notes: &mut Vec<String>,
+    appended: &mut Vec<(PathBuf, u64)>,
+) -> std::io::Result<()> {
     use std::io::{Seek, SeekFrom, Write};
     let mut by_day: BTreeMap<NaiveDate, Vec<Sample>> = BTreeMap::new();
     for s in new {
@@ -570,7 +591,20 @@ fn append_raw(dir: &Path, now: DateTime<Utc>, new: &[Sample], notes: &mut Vec<St
                 write_segment(seg, &all)?;
             }
             Some(seg) => {
-                let mut f = std::fs::OpenOptions::new().read(true).append(true).open(&seg.path)?;
+                // Never through a symlink: one planted in a restored cache would make the
+                // run append to any file it can write.
+                let mut f = match super::files::open_append(&seg.path) {
+                    Ok(f) => f,
+                    Err(e) if super::files::is_symlink(&e) => {
+                        notes.push(super::files::symlink_note(
+                            &seg.path,
+                            super::files::move_aside(&seg.path, now).as_deref(),
+                        ));
+                        write_segment(&Segment { gz: false, ..seg.clone() }, &list)?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let len = f.metadata()?.len();
                 let mut last = [b'\n'];
                 if len > 0 {
@@ -584,6 +618,7 @@ fn append_raw(dir: &Path, now: DateTime<Utc>, new: &[Sample], notes: &mut Vec<St
                     write_segment(seg, &all)?;
                     continue;
                 }
+                appended.push((seg.path.clone(), len));
                 f.write_all(&encode(&list))?;
             }
             None => {
@@ -618,8 +653,9 @@ pub fn save_loaded(
     let dir = history_dir(state_dir);
     let _lock = Lock::acquire(&dir, cfg.lock_timeout)?;
     let mut notes = Vec::new();
+    super::files::quarantine_symlinks(&dir, now, &mut notes);
     let current = Stamp::of(&dir.join(TAILS_FILE));
-    let mut h = match loaded {
+    let h = match loaded {
         Some(mut h) if h.stamp.is_some() && h.stamp == current => {
             // Only today's and yesterday's hours change; the rollups were loaded for the
             // figures and are re-read below where a fold needs them.
@@ -635,7 +671,29 @@ pub fn save_loaded(
             h
         }
     };
-    append_raw(&dir, now, new, &mut notes)?;
+    let mut appended = Vec::new();
+    let res = append_raw(&dir, now, new, &mut notes, &mut appended)
+        .and_then(|()| write_aggregates(&dir, now, cfg, h, &mut notes));
+    if res.is_err() {
+        // The aggregates were not all written: take this run's samples out of the raw
+        // segments again, so a rebuild does not count a sample the aggregates lack.
+        for (path, len) in appended {
+            if let Ok(f) = super::files::open_append(&path) {
+                let _ = f.set_len(len);
+            }
+        }
+    }
+    res.map(|()| notes)
+}
+
+/// The aggregate half of [`save_loaded`]: folds, hourly files, error groups, tails, rotation.
+fn write_aggregates(
+    dir: &Path,
+    now: DateTime<Utc>,
+    cfg: &HistoryConfig,
+    mut h: History,
+    notes: &mut Vec<String>,
+) -> std::io::Result<()> {
     h.prune_errors(now);
 
     // Days before yesterday leave the hourly files for their month's rollups. Rollups are
@@ -653,7 +711,7 @@ pub fn save_loaded(
         for d in &to_write {
             months
                 .entry((d.year(), d.month()))
-                .or_insert_with(|| read_rollups(&dir.join(rollup_name(d.year(), d.month())), true, now, &mut notes));
+                .or_insert_with(|| read_rollups(&dir.join(rollup_name(d.year(), d.month())), true, now, notes));
         }
         // Fold on top of what a month file already holds for a day (a late sample), so
         // nothing is counted twice or lost.
@@ -674,7 +732,7 @@ pub fn save_loaded(
         for d in &old {
             remove_file(&dir.join(hours_name(*d)))?;
         }
-        compact_rollups(&dir, now, &mut notes)?;
+        compact_rollups(dir, now, notes)?;
     }
     for d in &h.dirty {
         if let Some(f) = h.hours.get(d) {
@@ -683,8 +741,8 @@ pub fn save_loaded(
     }
     write_json(&dir.join(ERRORS_FILE), &h.errors)?;
     write_json(&dir.join(TAILS_FILE), &h.tails)?;
-    super::rotate::rotate(&dir, now, cfg, &mut notes)?;
-    Ok(notes)
+    super::rotate::rotate(dir, now, cfg, notes)?;
+    Ok(())
 }
 
 /// Writes a whole [`History`] as the store (hourly files for today and yesterday, month

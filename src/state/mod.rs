@@ -5,6 +5,7 @@
 
 pub mod agg;
 pub mod figures;
+pub mod files;
 pub mod github_branch;
 pub mod history;
 pub mod rotate;
@@ -108,12 +109,18 @@ pub struct RuleState {
     pub finding: Option<Finding>,
 }
 
-/// Loads the state in `dir`. Missing is empty; unreadable JSON is moved aside with a note.
+/// Loads the state in `dir`. Missing or empty is empty state; anything else that is not
+/// a state file (a symlink, invalid UTF-8 or JSON, the wrong shape, a truncated write) is
+/// moved aside with a note, never overwritten in place.
 pub fn load(dir: &Path, now: DateTime<Utc>) -> (State, Vec<String>) {
     let file = dir.join(STATE_FILE);
-    let text = match std::fs::read_to_string(&file) {
-        Ok(t) => t,
+    let bytes = match files::read(&file) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (State::default(), vec![]),
+        Err(e) if files::is_symlink(&e) => {
+            let moved = files::move_aside(&file, now);
+            return (State::default(), vec![files::symlink_note(&file, moved.as_deref())]);
+        }
         Err(e) => {
             return (
                 State::default(),
@@ -121,26 +128,36 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> (State, Vec<String>) {
             )
         }
     };
-    match serde_json::from_str::<State>(&text) {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return (State::default(), vec![]);
+    }
+    match parse(&bytes) {
         Ok(s) => (s, vec![]),
         Err(e) => {
-            let aside = dir.join(format!("{STATE_FILE}.corrupt-{}", now.format("%Y%m%dT%H%M%SZ")));
-            let moved = std::fs::rename(&file, &aside).is_ok();
-            let note = if moved {
-                format!(
-                    "state file {} was corrupt ({e}); moved to {} and started fresh",
+            let note = match files::move_aside(&file, now) {
+                Some(aside) => format!(
+                    "state file {} was corrupt ({e}); moved to {} and started fresh (streaks for `for:` start over)",
                     file.display(),
                     aside.display()
-                )
-            } else {
-                format!("state file {} was corrupt ({e}) and could not be moved aside; started fresh", file.display())
+                ),
+                None => format!(
+                    "state file {} was corrupt ({e}) and could not be moved aside; started fresh",
+                    file.display()
+                ),
             };
             (State::default(), vec![note])
         }
     }
 }
 
-/// Writes the state atomically (temporary file, then rename).
+/// A state file's bytes as [`State`]: UTF-8, JSON, and the right shape.
+fn parse(bytes: &[u8]) -> Result<State, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
+    serde_json::from_str::<State>(text).map_err(|e| e.to_string())
+}
+
+/// Writes the state atomically (temporary file, then rename). Overwrites whatever is
+/// there; runs use [`save_merged`].
 pub fn save(dir: &Path, state: &State) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let file = dir.join(STATE_FILE);
@@ -149,6 +166,62 @@ pub fn save(dir: &Path, state: &State) -> std::io::Result<PathBuf> {
     let text = serde_json::to_vec_pretty(&s).map_err(std::io::Error::other)?;
     crate::report::write_atomic(&file, &text)?;
     Ok(file)
+}
+
+/// How long a save waits for another run holding the state directory's lock.
+pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Saves `ours` (the state a run derived from `base`, what it loaded) without losing what
+/// an overlapping run saved meanwhile: under the state directory's lock the file is read
+/// again and, when another run changed it, merged key by key (monitors, rules, alerts,
+/// pending, pending_close; the data branch's three-way merge), then replaced atomically.
+/// Returns the notes of the save (a merge, a file that had to be replaced).
+pub fn save_merged(
+    dir: &Path,
+    base: &State,
+    ours: &State,
+    lock_timeout: std::time::Duration,
+) -> std::io::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)?;
+    let _lock = history::Lock::acquire(dir, lock_timeout)?;
+    let file = dir.join(STATE_FILE);
+    let mut notes = Vec::new();
+    let theirs = match files::read(&file) {
+        Ok(b) if b.iter().all(u8::is_ascii_whitespace) => None,
+        Ok(b) => match parse(&b) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                notes.push(format!("state file {} became corrupt during the run ({e}); replaced", file.display()));
+                None
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        // The atomic rename below replaces the link itself, never its target.
+        Err(e) if files::is_symlink(&e) => {
+            notes.push(format!("{} became a symlink during the run; replaced, never followed", file.display()));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let versioned = |s: &State| State { version: 1, ..s.clone() };
+    let ours = versioned(ours);
+    let merged = match theirs.map(|t| versioned(&t)) {
+        Some(t) if t != versioned(base) && t != ours => {
+            let v = |s: &State| serde_json::to_value(s).unwrap_or_default();
+            let m = github_branch::merge_json(&v(&versioned(base)), &v(&ours), &v(&t), 2);
+            match serde_json::from_value::<State>(m) {
+                Ok(m) => {
+                    notes.push("another run saved the state meanwhile; merged monitor by monitor".into());
+                    m
+                }
+                Err(_) => ours,
+            }
+        }
+        _ => ours,
+    };
+    let text = serde_json::to_vec_pretty(&merged).map_err(std::io::Error::other)?;
+    crate::report::write_atomic(&file, &text)?;
+    Ok(notes)
 }
 
 #[cfg(test)]
@@ -166,6 +239,87 @@ mod tests {
         let names: Vec<_> =
             std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         assert!(names.iter().any(|n| n.starts_with("state.json.corrupt-")), "{names:?}");
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect()
+    }
+
+    fn monitor(status: Status) -> MonitorState {
+        MonitorState {
+            last_checked_at: Utc::now(),
+            last_status: status,
+            findings: vec![],
+            data: None,
+            flips: vec![],
+            flapping_since: None,
+            settled_at: None,
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_state_is_moved_aside_not_overwritten() {
+        // Regression: read_to_string failed with InvalidData and the file was overwritten.
+        for bad in
+            [&b"\xff\xfe{\"monitors\":{}}"[..], b"[1,2]", b"{\"monitors\": 5}", b"{\"monitors\": {\"a\": {\"last_"]
+        {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(STATE_FILE), bad).unwrap();
+            let (s, notes) = load(dir.path(), Utc::now());
+            assert_eq!(s, State::default());
+            assert!(notes.len() == 1 && notes[0].contains("corrupt"), "{notes:?}");
+            let aside: Vec<String> =
+                names(dir.path()).into_iter().filter(|n| n.starts_with("state.json.corrupt-")).collect();
+            assert_eq!(aside.len(), 1, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(std::fs::read(dir.path().join(&aside[0])).unwrap(), bad);
+            assert!(!dir.path().join(STATE_FILE).exists());
+        }
+    }
+
+    #[test]
+    fn empty_state_file_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(STATE_FILE), b"\n").unwrap();
+        let (s, notes) = load(dir.path(), Utc::now());
+        assert_eq!((s, notes), (State::default(), vec![]));
+    }
+
+    #[test]
+    fn symlinked_state_is_moved_aside_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(outside.path(), br#"{"monitors":{}}"#).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join(STATE_FILE)).unwrap();
+        let (_, notes) = load(dir.path(), Utc::now());
+        assert!(notes.len() == 1 && notes[0].contains("symlink"), "{notes:?}");
+        let mut s = State::default();
+        s.monitors.insert("a".into(), monitor(Status::Up));
+        save_merged(dir.path(), &State::default(), &s, LOCK_TIMEOUT).unwrap();
+        assert_eq!(std::fs::read(outside.path()).unwrap(), br#"{"monitors":{}}"#);
+        assert!(!std::fs::symlink_metadata(dir.path().join(STATE_FILE)).unwrap().file_type().is_symlink());
+    }
+
+    #[test]
+    fn a_save_keeps_what_another_run_saved_since_the_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut base = State::default();
+        base.monitors.insert("shared".into(), monitor(Status::Up));
+        save(dir.path(), &base).unwrap();
+        let (base, _) = load(dir.path(), Utc::now());
+        // Two runs load the same state; the other one saves first.
+        let mut theirs = base.clone();
+        theirs.monitors.insert("b".into(), monitor(Status::Down));
+        theirs.rules.insert("b/endpoint_down".into(), RuleState { failing: 2, ..Default::default() });
+        save_merged(dir.path(), &base, &theirs, LOCK_TIMEOUT).unwrap();
+        let mut ours = base.clone();
+        ours.monitors.insert("a".into(), monitor(Status::Degraded));
+        ours.monitors.remove("shared");
+        let notes = save_merged(dir.path(), &base, &ours, LOCK_TIMEOUT).unwrap();
+        assert!(notes.iter().any(|n| n.contains("merged")), "{notes:?}");
+        let (back, _) = load(dir.path(), Utc::now());
+        let keys: Vec<&str> = back.monitors.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(back.rules["b/endpoint_down"].failing, 2);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub(crate) fn rotate(
             remove_file(&seg.path)?;
         } else if !seg.gz && seg.day < today - chrono::Duration::days(1) {
             // Compress every kept segment older than yesterday (`delaycompress`).
-            let bytes = match std::fs::read(&seg.path) {
+            let bytes = match super::files::read(&seg.path) {
                 Ok(b) => b,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),

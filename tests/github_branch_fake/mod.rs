@@ -41,6 +41,8 @@ pub struct CommitRec {
     pub tree: String,
     pub parents: Vec<String>,
     pub message: String,
+    /// The committer date GitHub answers with (when the fake made it; tests may backdate).
+    pub date: String,
 }
 
 type Hook = Box<dyn FnOnce(&mut Repo) + Send>;
@@ -99,7 +101,15 @@ impl Repo {
         }
         body.push_str(&format!("author vaktpost <bot@example.com> {} +0000\n\n{message}", 1_700_000_000 + self.clock));
         let sha = sha1_hex("commit", body.as_bytes());
-        self.commits.insert(sha.clone(), CommitRec { tree: tree.into(), parents, message: message.into() });
+        self.commits.insert(
+            sha.clone(),
+            CommitRec {
+                tree: tree.into(),
+                parents,
+                message: message.into(),
+                date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            },
+        );
         sha
     }
 
@@ -265,8 +275,8 @@ fn error(status: u16, message: &str, doc: &str) -> Response<Full<Bytes>> {
     )
 }
 
-fn person() -> Value {
-    json!({"name": "github-actions[bot]", "email": "41898282+github-actions[bot]@users.noreply.github.com", "date": "2026-11-26T10:00:00Z"})
+fn person(date: &str) -> Value {
+    json!({"name": "github-actions[bot]", "email": "41898282+github-actions[bot]@users.noreply.github.com", "date": date})
 }
 
 fn ref_json(base: &str, repo: &str, name: &str, sha: &str) -> Value {
@@ -284,8 +294,8 @@ fn commit_json(base: &str, repo: &str, sha: &str, c: &CommitRec) -> Value {
         "node_id": format!("C_{}", &sha[..10]),
         "url": format!("{base}/repos/{repo}/git/commits/{sha}"),
         "html_url": format!("https://github.com/{repo}/commit/{sha}"),
-        "author": person(),
-        "committer": person(),
+        "author": person(&c.date),
+        "committer": person(&c.date),
         "message": c.message,
         "tree": {"sha": c.tree, "url": format!("{base}/repos/{repo}/git/trees/{}", c.tree)},
         "parents": c.parents.iter().map(|p| json!({"sha": p, "url": format!("{base}/repos/{repo}/git/commits/{p}"), "html_url": format!("https://github.com/{repo}/commit/{p}")})).collect::<Vec<_>>(),
