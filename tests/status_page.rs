@@ -657,8 +657,14 @@ async fn statuspage_json_without_status_or_components_is_a_protocol_error_not_up
         (r#"{"page":null,"status":null}"#, "status is null and no components"),
         (r#"{"page":null,"status":null,"components":null,"incidents":null}"#, "status is null and components is null"),
         (r#"{"status":{},"components":[]}"#, "no status.indicator and components is empty"),
-        (r#"{"status":{"indicator":null},"components":[null,{"status":"operational"}]}"#, "no status.indicator and no component has a name"),
-        (r#"{"status":{"indicator":3},"components":{}}"#, "status.indicator is not a string and components is not a list"),
+        (
+            r#"{"status":{"indicator":null},"components":[null,{"status":"operational"}]}"#,
+            "no status.indicator and no component has a name",
+        ),
+        (
+            r#"{"status":{"indicator":3},"components":{}}"#,
+            "status.indicator is not a string and components is not a list",
+        ),
     ];
     for (body, why) in cases {
         let s = FakeHttp::start(move |_| (200, body.to_string()));

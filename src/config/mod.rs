@@ -67,7 +67,10 @@ pub fn read_config(path: &Path, max: u64) -> Result<String, String> {
         return Err(format!("config file is larger than {} MiB; is this the right file?", max >> 20));
     }
     String::from_utf8(bytes).map_err(|e| {
-        format!("cannot read the config file: it is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())
+        format!(
+            "cannot read the config file: it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
     })
 }
 
