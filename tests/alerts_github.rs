@@ -457,7 +457,8 @@ async fn dry_run_sends_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn test_alert_opens_and_closes_a_marked_issue() {
     let gh = FakeGithub::start().await;
-    let d = Dir::new("monitors: []\nalerts:\n  github: {}\n");
+    let d =
+        Dir::new("monitors:\n  - name: site\n    type: http\n    url: https://site.example\nalerts:\n  github: {}\n");
     let o = d.cmd(&["test-alert"], &gh.env()).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("github     ok      opened and closed issue #1"), "{}", text(&o));
@@ -470,7 +471,7 @@ async fn test_alert_opens_and_closes_a_marked_issue() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("FAILED"));
     // Nothing configured is a usage error.
-    let d2 = Dir::new("monitors: []\n");
+    let d2 = Dir::new("monitors:\n  - name: site\n    type: http\n    url: https://site.example\n");
     let o = d2.cmd(&["test-alert"], &[]).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }

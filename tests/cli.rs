@@ -177,6 +177,78 @@ fn assert_invalid(yaml: &str, env: &[(&str, &str)], expect: &[&str]) {
     assert!(!r.path("vaktpost-report.json").exists());
 }
 
+// Regression: a config with no monitors (or only disabled ones) passed and the gate was green.
+#[test]
+fn config_with_nothing_to_check_is_a_located_error() {
+    for yaml in ["", "defaults:\n  timeout: 5s\n", "monitors:\n", "monitors: []\n"] {
+        assert_invalid(yaml, &[], &["the config has no monitors; add at least one under `monitors:`"]);
+    }
+    assert_invalid(
+        "defaults:\n  timeout: 5s\nmonitors: []\n",
+        &[],
+        &["vaktpost.yml:3:1: monitors: the config has no monitors"],
+    );
+    assert_invalid(
+        "monitors:\n  - name: a\n    type: http\n    url: https://a.example\n    enabled: false\n  - name: b\n    type: http\n    url: https://b.example\n    enabled: false\n",
+        &[],
+        &["vaktpost.yml:5:14", "all 2 monitors have `enabled: false`, so nothing would be checked"],
+    );
+    // One monitor left on is a config that checks something.
+    let r = Run::new();
+    r.write(
+        "vaktpost.yml",
+        "monitors:\n  - name: a\n    type: http\n    url: https://a.example\n    enabled: false\n  - name: b\n    type: http\n    url: https://b.example\n",
+    );
+    let o = r.cmd(&["validate"], &[]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+// Regression: `--config /dev/zero` was read forever, growing without bound.
+#[test]
+fn endless_or_huge_config_paths_are_refused_without_reading_them_whole() {
+    let r = Run::new();
+    let t0 = std::time::Instant::now();
+    let o = r.cmd(&["validate", "-c", "/dev/zero"], &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("the config path is a character device"), "{}", text(&o));
+    let dir = r.path("conf.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = r.cmd(&["validate", "-c", dir.to_str().unwrap()], &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("the config path is a directory"), "{}", text(&o));
+    // A regular file past 8 MiB (a YAML comment, so only its size is wrong).
+    let big = r.path("big.yml");
+    let mut f = std::fs::File::create(&big).unwrap();
+    let line = format!("#{}\n", "x".repeat(1023));
+    for _ in 0..(9 * 1024) {
+        f.write_all(line.as_bytes()).unwrap();
+    }
+    drop(f);
+    let o = r.cmd(&["run", "-c", big.to_str().unwrap()], &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("config file is larger than 8 MiB"), "{}", text(&o));
+    assert!(!r.path("vaktpost-report.json").exists());
+    // Loose: each refusal is immediate, nowhere near this on a loaded runner.
+    assert!(t0.elapsed() < std::time::Duration::from_secs(60), "{:?}", t0.elapsed());
+}
+
+// A pipe is read (`--config <(envsubst < template)`), still bounded.
+#[cfg(unix)]
+#[test]
+fn config_from_a_pipe_is_read() {
+    let r = Run::new();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vaktpost"));
+    c.args(["validate", "-c", "/dev/stdin"]).current_dir(r.dir.path()).env_clear();
+    c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"monitors:\n  - name: a\n    type: http\n    url: https://a.example\n").unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("1 monitors (1 http)"), "{}", text(&o));
+}
+
 #[test]
 fn yaml_syntax_error_is_located() {
     assert_invalid(

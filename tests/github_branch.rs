@@ -466,12 +466,12 @@ fn state_carries_across_runners_through_the_branch_with_one_commit_per_run() {
 #[test]
 fn config_rejects_an_unknown_backend_and_a_bad_branch_name() {
     let load = |y: &str| vaktpost::config::load_str(y, "vaktpost.yml", &BTreeMap::new());
-    assert!(load("monitors: []\nstate:\n  backend: github\n  branch: data/vaktpost\n").is_ok());
+    assert!(load("monitors:\n  - name: site\n    type: http\n    url: https://site.example\nstate:\n  backend: github\n  branch: data/vaktpost\n").is_ok());
     for (y, want) in [
-        ("monitors: []\nstate:\n  backend: s3\n", "state.backend"),
-        ("monitors: []\nstate:\n  backend: github\n  branch: \"my data\"\n", "state.branch"),
-        ("monitors: []\nstate:\n  backend: github\n  branch: a..b\n", "state.branch"),
-        ("monitors: []\nstate:\n  backend: github\n  branch: -x\n", "state.branch"),
+        ("monitors:\n  - name: site\n    type: http\n    url: https://site.example\nstate:\n  backend: s3\n", "state.backend"),
+        ("monitors:\n  - name: site\n    type: http\n    url: https://site.example\nstate:\n  backend: github\n  branch: \"my data\"\n", "state.branch"),
+        ("monitors:\n  - name: site\n    type: http\n    url: https://site.example\nstate:\n  backend: github\n  branch: a..b\n", "state.branch"),
+        ("monitors:\n  - name: site\n    type: http\n    url: https://site.example\nstate:\n  backend: github\n  branch: -x\n", "state.branch"),
     ] {
         let err = format!("{:?}", load(y).err().unwrap_or_else(|| panic!("accepted: {y}")));
         assert!(err.contains(want), "{y}: {err}");

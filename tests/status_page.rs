@@ -602,7 +602,7 @@ async fn incidentio_proxy_feed_is_read_with_groups_and_every_component() {
     let msg = assert_down(&r, ErrorKind::Protocol);
     assert_eq!(
         msg,
-        "/f/incidentio_proxy_outage.json: no status.indicator and no components: not a Statuspage summary.json; this is incident.io's grouped /proxy/<page> feed: set provider: incidentio (or auto)"
+        "/f/incidentio_proxy_outage.json: not a Statuspage summary: no status and no components; this is incident.io's grouped /proxy/<page> feed: set provider: incidentio (or auto)"
     );
 }
 
@@ -647,6 +647,39 @@ async fn http_errors_and_unknown_json_are_reported_by_kind() {
         msg,
         "/f/statuspage_healthy.json: no page.status: not an Instatus summary.json; the JSON looks like a statuspage page: set provider: statuspage (or auto)"
     );
+}
+
+// Regression: `provider: statuspage` read `{}` and all-null pages as "no trouble" and reported `up`.
+#[tokio::test]
+async fn statuspage_json_without_status_or_components_is_a_protocol_error_not_up() {
+    let cases = [
+        ("{}", "no status and no components"),
+        (r#"{"page":null,"status":null}"#, "status is null and no components"),
+        (r#"{"page":null,"status":null,"components":null,"incidents":null}"#, "status is null and components is null"),
+        (r#"{"status":{},"components":[]}"#, "no status.indicator and components is empty"),
+        (
+            r#"{"status":{"indicator":null},"components":[null,{"status":"operational"}]}"#,
+            "no status.indicator and no component has a name",
+        ),
+        (
+            r#"{"status":{"indicator":3},"components":{}}"#,
+            "status.indicator is not a string and components is not a list",
+        ),
+    ];
+    for (body, why) in cases {
+        let s = FakeHttp::start(move |_| (200, body.to_string()));
+        let (_, r) = run(&s.url("/api/v2/summary.json"), "provider: statuspage").await;
+        let msg = assert_down(&r, ErrorKind::Protocol);
+        assert_eq!(msg, format!("/api/v2/summary.json: not a Statuspage summary: {why}"), "{body}");
+    }
+    // The same page as an incident.io summary (read by the Statuspage parser) is refused too.
+    let s = FakeHttp::start(|_| (200, r#"{"status":null}"#.to_string()));
+    let (_, r) = run(&s.url("/api/v2/summary.json"), "provider: incidentio").await;
+    assert!(assert_down(&r, ErrorKind::Protocol).contains("not a Statuspage summary"), "{r:#?}");
+    // A page with only components (no status block) still reads.
+    let s = FakeHttp::start(|_| (200, r#"{"components":[{"name":"API","status":"operational"}]}"#.to_string()));
+    let (_, r) = run(&s.url("/api/v2/summary.json"), "provider: statuspage").await;
+    assert_up(&r);
 }
 
 #[tokio::test]

@@ -8,12 +8,16 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, RedisConnectionInfo, RedisError};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use url::Url;
 
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
@@ -25,6 +29,54 @@ pub const MEMORY_SERIES: &[&str] = &["used_memory", "used_memory_rss"];
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Most bytes read from one connection: the handshake replies and `INFO` (a few KB on a
+/// real server) fit many times over. The `redis` crate buffers a reply until it is whole,
+/// so without this an endless `+AAAA…` or a huge bulk length would be buffered forever.
+pub const MAX_REPLY_BYTES: u64 = 4 << 20;
+
+/// A stream whose reads fail once more than `cap` bytes have come in, and which says so
+/// in `tripped` so the check can report `protocol` rather than a broken connection.
+struct Capped<S> {
+    inner: S,
+    read: u64,
+    cap: u64,
+    tripped: Arc<AtomicBool>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Capped<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
+        self.read = self.read.saturating_add((buf.filled().len() - before) as u64);
+        if self.read > self.cap {
+            // The bytes of this read are dropped with the connection; nothing keeps them.
+            buf.set_filled(before);
+            self.tripped.store(true, Ordering::Relaxed);
+            return Poll::Ready(Err(std::io::Error::other(over_cap_message(self.cap))));
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Capped<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+fn over_cap_message(cap: u64) -> String {
+    format!(
+        "the server sent more than {} MiB without completing a Redis reply (INFO is a few KB); is this a Redis server?",
+        cap >> 20
+    )
+}
 
 /// Where and as whom to connect, from the URL and the `username`/`password` options.
 struct Target {
@@ -145,30 +197,55 @@ fn parse_target(o: &RedisOptions) -> Result<Target, CheckError> {
     Ok(Target { addr, db, username, password })
 }
 
-/// Connects, authenticates and reads `INFO`, each step under the monitor's timeout.
+/// Connects, authenticates and reads `INFO`, the whole exchange under the monitor's
+/// timeout and at most [`MAX_REPLY_BYTES`] read.
 async fn fetch_info(o: &RedisOptions, t: &Target, eff: &Effective, env: &CheckEnv) -> Result<String, CheckError> {
+    let tripped = Arc::new(AtomicBool::new(false));
+    let res = fetch_capped(o, t, eff, env, &tripped, MAX_REPLY_BYTES).await;
+    // Past the cap the crate sees a failed read; what happened is the server's answer.
+    if tripped.load(Ordering::Relaxed) {
+        return Err(CheckError::new(ErrorKind::Protocol, over_cap_message(MAX_REPLY_BYTES)));
+    }
+    res
+}
+
+async fn fetch_capped(
+    o: &RedisOptions,
+    t: &Target,
+    eff: &Effective,
+    env: &CheckEnv,
+    tripped: &Arc<AtomicBool>,
+    cap: u64,
+) -> Result<String, CheckError> {
+    let deadline = tokio::time::Instant::now() + eff.timeout;
     let phase = Cell::new("resolving the host");
     let timed_out = |phase: &str| {
         CheckError::new(ErrorKind::Timeout, format!("timed out after {} while {phase}", format_duration(eff.timeout)))
     };
-    let (mut conn, mut driver) =
-        tokio::time::timeout(eff.timeout, connect(o, t, env, &phase)).await.map_err(|_| timed_out(phase.get()))??;
+    let (mut conn, mut driver) = tokio::time::timeout_at(deadline, connect(o, t, env, &phase, tripped, cap))
+        .await
+        .map_err(|_| timed_out(phase.get()))??;
     // The connection's driver runs beside the query rather than in a spawned task, so the
     // socket is closed the moment the check returns.
     let info = redis::cmd("INFO");
-    let query = tokio::time::timeout(eff.timeout, info.query_async::<String>(&mut conn));
+    let query = info.query_async::<String>(&mut conn);
     tokio::pin!(query);
-    let res = tokio::select! {
-        res = &mut query => res,
-        // The driver ends when the connection breaks; the pending query then holds the reason.
-        _ = &mut driver => match futures::FutureExt::now_or_never(&mut query) {
-            Some(res) => res,
-            None => {
-                return Err(CheckError::new(ErrorKind::Connect, "the server closed the connection before answering INFO"))
-            }
-        },
+    let exchange = async {
+        tokio::select! {
+            res = &mut query => Ok(res),
+            // The driver ends when the connection breaks; the pending query then holds the reason.
+            _ = &mut driver => match futures::FutureExt::now_or_never(&mut query) {
+                Some(res) => Ok(res),
+                None => Err(CheckError::new(
+                    ErrorKind::Connect,
+                    "the server closed the connection before answering INFO",
+                )),
+            },
+        }
     };
-    res.map_err(|_| timed_out("waiting for the INFO reply"))?.map_err(|e| redis_error(&e, "INFO"))
+    let res =
+        tokio::time::timeout_at(deadline, exchange).await.map_err(|_| timed_out("waiting for the INFO reply"))??;
+    res.map_err(|e| redis_error(&e, "INFO"))
 }
 
 type Driver = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -178,6 +255,8 @@ async fn connect(
     t: &Target,
     env: &CheckEnv,
     phase: &Cell<&'static str>,
+    tripped: &Arc<AtomicBool>,
+    cap: u64,
 ) -> Result<(MultiplexedConnection, Driver), CheckError> {
     let stream: Box<dyn Io> = match &t.addr {
         Addr::Tcp { host, port, tls } => {
@@ -202,6 +281,7 @@ async fn connect(
         #[cfg(not(unix))]
         Addr::Unix(_) => return Err(config_err("unix:// sockets are not supported on this platform")),
     };
+    let stream = Capped { inner: stream, read: 0, cap, tripped: tripped.clone() };
     phase.set("authenticating");
     let mut info = RedisConnectionInfo::default().set_db(t.db).set_skip_set_lib_name();
     if let Some(u) = &t.username {
@@ -489,6 +569,23 @@ mod tests {
         assert_eq!(r3.metrics["hit_rate_scope"], "lifetime");
         assert_eq!(r3.metrics["restarted"], true);
         assert_eq!(r3.metric_f64("evicted_keys_delta"), Some(5.0));
+    }
+
+    #[tokio::test]
+    async fn capped_stream_fails_past_the_cap_and_says_so() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        for (sent, cap, over) in [(10usize, 10u64, false), (100, 10, true), (5000, 4096, true)] {
+            let (mut tx, rx) = tokio::io::duplex(1024);
+            let tripped = Arc::new(AtomicBool::new(false));
+            let mut capped = Capped { inner: rx, read: 0, cap, tripped: tripped.clone() };
+            tokio::spawn(async move {
+                let _ = tx.write_all(&vec![b'x'; sent]).await;
+            });
+            let mut got = Vec::new();
+            let res = capped.read_to_end(&mut got).await;
+            assert_eq!((res.is_err(), tripped.load(Ordering::Relaxed)), (over, over), "{sent} bytes, cap {cap}");
+            assert!(got.len() as u64 <= cap, "{} bytes kept past a cap of {cap}", got.len());
+        }
     }
 
     #[test]

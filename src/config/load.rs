@@ -94,6 +94,9 @@ pub fn load_str(text: &str, file: &str, env: &BTreeMap<String, String>) -> Resul
         return Err(cx.diags);
     };
     let mut config = Config::default();
+    // How many entries `monitors:` lists: None when the key is absent; not-a-list is
+    // reported by `monitors` itself.
+    let mut listed: Option<Option<usize>> = None;
     for (k, v) in top {
         let Some(key) = k.as_str().map(str::to_string) else {
             cx.at_value("", format!("top-level keys must be strings, got {k:?}"));
@@ -125,7 +128,14 @@ pub fn load_str(text: &str, file: &str, env: &BTreeMap<String, String>) -> Resul
                     config.report = r
                 }
             }
-            "monitors" => config.monitors = monitors(&mut cx, v),
+            "monitors" => {
+                listed = Some(match &v {
+                    Value::Sequence(items) => Some(items.len()),
+                    Value::Null => Some(0),
+                    _ => None,
+                });
+                config.monitors = monitors(&mut cx, v)
+            }
             other => {
                 let msg = format!("unknown top-level key \"{other}\"{}", hint(other, TOP_LEVEL_KEYS));
                 cx.at_key(other, msg);
@@ -136,6 +146,7 @@ pub fn load_str(text: &str, file: &str, env: &BTreeMap<String, String>) -> Resul
     let mut notes = Vec::new();
     apply_seed_env(&mut config, env, &mut notes, &mut cx);
     super::validate::validate(&config, &mut |path: &str, msg: String| cx.at_value(path, msg));
+    nothing_to_check(&mut cx, &config, listed);
 
     if !cx.diags.is_empty() {
         cx.diags.sort_by_key(|d| (d.line, d.column));
@@ -423,6 +434,27 @@ fn monitors(cx: &mut Ctx, v: Value) -> Vec<Monitor> {
         }
     }
     out
+}
+
+/// A config that checks nothing would make a green gate that means nothing: no monitors,
+/// or every one `enabled: false`. Monitors that failed to load are already reported.
+fn nothing_to_check(cx: &mut Ctx, config: &Config, listed: Option<Option<usize>>) {
+    match listed {
+        None | Some(Some(0)) => {
+            let at = if listed.is_some() { "monitors" } else { "" };
+            cx.at_key(at, "the config has no monitors; add at least one under `monitors:`".into());
+        }
+        Some(Some(n)) if n == config.monitors.len() && config.monitors.iter().all(|m| !m.common.enabled) => {
+            let at = join_key(&join_index("monitors", 0), "enabled");
+            let msg = if n == 1 {
+                "the only monitor has `enabled: false`, so nothing would be checked; enable it".to_string()
+            } else {
+                format!("all {n} monitors have `enabled: false`, so nothing would be checked; enable at least one")
+            };
+            cx.at_value(&at, msg);
+        }
+        _ => {}
+    }
 }
 
 /// The seed's environment variables: `MONITORING_INTERVAL` is the default interval,

@@ -32,17 +32,72 @@ pub fn find_config(explicit: Option<&Path>, env: &BTreeMap<String, String>, cwd:
     DEFAULT_PATHS.iter().map(|p| cwd.join(p)).find(|p| p.is_file())
 }
 
+/// Largest config file read. Real configs are a few KB; a path that names something
+/// endless (`/dev/zero`, a huge log by mistake) must fail, not fill memory.
+pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
+
 /// Reads and loads a config file. A file that cannot be read is one diagnostic.
 pub fn load_file(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Vec<Diagnostic>> {
     let shown = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    match read_config(path, MAX_CONFIG_BYTES) {
         Ok(text) => load_str(&text, &shown, env),
-        Err(e) => Err(vec![Diagnostic {
-            file: shown,
-            line: 0,
-            column: 0,
-            path: String::new(),
-            message: format!("cannot read the config file: {e}"),
-        }]),
+        Err(message) => Err(vec![Diagnostic { file: shown, line: 0, column: 0, path: String::new(), message }]),
     }
+}
+
+/// The file's text, at most `max` bytes. Regular files and pipes (`--config <(…)`,
+/// `/dev/stdin` fed by a pipe) are read; devices, sockets and directories are refused
+/// before anything is read, since they may never end.
+pub fn read_config(path: &Path, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read the config file: {e}");
+    // stat first: opening a device may have effects, and a FIFO is opened only when it is one.
+    let kind = describe_unreadable(&std::fs::metadata(path).map_err(cannot)?);
+    if let Some(what) = kind {
+        return Err(format!("the config path is {what}, not a file; pass the path of a YAML file"));
+    }
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    // The path may have changed between the two looks; the open handle is what is read.
+    if let Some(what) = describe_unreadable(&file.metadata().map_err(cannot)?) {
+        return Err(format!("the config path is {what}, not a file; pass the path of a YAML file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > max {
+        return Err(format!("config file is larger than {} MiB; is this the right file?", max >> 20));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "cannot read the config file: it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Why a file of this type is not read as a config, or `None` when it is.
+fn describe_unreadable(m: &std::fs::Metadata) -> Option<&'static str> {
+    let t = m.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return None;
+        }
+        if t.is_char_device() {
+            return Some("a character device (such as /dev/zero or a terminal)");
+        }
+        if t.is_block_device() {
+            return Some("a block device");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
 }

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod fake_api;
+pub mod raw;
 pub mod server;
 pub mod services;
 

@@ -9,8 +9,11 @@ use super::{arr, first_s, s, Component, Event, Level, Page};
 
 pub fn parse(doc: &Value, fetched: &Url) -> Result<Page, String> {
     let indicator_raw = doc.pointer("/status/indicator").and_then(Value::as_str);
-    if indicator_raw.is_none() && doc.get("components").is_none() {
-        return Err("no status.indicator and no components: not a Statuspage summary.json".into());
+    // Keys that are present but null, or a components list with nothing named in it, say
+    // nothing about the page: reading them as "no trouble" would report `up` for `{}`.
+    let named = arr(doc, "components").iter().any(|c| s(c, "name").is_some());
+    if indicator_raw.is_none() && !named {
+        return Err(format!("not a Statuspage summary: {}", missing(doc)));
     }
     let mut page = Page { lists_all_components: true, ..Page::default() };
     if let Some(raw) = indicator_raw {
@@ -65,6 +68,24 @@ pub fn parse(doc: &Value, fetched: &Url) -> Result<Page, String> {
         });
     }
     Ok(page)
+}
+
+/// What the document lacks, in the words of its own keys.
+fn missing(doc: &Value) -> String {
+    let status = match doc.get("status") {
+        None => "no status",
+        Some(Value::Null) => "status is null",
+        Some(v) if v.get("indicator").is_some_and(|i| !i.is_null()) => "status.indicator is not a string",
+        Some(_) => "no status.indicator",
+    };
+    let components = match doc.get("components") {
+        None => "no components",
+        Some(Value::Null) => "components is null",
+        Some(Value::Array(a)) if a.is_empty() => "components is empty",
+        Some(Value::Array(_)) => "no component has a name",
+        Some(_) => "components is not a list",
+    };
+    format!("{status} and {components}")
 }
 
 fn link(e: &Value, base: &str, kind: &str) -> Option<String> {
