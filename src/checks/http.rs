@@ -848,6 +848,7 @@ pub fn host_header(url: &url::Url) -> Option<HeaderValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Strategy;
 
     #[test]
     fn nearest_rank_percentiles() {
@@ -855,6 +856,50 @@ mod tests {
         assert_eq!(percentile(&v, 50.0), 50.0);
         assert_eq!(percentile(&v, 95.0), 100.0);
         assert_eq!(percentile(&[], 95.0), 0.0);
+    }
+
+    fn response(body: Vec<u8>) -> Response {
+        Response {
+            status: 200,
+            headers: HeaderMap::new(),
+            body,
+            version: "HTTP/1.1",
+            tls_version: None,
+            cert: None,
+            redirects: 0,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// JSON assertions and `extract:` over any body (bytes, or JSON of any shape) and
+        /// any pointer never panic; a failure is an assertion error with a bounded message.
+        #[test]
+        fn json_checks_of_any_body_never_panic(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            doc in proptest::prop_oneof![
+                proptest::prelude::Just(serde_json::json!(null)),
+                "(?s).{0,40}".prop_map(serde_json::Value::from),
+                proptest::prelude::any::<f64>().prop_map(|f| serde_json::json!(f)),
+                proptest::collection::btree_map("[a-z~0-9/]{0,4}", "[^\"]{0,12}", 0..5)
+                    .prop_map(|m| serde_json::json!({"a": m, "percent": "93%", "b": [1, {"c": true}]})),
+            ],
+            use_raw in proptest::prelude::any::<bool>(),
+            ptr in "(/[a-z~0-9]{0,4}){0,4}",
+        ) {
+            let body = if use_raw { raw } else { serde_json::to_vec(&doc).unwrap() };
+            let yaml = format!(
+                "name: a\ntype: http\nurl: https://example.com\njson: {{{ptr:?}: 1}}\nextract: {{x: {ptr:?}, p: /percent}}\nexpect_version: abc1234\n"
+            );
+            let m: crate::config::Monitor = yaml_serde::from_str(&yaml).unwrap();
+            let crate::config::MonitorKind::Http(h) = &m.kind else { unreachable!() };
+            let resp = response(body);
+            if let Err(e) = assertions(h, &resp) {
+                proptest::prop_assert!(e.message.chars().count() < 4_000, "{}", e.message);
+            }
+            let _ = extracts(h, &resp);
+        }
     }
 
     #[test]

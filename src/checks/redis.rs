@@ -595,4 +595,39 @@ mod tests {
         let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());
         assert_eq!(evaluate(o, "hello", None, &mut r).unwrap_err().kind, ErrorKind::Protocol);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// INFO from a hostile server: any text, and field lists with any values (numbers
+        /// out of range, NaN, negatives), never panics, and every number it reports is finite.
+        #[test]
+        fn info_of_any_shape_never_panics(
+            noise in "(?s).{0,400}",
+            fields in proptest::collection::vec(
+                (proptest::sample::select(vec!["used_memory", "maxmemory", "total_system_memory",
+                    "mem_fragmentation_ratio", "keyspace_hits", "keyspace_misses", "evicted_keys",
+                    "run_id", "uptime_in_seconds", "rejected_connections"]),
+                 "[-+0-9.eEnaNif:x]{0,24}"),
+                0..16),
+            prev_hits in proptest::option::of(0u64..u64::MAX),
+        ) {
+            let m: crate::config::Monitor =
+                yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\nmax_memory_percent: 80\n").unwrap();
+            let crate::config::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
+            let mut text = noise.clone();
+            for (k, v) in &fields {
+                text.push_str(&format!("\r\n{k}:{v}"));
+            }
+            let prev = prev_hits.map(|h| serde_json::json!({"run_id": "", "keyspace_hits": h, "keyspace_misses": h / 2,
+                "evicted_keys": 0, "rejected_connections": 0}));
+            let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());
+            let _ = evaluate(o, &text, prev.as_ref(), &mut r);
+            for (k, v) in &r.metrics {
+                if let Some(f) = v.as_f64() {
+                    proptest::prop_assert!(f.is_finite(), "{k} = {f}");
+                }
+            }
+        }
+    }
 }
