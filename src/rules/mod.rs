@@ -78,7 +78,63 @@ pub fn compile(src: &str) -> Result<Program, String> {
             "the condition is {n} characters long; keep conditions under {MAX_CONDITION_CHARS} characters (split it into several rules)"
         ));
     }
-    parse_guarded(src).map_err(|m| format!("invalid CEL condition {:?}: {m}", shorten(src, 200)))
+    let program = parse_guarded(src).map_err(|m| format!("invalid CEL condition {:?}: {m}", shorten(src, 200)))?;
+    let steps = cost(program.expression());
+    if steps > MAX_CONDITION_COST {
+        return Err(format!(
+            "the condition may take up to {steps} evaluation steps per monitor, over the limit of {MAX_CONDITION_COST}; nested macros (`exists`, `all`, `map`, `filter`) multiply their list sizes (a list that is not written out counts as {UNKNOWN_RANGE} items): nest fewer"
+        ));
+    }
+    Ok(program)
+}
+
+/// The most evaluation steps one condition may take for one result, estimated before it
+/// runs (the same idea as Kubernetes' CEL cost budget): one evaluation cannot be
+/// interrupted, so a condition that could run for seconds is refused where it is written.
+pub const MAX_CONDITION_COST: u64 = 1_000_000;
+/// The size a macro's range counts as when it is not a list written in the condition (a
+/// result variable, another macro's result): larger than any list a check reports.
+pub const UNKNOWN_RANGE: u64 = 1_000;
+
+/// Worst-case steps of an expression: one per node, and a comprehension (an expanded
+/// macro) costs its range's size times its loop body.
+fn cost(e: &cel::IdedExpr) -> u64 {
+    use cel::common::ast::{EntryExpr, Expr};
+    let sum = |it: &mut dyn Iterator<Item = &cel::IdedExpr>| it.fold(0u64, |a, x| a.saturating_add(cost(x)));
+    let inner = match &e.expr {
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => 0,
+        Expr::Select(s) => cost(&s.operand),
+        Expr::Call(c) => sum(&mut c.target.iter().map(|t| &**t).chain(c.args.iter())),
+        Expr::List(l) => sum(&mut l.elements.iter()),
+        Expr::Map(m) => m
+            .entries
+            .iter()
+            .filter_map(|en| match &en.expr {
+                EntryExpr::MapEntry(me) => Some(cost(&me.key).saturating_add(cost(&me.value))),
+                _ => None,
+            })
+            .fold(0u64, u64::saturating_add),
+        Expr::Struct(st) => st
+            .entries
+            .iter()
+            .map(|en| match &en.expr {
+                EntryExpr::StructField(f) => cost(&f.value),
+                EntryExpr::MapEntry(me) => cost(&me.key).saturating_add(cost(&me.value)),
+            })
+            .fold(0u64, u64::saturating_add),
+        Expr::Comprehension(c) => {
+            let n = match &c.iter_range.expr {
+                Expr::List(l) => l.elements.len() as u64,
+                _ => UNKNOWN_RANGE,
+            };
+            let body = cost(&c.loop_cond).saturating_add(cost(&c.loop_step)).saturating_add(1);
+            cost(&c.iter_range)
+                .saturating_add(cost(&c.accu_init))
+                .saturating_add(cost(&c.result))
+                .saturating_add(n.saturating_mul(body))
+        }
+    };
+    inner.saturating_add(1)
 }
 
 /// CEL's parser, with a panic inside it turned into an error (debug and test builds; the
@@ -810,6 +866,31 @@ mod macros_and_verdicts {
         assert!(long.chars().count() > MAX_CONDITION_CHARS);
         let e = compile(&long).err().unwrap_or_default();
         assert!(e.contains("keep conditions under 4096 characters"), "{e}");
+    }
+
+    // Regression: seven nested macros over ten-item lists (10^7 steps, short enough to pass
+    // the length limit) ran 14 s past a 3 s deadline; one evaluation cannot be interrupted.
+    #[test]
+    fn condition_of_ten_million_steps_is_refused_before_it_runs() {
+        let list = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]";
+        let mut cond = "true".to_string();
+        for v in ["a", "b", "c", "d", "e", "f", "g"] {
+            cond = format!("{list}.all({v}, {cond})");
+        }
+        assert!(cond.chars().count() < MAX_CONDITION_CHARS);
+        let e = compile(&cond).err().expect("refused");
+        assert!(e.contains("evaluation steps") && e.contains("nest fewer"), "{e}");
+        // Three levels (about a thousand steps) are fine, and so is a macro over a result list.
+        let mut ok = "true".to_string();
+        for v in ["a", "b", "c"] {
+            ok = format!("{list}.all({v}, {ok})");
+        }
+        assert!(compile(&ok).is_ok());
+        assert!(compile("stale_files.exists(f, f.endsWith('.log')) && error_groups.all(g, g.count < 10)").is_ok());
+        // Every default rule is far inside the budget.
+        for r in defaults::default_rules() {
+            assert!(compile(r.condition.as_deref().unwrap_or("true")).is_ok(), "{}", r.name);
+        }
         assert!(compile(&"up || ".repeat(600)[..3000]).is_err(), "a dangling || is a syntax error");
         let ok = vec!["up"; 600].join(" || ");
         assert!(compile(&ok).is_ok());
