@@ -337,23 +337,12 @@ pub fn evaluate(
     state: &mut State,
     now: chrono::DateTime<Utc>,
 ) -> Vec<Finding> {
-    evaluate_with(config, rules, results, state, now, &BTreeMap::new())
+    evaluate_until(config, rules, results, state, now, &BTreeMap::new(), None, &mut Vec::new())
 }
 
-/// [`evaluate`] with extra variables per monitor (the history figures: `uptime_24h`, …).
-pub fn evaluate_with(
-    config: &Config,
-    rules: &[Rule],
-    results: &[CheckResult],
-    state: &mut State,
-    now: chrono::DateTime<Utc>,
-    extra: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
-) -> Vec<Finding> {
-    evaluate_until(config, rules, results, state, now, extra, None, &mut Vec::new())
-}
-
-/// [`evaluate_with`] that stops once `deadline` has passed: the rules not evaluated keep
-/// their streaks as they were, and `notes` gets [`RULES_CUT_NOTE`] with what was left out.
+/// [`evaluate`] with extra variables per monitor (the history figures: `uptime_24h`, …),
+/// stopping once `deadline` has passed: the rules not evaluated keep their streaks as they
+/// were, and `notes` gets [`RULES_CUT_NOTE`] with what was left out.
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_until(
     config: &Config,
@@ -474,15 +463,7 @@ pub fn evaluate_until(
                 state.rules.remove(&fp);
             }
         }
-        let ms = state.monitors.entry(r.name.clone()).or_insert_with(|| MonitorState {
-            last_checked_at: r.started_at,
-            last_status: r.status,
-            findings: vec![],
-            data: None,
-            flips: vec![],
-            flapping_since: None,
-            settled_at: None,
-        });
+        let ms = state.monitors.entry(r.name.clone()).or_insert_with(|| MonitorState::new(r.started_at, r.status));
         ms.last_checked_at = r.started_at;
         ms.last_status = r.status;
         ms.findings = mine.clone();

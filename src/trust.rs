@@ -30,6 +30,8 @@ pub fn flapping_message(name: &str, f: &Flapping) -> String {
 /// Call it once per conclusive run, before the rules.
 pub fn observe_flapping(config: &Config, results: &mut [CheckResult], state: &mut State, now: DateTime<Utc>) {
     let f = config.defaults.flapping;
+    let window = chrono::Duration::from_std(f.window.get()).unwrap_or(chrono::Duration::hours(1));
+    let settle = chrono::Duration::from_std(f.settle.get()).unwrap_or(chrono::Duration::minutes(15));
     for r in results.iter_mut() {
         if r.status == Status::Skipped {
             // Carried over: keep marking an ongoing episode.
@@ -46,12 +48,10 @@ pub fn observe_flapping(config: &Config, results: &mut [CheckResult], state: &mu
         if ms.last_status != Status::Skipped && ms.last_status.is_up() != r.status.is_up() {
             ms.flips.push(now);
         }
-        let window = chrono::Duration::from_std(f.window.get()).unwrap_or(chrono::Duration::hours(1));
         ms.flips.retain(|t| now - *t <= window);
         match ms.flapping_since {
             None if ms.flips.len() >= f.transitions as usize => ms.flapping_since = Some(now),
             Some(_) => {
-                let settle = chrono::Duration::from_std(f.settle.get()).unwrap_or(chrono::Duration::minutes(15));
                 let last_flip = ms.flips.last().copied();
                 if last_flip.is_none_or(|t| now - t >= settle) {
                     // Settled: start counting afresh so the old flips do not restart it.
@@ -103,18 +103,13 @@ pub async fn inconclusive(ctx: &RunContext, config: &Config, results: &[CheckRes
 /// Any HTTP answer from `url` shows the network works; only a failure to connect (DNS,
 /// refused, reset, timeout) counts, twice in a row, a few seconds apart.
 async fn reach(ctx: &RunContext, url: &str) -> Result<(), String> {
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("vaktpost/", env!("CARGO_PKG_VERSION")))
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = crate::alerts::deliver::http_client();
     let mut last = String::new();
     for attempt in 0..2 {
         if attempt > 0 {
             (ctx.sleep)(Duration::from_secs(3)).await;
         }
-        match client.get(url).send().await {
+        match client.get(url).timeout(Duration::from_secs(10)).send().await {
             Ok(_) => return Ok(()),
             Err(e) => {
                 last = if e.is_timeout() {

@@ -222,7 +222,7 @@ pub fn subject(notice: &Notice) -> String {
                 None => format!("✅ resolved: {}: {}", e.monitor, e.message),
             },
             EventKind::Flapping | EventKind::Settled => {
-                format!("{}: {}: {}", super::slack::flap_label(e.kind).unwrap_or_default(), e.monitor, e.message)
+                format!("{}: {}: {}", e.kind.flap_label().unwrap_or_default(), e.monitor, e.message)
             }
             EventKind::Test => format!("🧪 TEST: {}: {} (test alert, no action needed)", e.monitor, e.message),
         },
@@ -424,27 +424,13 @@ mod tests {
         assert_eq!(default_from(None), "vaktpost@localhost");
     }
 
-    fn event_with(monitor: &str, message: &str) -> AlertEvent {
-        AlertEvent {
-            kind: EventKind::Opened,
-            fingerprint: format!("{monitor}/r"),
-            monitor: monitor.into(),
-            rule: "r".into(),
-            severity: crate::config::Severity::High,
-            message: message.into(),
-            first_seen: chrono::DateTime::UNIX_EPOCH,
-            resolved_at: None,
-            issue_url: None,
-            details: vec![("error".into(), message.into())],
-        }
-    }
-
     // Regression: remote text with CR/LF and control characters reached the subject and
     // the plain-text body as they were.
     #[test]
     fn remote_text_cannot_add_headers_or_raw_html() {
         let hostile = "down\r\nBcc: victim@example.com\r\n\r\n<script>x</script>\u{7}\u{0}";
-        let notice = Notice { events: vec![event_with("api", hostile)], run_url: None, title: "t\r\nX: y".into() };
+        let notice =
+            Notice { events: vec![AlertEvent::sample("api", hostile)], run_url: None, title: "t\r\nX: y".into() };
         let s = subject(&notice);
         assert!(!s.chars().any(|c| c.is_control()), "{s:?}");
         assert!(s.chars().count() <= MAX_SUBJECT);
@@ -453,7 +439,7 @@ mod tests {
         assert!(!text.lines().any(|l| l.starts_with("Bcc:")), "a remote line passes for a header line: {text}");
         let html = html_body(&notice);
         assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"), "{html}");
-        let huge = event_with(&"n".repeat(100_000), &"m".repeat(100_000));
+        let huge = AlertEvent::sample(&"n".repeat(100_000), &"m".repeat(100_000));
         let notice = Notice { events: vec![huge], run_url: None, title: String::new() };
         assert!(text_body(&notice).chars().count() < 10_000);
         assert!(html_body(&notice).chars().count() < 10_000);

@@ -20,6 +20,17 @@ pub enum EventKind {
     Test,
 }
 
+impl EventKind {
+    /// How a flapping notice reads, in every channel.
+    pub fn flap_label(self) -> Option<&'static str> {
+        match self {
+            EventKind::Flapping => Some("🔁 Flapping"),
+            EventKind::Settled => Some("〰️ No longer flapping, still failing"),
+            _ => None,
+        }
+    }
+}
+
 /// One finding's moment: it started, or it ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertEvent {
@@ -42,6 +53,23 @@ pub struct AlertEvent {
 }
 
 impl AlertEvent {
+    /// An opened high-severity event for channel tests.
+    #[cfg(test)]
+    pub(crate) fn sample(monitor: &str, message: &str) -> AlertEvent {
+        AlertEvent {
+            kind: EventKind::Opened,
+            fingerprint: format!("{monitor}/r"),
+            monitor: monitor.into(),
+            rule: "r".into(),
+            severity: Severity::High,
+            message: message.into(),
+            first_seen: chrono::DateTime::UNIX_EPOCH,
+            resolved_at: None,
+            issue_url: None,
+            details: vec![("error".into(), message.into())],
+        }
+    }
+
     /// "42m", "3h 5m", "2d 4h": how long it lasted, for resolve messages.
     pub fn duration_text(&self) -> Option<String> {
         let end = self.resolved_at?;

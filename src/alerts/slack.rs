@@ -189,7 +189,7 @@ fn headline(notice: &Notice) -> String {
             .unwrap_or("🔔"),
     };
     if let [e] = notice.events.as_slice() {
-        if let Some(label) = flap_label(e.kind) {
+        if let Some(label) = e.kind.flap_label() {
             return format!("{label}: {}: {}", one_line(&e.monitor), one_line(&e.message));
         }
     }
@@ -203,15 +203,6 @@ fn headline(notice: &Notice) -> String {
         (o, 0, _) => format!("{icon} {} opened", alerts(o)),
         (0, r, _) => format!("{icon} {} resolved", alerts(r)),
         (o, r, _) => format!("{icon} {} opened, {r} resolved", alerts(o)),
-    }
-}
-
-/// How a flapping notice reads.
-pub fn flap_label(k: EventKind) -> Option<&'static str> {
-    match k {
-        EventKind::Flapping => Some("🔁 Flapping"),
-        EventKind::Settled => Some("〰️ No longer flapping, still failing"),
-        _ => None,
     }
 }
 
@@ -230,7 +221,7 @@ fn kind_label(e: &AlertEvent) -> String {
             Some(d) => format!("✅ *Resolved after {d}*"),
             None => "✅ *Resolved*".to_string(),
         },
-        EventKind::Flapping | EventKind::Settled => format!("*{}*", flap_label(e.kind).unwrap_or_default()),
+        EventKind::Flapping | EventKind::Settled => format!("*{}*", e.kind.flap_label().unwrap_or_default()),
         EventKind::Test => "🧪 *TEST*".to_string(),
     }
 }
@@ -291,7 +282,7 @@ fn fallback_text(notice: &Notice) -> String {
                 Some(d) => format!("✅ resolved after {d}"),
                 None => "✅ resolved".to_string(),
             },
-            EventKind::Flapping | EventKind::Settled => flap_label(e.kind).unwrap_or_default().to_string(),
+            EventKind::Flapping | EventKind::Settled => e.kind.flap_label().unwrap_or_default().to_string(),
             EventKind::Test => "🧪 TEST".to_string(),
         };
         let mut line = String::from("\n");
@@ -465,21 +456,6 @@ mod tests {
         assert!(!t.contains("sekrit"), "{t}");
     }
 
-    fn event_with(monitor: &str, message: &str) -> AlertEvent {
-        AlertEvent {
-            kind: EventKind::Opened,
-            fingerprint: format!("{monitor}/r"),
-            monitor: monitor.into(),
-            rule: "r".into(),
-            severity: Severity::High,
-            message: message.into(),
-            first_seen: chrono::DateTime::UNIX_EPOCH,
-            resolved_at: None,
-            issue_url: None,
-            details: vec![("error".into(), message.into())],
-        }
-    }
-
     /// Every mrkdwn and plain text of a payload.
     fn texts(v: &Value) -> Vec<(String, String)> {
         let mut out = Vec::new();
@@ -502,7 +478,7 @@ mod tests {
     // which ends in "…", was redacted by slicing inside that character).
     #[tokio::test]
     async fn an_invalid_webhook_url_is_an_error_not_a_panic() {
-        let notice = Notice { events: vec![event_with("api", "down")], run_url: None, title: String::new() };
+        let notice = Notice { events: vec![AlertEvent::sample("api", "down")], run_url: None, title: String::new() };
         let deadline = Instant::now() + Duration::from_secs(5);
         let e = send(&reqwest::Client::new(), &Secret::new("notaurl"), &notice, deadline).await.unwrap_err();
         assert!(e.contains("alerts.slack.webhook_url") && !e.contains("notaurl"), "{e}");
@@ -515,7 +491,7 @@ mod tests {
     fn huge_names_and_messages_stay_within_slacks_limits() {
         let big = "<!channel> & ".repeat(10_000);
         for n in [1, 3, 60] {
-            let notice = Notice { events: vec![event_with(&big, &big); n], run_url: None, title: big.clone() };
+            let notice = Notice { events: vec![AlertEvent::sample(&big, &big); n], run_url: None, title: big.clone() };
             let p = payload(&notice);
             let fallback = p["text"].as_str().unwrap();
             assert!(fallback.chars().count() <= MAX_TEXT_CHARS, "{}", fallback.chars().count());
@@ -539,7 +515,7 @@ mod tests {
 
             #[test]
             fn no_remote_text_forms_slack_markup(monitor in "\\PC{0,300}", message in "\\PC{0,3000}") {
-                let notice = Notice { events: vec![event_with(&monitor, &message)], run_url: None, title: String::new() };
+                let notice = Notice { events: vec![AlertEvent::sample(&monitor, &message)], run_url: None, title: String::new() };
                 let p = payload(&notice);
                 for (kind, t) in texts(&p) {
                     let max = if kind == "plain_text" { MAX_HEADER_CHARS } else { MAX_SECTION_CHARS };

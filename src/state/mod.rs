@@ -91,6 +91,21 @@ pub struct MonitorState {
     pub settled_at: Option<DateTime<Utc>>,
 }
 
+impl MonitorState {
+    /// A monitor's state after its first check: no findings, carry or flapping yet.
+    pub fn new(last_checked_at: DateTime<Utc>, last_status: Status) -> Self {
+        MonitorState {
+            last_checked_at,
+            last_status,
+            findings: vec![],
+            data: None,
+            flips: vec![],
+            flapping_since: None,
+            settled_at: None,
+        }
+    }
+}
+
 /// Consecutive outcomes of one rule on one monitor (key: the fingerprint).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RuleState {
@@ -326,18 +341,7 @@ mod tests {
     fn state_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = State::default();
-        s.monitors.insert(
-            "a".into(),
-            MonitorState {
-                last_checked_at: Utc::now(),
-                last_status: Status::Up,
-                findings: vec![],
-                data: None,
-                flips: vec![],
-                flapping_since: None,
-                settled_at: None,
-            },
-        );
+        s.monitors.insert("a".into(), MonitorState::new(Utc::now(), Status::Up));
         save(dir.path(), &s).unwrap();
         let (back, notes) = load(dir.path(), Utc::now());
         assert!(notes.is_empty());
