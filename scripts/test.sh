@@ -4,14 +4,14 @@
 # package (redis-server, Chroma, an SMTP server) are installed here when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Email tests (tests/alerts_email.rs) run a real SMTP server: aiosmtpd from PyPI.
+# Email tests (tests/suite/alerts_email.rs) run a real SMTP server: aiosmtpd from PyPI.
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet aiosmtpd \
     || PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --break-system-packages aiosmtpd
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; fi
-# Redis tests (tests/redis.rs) start real redis-server processes on free ports.
+# Redis tests (tests/suite/redis.rs) start real redis-server processes on free ports.
 if [ -z "${VAKTPOST_REDIS_SERVER:-}" ]; then
   if ! command -v redis-server >/dev/null 2>&1; then
     $SUDO apt-get update -qq
@@ -20,20 +20,26 @@ if [ -z "${VAKTPOST_REDIS_SERVER:-}" ]; then
   VAKTPOST_REDIS_SERVER="$(command -v redis-server)"
   export VAKTPOST_REDIS_SERVER
 fi
-# Chroma tests (tests/chroma.rs) run one real Chroma server from a venv in the repo
-# (.venv-chroma, gitignored). Pinned so the /api/v2 routes the tests use stay put.
+# Chroma tests (tests/suite/chroma.rs) run one real Chroma server from a venv. The venv
+# lives outside the clone (it is ~600 MB: chromadb, onnxruntime, numpy, grpcio) so a clean
+# clone reuses it, and it is named for and checked against its pin: the /api/v2 routes the
+# tests use stay put, and a venv left by another pin or a broken install is rebuilt.
+CHROMA_PIN="1.5.9"
 if [ -z "${VAKTPOST_CHROMA:-}" ]; then
-  if [ ! -x .venv-chroma/bin/chroma ]; then
-    rm -rf .venv-chroma
-    if ! python3 -m venv .venv-chroma; then
+  VENV="${VAKTPOST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vaktpost}/venv-chroma-$CHROMA_PIN"
+  installed="$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("chromadb"))' 2>/dev/null || true)"
+  if [ "$installed" != "$CHROMA_PIN" ] || [ ! -x "$VENV/bin/chroma" ]; then
+    rm -rf "$VENV"
+    mkdir -p "$(dirname "$VENV")"
+    if ! python3 -m venv "$VENV"; then
       $SUDO apt-get update -qq
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
-      rm -rf .venv-chroma
-      python3 -m venv .venv-chroma
+      rm -rf "$VENV"
+      python3 -m venv "$VENV"
     fi
-    .venv-chroma/bin/pip install --quiet --disable-pip-version-check "chromadb==1.5.9"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "chromadb==$CHROMA_PIN"
   fi
-  VAKTPOST_CHROMA="$PWD/.venv-chroma/bin/chroma"
+  VAKTPOST_CHROMA="$VENV/bin/chroma"
   export VAKTPOST_CHROMA
 fi
 exec cargo test --locked --no-fail-fast "$@"

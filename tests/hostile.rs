@@ -4,6 +4,7 @@
 //! a TLS port — and a whole run (`vaktpost::run`) must finish near the monitor's timeout,
 //! report the monitor `down` with the right error kind, and keep memory bounded.
 
+#[path = "suite/support/mod.rs"]
 mod support;
 
 use std::io::Read;

@@ -3,7 +3,7 @@
 //! major outages, maintenance, an incident in "monitoring" with indicator `none`, nested
 //! groups, unknown status values, and pages that are not status JSON at all.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

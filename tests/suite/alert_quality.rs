@@ -6,8 +6,8 @@
 //! and a Slack receiver. Exact counts of issues, Slack messages and how many runs late
 //! each issue opened and closed. The README's "Alert quality" table comes from here.
 
-mod alert_receiver;
-mod github_fake;
+use crate::alert_receiver;
+use crate::github_fake;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

@@ -1,6 +1,6 @@
 //! The heartbeat ping against a local receiver that records the paths it was called on.
 
-mod alert_receiver;
+use crate::alert_receiver;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! `virtual_memory()` (checked against /proc/meminfo on Linux), its threshold, and the
 //! validation of every memory monitor's thresholds.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! use; every test makes its own uniquely named collections), plus a scripted HTTP server
 //! for what a local Chroma does not do: token auth, and answers that are not Chroma's.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

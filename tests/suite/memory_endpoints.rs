@@ -2,7 +2,7 @@
 //! `/memory/redis`) as the shipped `config/memory-endpoints.yml` monitors them: `http`
 //! monitors with `extract: {percent: /percent}`, so the seed's `high_memory` rule applies.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! tracebacks and Rust panics, an access log with a 401 burst and `/.env` probes, and
 //! invalid UTF-8. Every count is asserted exactly.
 
-mod support;
+use crate::support;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};

@@ -3,7 +3,7 @@
 //! location, every shipped config's rules validate, and the variable catalogue
 //! `validate` checks against covers what real checks produce.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! GitHub's Git Data API: one commit per run, conflicts from concurrent writers, GitHub's
 //! error answers, raw samples kept local, and the binary carrying state across runners.
 
-mod github_branch_fake;
+use crate::github_branch_fake;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};

@@ -3,7 +3,7 @@
 //! whose incident title is an attack, an endpoint that echoes request headers, huge and
 //! non-ASCII JSON values), with GitHub issues and Slack alerting on, in GitHub Actions mode.
 
-mod github_fake;
+use crate::github_fake;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -1,7 +1,7 @@
 //! Shared helpers for the integration tests: a fault-injecting local HTTP(S) server
 //! (`server`) and small wrappers that load a YAML config and run its first monitor.
 //!
-//! Each test binary that says `mod support;` compiles all of this, and not every
+//! Compiled once into the `suite` binary (and by `tests/hostile.rs`), and not every
 //! binary uses every helper.
 #![allow(dead_code)]
 
@@ -9,6 +9,7 @@ pub mod fake_api;
 pub mod raw;
 pub mod server;
 pub mod services;
+pub mod tls;
 
 use std::collections::BTreeMap;
 

@@ -1,9 +1,8 @@
 //! The `ssl` check, certificate metrics of https `http` monitors, the certificate rules,
 //! and security events — against local TLS servers with rcgen certificates.
 
-mod support;
-#[path = "support/tls.rs"]
-mod tls;
+use crate::support;
+use crate::support::tls;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! deltas across runs and across a restart, TLS, unix sockets, and servers that are not
 //! Redis (garbage, silence, nothing listening).
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,7 +1,7 @@
 //! The Slack channel end to end against a local webhook receiver that checks every
 //! payload against Block Kit's structure and limits.
 
-mod alert_receiver;
+use crate::alert_receiver;
 
 use std::time::Duration;
 

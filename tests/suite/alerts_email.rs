@@ -1,7 +1,7 @@
 //! The email channel end to end against a real SMTP server (aiosmtpd): plain for local
 //! relays, STARTTLS and implicit TLS with a self-signed certificate, and the failures.
 
-mod smtp_sink;
+use crate::smtp_sink;
 
 use std::time::Duration;
 

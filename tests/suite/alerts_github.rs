@@ -1,7 +1,7 @@
 //! Issue-based alerting end to end: the real binary, a target that goes down and up, a
 //! stateful fake of GitHub's issues API, and a Slack receiver.
 
-mod github_fake;
+use crate::github_fake;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

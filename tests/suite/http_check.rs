@@ -1,7 +1,7 @@
 //! The `http` check end to end, against the fault-injecting server in `tests/support`.
 //! Each test starts its own server, so request counts are per test.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! API: every deployment status, GraphQL `errors` in an HTTP 200, auth failures, and 429
 //! with `Retry-After`, plus the request vaktpost sends (query, variables, token header).
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
