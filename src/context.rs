@@ -27,6 +27,8 @@ pub struct RunContext {
     pub sleep: Sleep,
     /// stderr is a terminal: show a progress line.
     pub is_tty: bool,
+    /// The run's randomness (retry jitter): random per process, fixed in tests.
+    pub seed: u64,
 }
 
 impl RunContext {
@@ -38,12 +40,18 @@ impl RunContext {
             clock: Arc::new(Utc::now),
             sleep: tokio_sleep(),
             is_tty: std::io::stderr().is_terminal(),
+            seed: random_seed(),
         }
     }
 
     /// A context with the given variables and the real clock, for tests and embedding.
     pub fn with_env(env: BTreeMap<String, String>, cwd: PathBuf) -> Self {
-        RunContext { env, cwd, clock: Arc::new(Utc::now), sleep: tokio_sleep(), is_tty: false }
+        RunContext { env, cwd, clock: Arc::new(Utc::now), sleep: tokio_sleep(), is_tty: false, seed: 0 }
+    }
+
+    /// How retries of this run wait: its sleep and seed, with `deadline`.
+    pub fn waiter(&self, deadline: Option<std::time::Instant>) -> crate::retry::Waiter {
+        crate::retry::Waiter { sleep: self.sleep.clone(), deadline, seed: self.seed }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -78,4 +86,13 @@ impl RunContext {
             self.cwd.join(pb)
         }
     }
+}
+
+/// A random `u64` from the standard library's per-process hash keys (no extra crate for
+/// what only spreads retries apart).
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish()
 }

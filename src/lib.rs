@@ -10,6 +10,7 @@ pub mod context;
 pub mod errgroup;
 pub mod redact;
 pub mod report;
+pub mod retry;
 pub mod rules;
 pub mod runlog;
 pub mod runner;
@@ -156,10 +157,14 @@ pub async fn run(
     notes.extend(loaded.notes.iter().cloned());
     let rules = rules::build(&config.rules).map_err(|e| RunError::Internal(format!("rules did not compile: {e:?}")))?;
     let decisions = runner::plan(config, &opts.selection, &state, started).map_err(RunError::Usage)?;
-    let env = Arc::new(CheckEnv { net: checks::net::Net::new(), redactor: redact::Redactor::new(&loaded.secrets) });
 
     let due: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| **d == Decision::Run).map(|(i, _)| i).collect();
     let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(config.defaults.deadline.get());
+    let env = Arc::new(CheckEnv {
+        net: checks::net::Net::new(),
+        redactor: redact::Redactor::new(&loaded.secrets),
+        waiter: ctx.waiter(Some(deadline.into_std())),
+    });
     // Gate mode re-checks failures itself until the wait ends, so it needs no confirmation.
     let timing = runner::Timing { confirm: opts.wait.is_none(), ..runner::Timing::from_context(ctx) };
     let mut ran = runner::run(config, &state, &due, env.clone(), deadline, &timing, progress).await;

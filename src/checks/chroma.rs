@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn urls_keep_a_base_path_and_encode_segments() {
-        let env = CheckEnv { net: super::super::net::Net::new(), redactor: Default::default() };
+        let env = CheckEnv::new(Default::default());
         let api = Api {
             base: Url::parse("https://h/chroma/").unwrap(),
             env: &env,

@@ -203,6 +203,15 @@ pub struct Effective {
 pub struct CheckEnv {
     pub net: net::Net,
     pub redactor: crate::redact::Redactor,
+    /// How retries wait: the run's sleep and seed (`retry::run`).
+    pub waiter: crate::retry::Waiter,
+}
+
+impl CheckEnv {
+    /// Fresh network state, real sleeps: for tests and embedding.
+    pub fn new(redactor: crate::redact::Redactor) -> CheckEnv {
+        CheckEnv { net: net::Net::new(), redactor, waiter: crate::retry::Waiter::real() }
+    }
 }
 
 /// What a monitor points at, redacted, for the report.

@@ -39,8 +39,7 @@ async fn run(l: &Loaded, prev: Option<&CheckResult>) -> CheckResult {
     let m = &l.config.monitors[0];
     let mut eff = vaktpost::runner::effective(&l.config, m);
     eff.prev = prev.and_then(|p| p.carry.clone());
-    let env =
-        CheckEnv { net: vaktpost::checks::net::Net::new(), redactor: vaktpost::redact::Redactor::new(&l.secrets) };
+    let env = CheckEnv::new(vaktpost::redact::Redactor::new(&l.secrets));
     run_check(m, &eff, &env, chrono::Utc::now()).await
 }
 

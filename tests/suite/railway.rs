@@ -54,8 +54,7 @@ fn yaml(api: &FakeApi, extra: &str) -> String {
 async fn run(loaded: &Loaded) -> CheckResult {
     let m = &loaded.config.monitors[0];
     let eff = vaktpost::runner::effective(&loaded.config, m);
-    let env =
-        CheckEnv { net: vaktpost::checks::net::Net::new(), redactor: vaktpost::redact::Redactor::new(&loaded.secrets) };
+    let env = CheckEnv::new(vaktpost::redact::Redactor::new(&loaded.secrets));
     run_check(m, &eff, &env, now()).await
 }
 

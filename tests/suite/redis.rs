@@ -32,8 +32,7 @@ async fn run_prev(l: &Loaded, prev: Option<serde_json::Value>) -> CheckResult {
     let m = &l.config.monitors[0];
     let mut eff = vaktpost::runner::effective(&l.config, m);
     eff.prev = prev;
-    let env =
-        CheckEnv { net: vaktpost::checks::net::Net::new(), redactor: vaktpost::redact::Redactor::new(&l.secrets) };
+    let env = CheckEnv::new(vaktpost::redact::Redactor::new(&l.secrets));
     run_check(m, &eff, &env, chrono::Utc::now()).await
 }
 

@@ -45,8 +45,7 @@ pub fn load(yaml: &str) -> Loaded {
 pub async fn run_loaded(loaded: &Loaded) -> CheckResult {
     let m = &loaded.config.monitors[0];
     let eff = vaktpost::runner::effective(&loaded.config, m);
-    let cenv =
-        CheckEnv { net: vaktpost::checks::net::Net::new(), redactor: vaktpost::redact::Redactor::new(&loaded.secrets) };
+    let cenv = CheckEnv::new(vaktpost::redact::Redactor::new(&loaded.secrets));
     run_check(m, &eff, &cenv, chrono::Utc::now()).await
 }
 
