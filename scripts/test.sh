@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, in one command. Every server the tests talk to is started by
 # the tests themselves (in-process HTTP/TLS servers on loopback); services that need a
-# package (redis-server, Chroma, an SMTP server) are installed here when missing.
+# package (redis-server, dnsmasq, Chroma, an SMTP server) are installed here when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Email tests (tests/suite/alerts_email.rs) run a real SMTP server: aiosmtpd from PyPI.
@@ -19,6 +19,15 @@ if [ -z "${VAKTPOST_REDIS_SERVER:-}" ]; then
   fi
   VAKTPOST_REDIS_SERVER="$(command -v redis-server)"
   export VAKTPOST_REDIS_SERVER
+fi
+# DNS tests (tests/suite/dns.rs) start real dnsmasq processes on free ports.
+if [ -z "${VAKTPOST_DNSMASQ:-}" ]; then
+  if ! command -v dnsmasq >/dev/null 2>&1 && [ ! -x /usr/sbin/dnsmasq ]; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dnsmasq >/dev/null
+  fi
+  VAKTPOST_DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq)"
+  export VAKTPOST_DNSMASQ
 fi
 # Chroma tests (tests/suite/chroma.rs) run one real Chroma server from a venv. The venv
 # lives outside the clone (it is ~600 MB: chromadb, onnxruntime, numpy, grpcio) so a clean

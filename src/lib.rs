@@ -161,7 +161,9 @@ pub async fn run(
     let due: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| **d == Decision::Run).map(|(i, _)| i).collect();
     let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(config.defaults.deadline.get());
     let env = Arc::new(CheckEnv {
-        net: checks::net::Net::new(),
+        net: checks::net::Net::with_dns_server(
+            checks::net::dns_server(ctx.var(checks::net::DNS_SERVER_VAR)).map_err(RunError::Usage)?,
+        ),
         redactor: redact::Redactor::new(&loaded.secrets),
         waiter: ctx.waiter(Some(deadline.into_std())),
     });

@@ -6,9 +6,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_resolver::config::{ResolverConfig, ResolverOpts};
+use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
-use hickory_resolver::TokioResolver;
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::ProtoErrorKind;
+use hickory_resolver::{ResolveError, TokioResolver};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
@@ -30,14 +32,49 @@ impl Default for Net {
     }
 }
 
+/// The variable that points every lookup at one DNS server (`ip` or `ip:port`, UDP and
+/// TCP) instead of the system's resolv.conf and hosts file.
+pub const DNS_SERVER_VAR: &str = "VAKTPOST_DNS_SERVER";
+
+/// Reads [`DNS_SERVER_VAR`]: `None` when unset; an error that says what to write when it
+/// is not an address.
+pub fn dns_server(value: Option<&str>) -> Result<Option<SocketAddr>, String> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    if let Ok(a) = v.parse::<SocketAddr>() {
+        return Ok(Some(a));
+    }
+    match v.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        Ok(ip) => Ok(Some(SocketAddr::new(ip, 53))),
+        Err(_) => Err(format!(
+            "{DNS_SERVER_VAR}={v:?} is not a DNS server address; write an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53"
+        )),
+    }
+}
+
 impl Net {
     pub fn new() -> Net {
+        Self::with_dns_server(None)
+    }
+
+    /// `server`: ask only this DNS server (no hosts file, no search domains); `None`: the
+    /// system's configuration.
+    pub fn with_dns_server(server: Option<SocketAddr>) -> Net {
         let provider = TokioConnectionProvider::default();
-        let mut builder = match TokioResolver::builder(provider.clone()) {
-            Ok(b) => b,
-            // No /etc/resolv.conf (some minimal containers): fall back to public resolvers'
-            // defaults rather than failing every check.
-            Err(_) => TokioResolver::builder_with_config(ResolverConfig::default(), provider),
+        let mut builder = match server {
+            Some(a) => TokioResolver::builder_with_config(
+                ResolverConfig::from_parts(
+                    None,
+                    vec![],
+                    NameServerConfigGroup::from_ips_clear(&[a.ip()], a.port(), true),
+                ),
+                provider,
+            ),
+            None => match TokioResolver::builder(provider.clone()) {
+                Ok(b) => b,
+                // No /etc/resolv.conf (some minimal containers): fall back to public resolvers'
+                // defaults rather than failing every check.
+                Err(_) => TokioResolver::builder_with_config(ResolverConfig::default(), provider),
+            },
         };
         let opts: &mut ResolverOpts = builder.options_mut();
         opts.timeout = Duration::from_secs(3);
@@ -71,7 +108,7 @@ impl Net {
                     Ok(ips)
                 }
             }
-            Err(e) => Err(CheckError::new(ErrorKind::Dns, format!("DNS lookup of {bare} failed: {e}"))),
+            Err(e) => Err(CheckError::new(ErrorKind::Dns, format!("DNS lookup of {bare} failed: {}", dns_why(&e)))),
         }
     }
 
@@ -103,6 +140,26 @@ impl Net {
         TlsConnector::from(cfg).connect(name, tcp).await.map_err(|e| {
             CheckError::new(ErrorKind::Tls, format!("TLS handshake with {bare} failed: {}", tls_message(&e)))
         })
+    }
+}
+
+/// What a failed lookup means, in words, with the DNS response code.
+fn dns_why(e: &ResolveError) -> String {
+    match e.proto().map(|p| p.kind()) {
+        Some(ProtoErrorKind::NoRecordsFound { response_code: ResponseCode::NXDomain, .. }) => {
+            "the name does not exist (NXDOMAIN); check the host name".into()
+        }
+        Some(ProtoErrorKind::NoRecordsFound { response_code: ResponseCode::NoError, .. }) => {
+            "the name exists but has no A or AAAA record (NOERROR, no data); add an address record".into()
+        }
+        Some(ProtoErrorKind::NoRecordsFound { response_code: ResponseCode::ServFail, .. }) => {
+            "the DNS server could not answer (SERVFAIL); its upstream or the domain's name servers are failing".into()
+        }
+        Some(ProtoErrorKind::NoRecordsFound { response_code, .. }) => {
+            format!("the DNS server answered {}", response_code.to_str().to_ascii_uppercase())
+        }
+        Some(ProtoErrorKind::Timeout) => "no DNS server answered in time (timed out)".into(),
+        _ => e.to_string(),
     }
 }
 

@@ -145,6 +145,12 @@ pub fn load_str(text: &str, file: &str, env: &BTreeMap<String, String>) -> Resul
 
     let mut notes = Vec::new();
     apply_seed_env(&mut config, env, &mut notes, &mut cx);
+    // `defaults.labels` are every monitor's labels; a monitor's own value for a key wins.
+    for m in &mut config.monitors {
+        for (k, v) in &config.defaults.labels {
+            m.common.labels.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
     super::validate::validate(&config, &mut |path: &str, msg: String| cx.at_value(path, msg));
     nothing_to_check(&mut cx, &config, listed);
 

@@ -836,11 +836,35 @@ mod tests {
 
     #[test]
     fn stale_lock_is_taken_over_and_live_lock_times_out() {
+        use std::time::SystemTime;
         let dir = tempfile::tempdir().unwrap();
-        let held = Lock::acquire(dir.path(), Duration::from_secs(1)).unwrap();
-        let err = Lock::acquire(dir.path(), Duration::from_millis(50)).err().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let backdate = |age: Duration| {
+            let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            f.set_modified(SystemTime::now() - age).unwrap();
+        };
+        // A dead run's lock: last written longer ago than STALE_LOCK. It is taken over at
+        // once, even with no time to wait, and the new holder's lock is a fresh file.
+        std::fs::write(&path, "999999\n").unwrap();
+        backdate(STALE_LOCK + Duration::from_secs(60));
+        let taken = Lock::acquire(dir.path(), Duration::ZERO).expect("a stale lock is taken over");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{}\n", std::process::id()));
+        let age = std::fs::metadata(&path).unwrap().modified().unwrap().elapsed().unwrap_or_default();
+        assert!(age < STALE_LOCK, "the taken-over lock is fresh");
+        // A live lock (the one just taken, and one just under the staleness age) is not:
+        // the waiter gives up after its timeout with WouldBlock and a message saying what
+        // to do, and the lock stays.
+        let err = Lock::acquire(dir.path(), Duration::from_millis(50)).err().expect("a live lock is held");
         assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
-        drop(held);
-        assert!(Lock::acquire(dir.path(), Duration::from_millis(50)).is_ok());
+        assert!(err.to_string().contains("held by another vaktpost run; if none is running, delete it"), "{err}");
+        backdate(STALE_LOCK - Duration::from_secs(30));
+        let err =
+            Lock::acquire(dir.path(), Duration::from_millis(50)).err().expect("a lock younger than STALE_LOCK is live");
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+        assert!(path.exists());
+        // Released: free again.
+        drop(taken);
+        assert!(!path.exists());
+        assert!(Lock::acquire(dir.path(), Duration::ZERO).is_ok());
     }
 }

@@ -1,0 +1,189 @@
+//! DNS through a real server: dnsmasq on 127.0.0.1 (installed by scripts/test.sh), with
+//! vaktpost pointed at it by `VAKTPOST_DNS_SERVER`. A good answer reaches a local HTTP
+//! server by name; NXDOMAIN, NODATA, SERVFAIL and an upstream that never answers each
+//! end as a `down` check that says which.
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::documented::{checks, code, text, Dir, Site};
+use super::support::services::free_port;
+
+fn dnsmasq_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("VAKTPOST_DNSMASQ") {
+        return p.into();
+    }
+    for p in ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", "/usr/local/sbin/dnsmasq"] {
+        if std::path::Path::new(p).exists() {
+            return p.into();
+        }
+    }
+    panic!("dnsmasq not found: install it (scripts/test.sh does: apt-get install dnsmasq) or set VAKTPOST_DNSMASQ");
+}
+
+struct Dnsmasq {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts dnsmasq answering only from its command line: `extra` are its records.
+fn dnsmasq(extra: &[String]) -> Dnsmasq {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = Command::new(dnsmasq_bin())
+            .args([
+                "--no-daemon",
+                &format!("--port={port}"),
+                "--listen-address=127.0.0.1",
+                "--bind-interfaces",
+                "--no-resolv",
+                "--no-hosts",
+                "--conf-file=/dev/null",
+                &format!("--pid-file={}", dir.path().join("pid").display()),
+            ])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dnsmasq");
+        // Ready when it accepts TCP on its port (it listens on UDP and TCP together).
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = child.try_wait() {
+                break; // the port was taken meanwhile: try another
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Dnsmasq { child, port, _dir: dir };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("dnsmasq did not start");
+}
+
+/// An upstream DNS server that answers every query with SERVFAIL.
+fn servfail_upstream() -> u16 {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let q = &buf[..n];
+            if n < 12 {
+                continue;
+            }
+            // The question: labels up to the root, then type and class.
+            let mut i = 12;
+            while i < n && q[i] != 0 {
+                i += 1 + q[i] as usize;
+            }
+            let end = (i + 5).min(n);
+            let mut r = Vec::with_capacity(end);
+            r.extend_from_slice(&q[..2]); // id
+            r.push(0x80 | (q[2] & 0x01)); // QR, opcode 0, RD copied
+            r.push(0x80 | 2); // RA, rcode SERVFAIL
+            r.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]); // one question, nothing else
+            r.extend_from_slice(&q[12..end]);
+            let _ = sock.send_to(&r, from);
+        }
+    });
+    port
+}
+
+/// A UDP port where nothing answers (bound and never read), and no TCP listener.
+fn silent_udp() -> (UdpSocket, u16) {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let p = s.local_addr().unwrap().port();
+    (s, p)
+}
+
+#[test]
+fn dns_answers_and_failures_from_a_real_server() {
+    let site = Site::start();
+    let sf = servfail_upstream();
+    let dns = dnsmasq(&[
+        "--address=/good.vaktpost.test/127.0.0.1".into(),
+        // Every other name under vaktpost.test is answered locally: NXDOMAIN.
+        "--local=/vaktpost.test/".into(),
+        // A name with a TXT record only: NOERROR with no A/AAAA data.
+        "--txt-record=nodata.vaktpost.test,hello".into(),
+        format!("--server=/broken.test/127.0.0.1#{sf}"),
+    ]);
+    let d = Dir::new();
+    let p = site.port;
+    d.write(
+        "vaktpost.yml",
+        &format!(
+            "defaults: {{confirm: false}}\nmonitors:\n\
+             - {{name: good, type: http, url: \"http://good.vaktpost.test:{p}/ok\"}}\n\
+             - {{name: nx, type: http, url: \"http://missing.vaktpost.test:{p}/ok\"}}\n\
+             - {{name: nodata, type: http, url: \"http://nodata.vaktpost.test:{p}/ok\"}}\n\
+             - {{name: servfail, type: http, url: \"http://api.broken.test:{p}/ok\"}}\n"
+        )
+        .replace("\n- ", "\n  - "),
+    );
+    let server = format!("127.0.0.1:{}", dns.port);
+    let o = d.run(&["run", "--fail-on", "never"], &[("VAKTPOST_DNS_SERVER", &server)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let c = checks(&d.report());
+    assert_eq!(c["good"]["status"], "up", "{}", c["good"]);
+    assert_eq!(site.hits("/ok"), 1, "the good name reached the local server");
+    let err = |n: &str| {
+        assert_eq!(c[n]["status"], "down", "{}", c[n]);
+        assert_eq!(c[n]["error"]["kind"], "dns", "{}", c[n]);
+        c[n]["error"]["message"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        err("nx"),
+        "DNS lookup of missing.vaktpost.test failed: the name does not exist (NXDOMAIN); check the host name"
+    );
+    assert_eq!(
+        err("nodata"),
+        "DNS lookup of nodata.vaktpost.test failed: the name exists but has no A or AAAA record (NOERROR, no data); add an address record"
+    );
+    let m = err("servfail");
+    assert!(m.starts_with("DNS lookup of api.broken.test failed: the DNS server could not answer (SERVFAIL)"), "{m}");
+}
+
+#[test]
+fn dns_server_that_never_answers_is_a_timeout_while_resolving() {
+    let site = Site::start();
+    let (_silent, port) = silent_udp();
+    let d = Dir::new();
+    d.write(
+        "vaktpost.yml",
+        &format!(
+            "defaults: {{confirm: false, timeout: 2s}}\nmonitors:\n  - {{name: api, type: http, url: \"http://api.vaktpost.test:{}/ok\"}}\n",
+            site.port
+        ),
+    );
+    let o = d.run(&["run", "--fail-on", "never"], &[("VAKTPOST_DNS_SERVER", &format!("127.0.0.1:{port}"))]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let c = checks(&d.report());
+    assert_eq!(c["api"]["status"], "down");
+    assert_eq!(c["api"]["error"]["kind"], "timeout", "{}", c["api"]);
+    assert_eq!(c["api"]["error"]["message"], "timed out after 2s while resolving the host");
+    assert_eq!(site.hits("/ok"), 0);
+}
+
+#[test]
+fn dns_server_variable_must_be_an_address() {
+    let d = Dir::new();
+    d.write("vaktpost.yml", "monitors:\n  - {name: api, type: http, url: \"http://127.0.0.1:9/\"}\n");
+    let o = d.run(&["run"], &[("VAKTPOST_DNS_SERVER", "dns.example")]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("VAKTPOST_DNS_SERVER=\"dns.example\" is not a DNS server address"), "{}", text(&o));
+}
