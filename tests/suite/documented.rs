@@ -534,10 +534,19 @@ fn monitoring_interval_is_the_default_interval() {
     let c = checks(&d.report());
     assert_eq!(c["api"]["status"], "skipped");
     assert!(c["api"]["last_checked_at"].is_string());
+    // `--only` runs a selected monitor regardless of its interval.
+    let o = d.run(&["run", "--only", "api"], &env);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(site.hits("/ok"), 2, "--only runs it regardless of interval");
     // Without it the default interval is 0: every run.
     let o = d.run(&["run"], &[]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert_eq!(site.hits("/ok"), 2);
+    assert_eq!(site.hits("/ok"), 3);
+    // `defaults.interval` set in the config wins over the variable.
+    d.write("vaktpost.yml", &format!("defaults: {{interval: 0}}\nmonitors:\n{}", monitor("api", &site.url("/ok"))));
+    let o = d.run(&["run"], &env);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(site.hits("/ok"), 4, "defaults.interval: 0 checks every run despite MONITORING_INTERVAL");
 }
 
 #[test]
