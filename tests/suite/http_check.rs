@@ -118,7 +118,8 @@ async fn slow_response_over_max_response_time_is_degraded() {
 #[tokio::test]
 async fn fast_response_under_max_response_time_is_up() {
     let s = TestServer::start().await;
-    let r = run_http(&s.url("/ok"), "max_response_time: \"2s\"").await;
+    // A generous threshold: the point is "under it is up", not how fast a loaded runner is.
+    let r = run_http(&s.url("/ok"), "max_response_time: \"30s\"").await;
     assert_up(&r);
     assert!(r.message.is_none(), "{r:#?}");
 }
