@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use http::header::{
-    HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, HOST, LOCATION, RETRY_AFTER, USER_AGENT,
-};
+use http::header::{HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, HOST, LOCATION, USER_AGENT};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyStream, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -20,6 +18,7 @@ use url::Url;
 use super::ssl::CertFacts;
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::config::{HttpOptions, StatusItem, StatusSpec};
+use crate::retry::{self, Next, Policy};
 
 mod security;
 
@@ -121,11 +120,12 @@ async fn probe(h: &HttpOptions, url: &Url, eff: &Effective, env: &CheckEnv) -> R
     }
 }
 
-/// One sample: an attempt, retried with backoff while the failure is retryable.
+/// One sample: an attempt, retried (`retry::run`, the check policy) while the failure is
+/// retryable: connect errors, timeouts, 5xx, 408 and 429, after backoff or the server's
+/// `Retry-After`.
 async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, env: &CheckEnv) -> Sample {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
+    type Tried = (Result<Response, (CheckError, Option<Response>)>, Timings);
+    let op = |_| async move {
         let mut timings = Timings::default();
         let phase = Cell::new("resolving the host");
         let t0 = Instant::now();
@@ -149,30 +149,38 @@ async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, en
                 None,
             )),
         };
-        match outcome {
-            Ok(resp) => return Sample { resp: Some(resp), err: None, timings, attempts },
-            Err((e, resp)) => {
-                let retry_after = resp.as_ref().and_then(|r| retry_after(&r.headers));
-                let retryable = match e.kind {
-                    ErrorKind::Connect | ErrorKind::Timeout => true,
-                    ErrorKind::HttpStatus => {
-                        resp.as_ref().is_some_and(|r| r.status >= 500 || r.status == 408 || r.status == 429)
-                    }
-                    _ => false,
-                };
-                if !retryable || attempts > eff.retries {
-                    return Sample { resp, err: Some(e), timings, attempts };
-                }
-                let backoff = Duration::from_millis(200 * (1u64 << (attempts - 1).min(4))).min(Duration::from_secs(3));
-                tokio::time::sleep(retry_after.unwrap_or(backoff).min(Duration::from_secs(10))).await;
-            }
+        (outcome, timings)
+    };
+    let judge = |(res, _): &Tried| match res {
+        Ok(_) => Next::Done,
+        Err((e, resp)) => match e.kind {
+            ErrorKind::Connect | ErrorKind::Timeout => Next::Retry,
+            ErrorKind::HttpStatus => match resp {
+                Some(r) if retryable_status(r.status) => retry_next(&r.headers),
+                _ => Next::Done,
+            },
+            _ => Next::Done,
+        },
+    };
+    let out = retry::run(&Policy::check(eff.retries), &env.waiter, op, judge).await;
+    let ((res, timings), attempts) = (out.value, out.attempts);
+    match res {
+        Ok(resp) => Sample { resp: Some(resp), err: None, timings, attempts },
+        Err((mut e, resp)) => {
+            e.message.push_str(&out.stop.clause());
+            Sample { resp, err: Some(e), timings, attempts }
         }
     }
 }
 
-fn retry_after(h: &HeaderMap) -> Option<Duration> {
-    let v = h.get(RETRY_AFTER)?.to_str().ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// A status another attempt may change: 5xx, 408 Request Timeout, 429 Too Many Requests.
+fn retryable_status(status: u16) -> bool {
+    status >= 500 || status == 408 || status == 429
+}
+
+/// Retry after the server's `Retry-After` when it gave one, else after backoff.
+fn retry_next(headers: &HeaderMap) -> Next {
+    retry::retry_after(headers).map_or(Next::Retry, Next::RetryAfter)
 }
 
 fn status_error(h: &HttpOptions, resp: &Response) -> Option<CheckError> {
@@ -758,6 +766,9 @@ pub(crate) struct ApiResponse {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// Why retrying stopped before `retries` ran out ("; not retried, as …"), or "":
+    /// for the caller's message about this answer.
+    pub retry_note: String,
 }
 
 pub(crate) async fn api_request(req: ApiRequest<'_>, env: &CheckEnv) -> Result<ApiResponse, CheckError> {
@@ -784,7 +795,9 @@ pub(crate) async fn api_request(req: ApiRequest<'_>, env: &CheckEnv) -> Result<A
     let mut t = Timings::default();
     let phase = Cell::new("resolving the host");
     match tokio::time::timeout(req.timeout, attempt(&h, req.url, &req.method, env, &mut t, &phase)).await {
-        Ok(Ok(resp)) => Ok(ApiResponse { status: resp.status, headers: resp.headers, body: resp.body }),
+        Ok(Ok(resp)) => {
+            Ok(ApiResponse { status: resp.status, headers: resp.headers, body: resp.body, retry_note: String::new() })
+        }
         Ok(Err(e)) => Err(e),
         Err(_) => Err(CheckError::new(
             ErrorKind::Timeout,
@@ -799,38 +812,31 @@ pub(crate) async fn api_request(req: ApiRequest<'_>, env: &CheckEnv) -> Result<A
 }
 
 /// `f` again while it fails in a retryable way (connect, timeout, 5xx, 408, 429), up to
-/// the monitor's `retries`, with backoff or the server's `Retry-After` (a longer wait than
-/// 10 s is not retried).
-pub(crate) async fn with_retries<F, Fut>(retries: u32, mut f: F) -> Result<ApiResponse, CheckError>
+/// the monitor's `retries`, with backoff or the server's `Retry-After` (`retry::run`, the
+/// check policy: a wait longer than 10 s, or one past the run's deadline, is not made).
+/// Why retrying stopped early goes into the error, or into [`ApiResponse::retry_note`].
+pub(crate) async fn with_retries<F, Fut>(retries: u32, waiter: &retry::Waiter, f: F) -> Result<ApiResponse, CheckError>
 where
-    F: FnMut() -> Fut,
+    F: FnMut(u32) -> Fut,
     Fut: std::future::Future<Output = Result<ApiResponse, CheckError>>,
 {
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let res = f().await;
-        let retryable = match &res {
-            Ok(r) => r.status >= 500 || r.status == 408 || r.status == 429,
-            Err(e) => matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout),
-        };
-        if !retryable || attempt > retries {
-            return res;
+    let judge = |res: &Result<ApiResponse, CheckError>| match res {
+        Ok(r) if retryable_status(r.status) => retry_next(&r.headers),
+        Ok(_) => Next::Done,
+        Err(e) if matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout) => Next::Retry,
+        Err(_) => Next::Done,
+    };
+    let out = retry::run(&Policy::check(retries), waiter, f, judge).await;
+    let clause = out.stop.clause();
+    match out.value {
+        Ok(mut r) => {
+            r.retry_note = clause;
+            Ok(r)
         }
-        let asked = res
-            .as_ref()
-            .ok()
-            .and_then(|r| r.headers.get(http::header::RETRY_AFTER))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(std::time::Duration::from_secs);
-        let cap = std::time::Duration::from_secs(10);
-        if asked.is_some_and(|a| a > cap) {
-            // The server asks for more patience than a check has: report, do not hammer.
-            return res;
+        Err(mut e) => {
+            e.message.push_str(&clause);
+            Err(e)
         }
-        let backoff = std::time::Duration::from_millis(200 * (1u64 << (attempt - 1).min(4)));
-        tokio::time::sleep(asked.unwrap_or(backoff)).await;
     }
 }
 

@@ -30,6 +30,7 @@ use super::http::{api_request, with_retries, ApiRequest, ApiResponse};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::config::duration::format_duration;
 use crate::config::{RailwayOptions, Secret};
+use crate::retry::{self, Next, Policy, Stop};
 
 pub const DEFAULT_API_URL: &str = "https://backboard.railway.com/graphql/v2";
 /// `max_build_time` when unset: Railway builds usually finish in minutes.
@@ -91,7 +92,8 @@ pub async fn check(o: &RailwayOptions, eff: &Effective, env: &CheckEnv, mut r: C
     }
 }
 
-/// POSTs the query; waits out one short rate limit.
+/// POSTs the query; waits out one short rate limit (`retry::run`: one more attempt, a
+/// wait of at most 10 s, never past the run's deadline).
 async fn post(
     url: &Url,
     headers: &BTreeMap<String, Secret>,
@@ -101,42 +103,44 @@ async fn post(
     now: DateTime<Utc>,
     r: &mut CheckResult,
 ) -> Result<ApiResponse, CheckError> {
-    let mut waited = false;
-    loop {
-        let req = ApiRequest {
-            method: Method::POST,
-            url,
-            headers: headers.clone(),
-            body: Some(body.to_string()),
-            max_body_bytes: 1 << 20,
-            timeout: eff.timeout,
-        };
-        let resp = with_retries(eff.retries, || api_request(req.clone(), env)).await?;
-        if let Some(n) = header(&resp, "x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok()) {
-            r.set("rate_limit_remaining", n);
-        }
-        if resp.status != 429 {
-            return Ok(resp);
-        }
-        let wait = rate_limit_wait(&resp, now);
-        match wait {
-            Some(w) if !waited && w <= MAX_RATE_LIMIT_WAIT => {
-                waited = true;
-                r.set("rate_limited_wait_ms", w.as_millis() as u64);
-                tokio::time::sleep(w).await;
-            }
-            _ => {
-                let after =
-                    wait.map(|w| format!("; Railway asks to retry after {}", format_duration(w))).unwrap_or_default();
-                return Err(CheckError::new(
-                    ErrorKind::HttpStatus,
-                    format!(
-                        "Railway's API answered HTTP 429 Too Many Requests{after}; check this monitor less often (interval) or share fewer checks per token"
-                    ),
-                ));
-            }
-        }
+    let req = ApiRequest {
+        method: Method::POST,
+        url,
+        headers: headers.clone(),
+        body: Some(body.to_string()),
+        max_body_bytes: 1 << 20,
+        timeout: eff.timeout,
+    };
+    let op = |_| with_retries(eff.retries, &env.waiter, |_| api_request(req.clone(), env));
+    let judge = |res: &Result<ApiResponse, CheckError>| match res {
+        Ok(resp) if resp.status == 429 => rate_limit_wait(resp, now).map_or(Next::Done, Next::RetryAfter),
+        _ => Next::Done,
+    };
+    let policy = Policy { max_server_wait: MAX_RATE_LIMIT_WAIT, ..Policy::check(1) };
+    let out = retry::run(&policy, &env.waiter, op, judge).await;
+    if let Some(w) = out.waits.first() {
+        r.set("rate_limited_wait_ms", w.as_millis() as u64);
     }
+    let resp = out.value?;
+    if let Some(n) = header(&resp, "x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok()) {
+        r.set("rate_limit_remaining", n);
+    }
+    if resp.status != 429 {
+        return Ok(resp);
+    }
+    let after = rate_limit_wait(&resp, now)
+        .map(|w| format!("; Railway asks to retry after {}", format_duration(w)))
+        .unwrap_or_default();
+    let deadline = match out.stop {
+        Stop::Deadline { .. } => "; not waited out, as that would pass the run's deadline",
+        _ => "",
+    };
+    Err(CheckError::new(
+        ErrorKind::HttpStatus,
+        format!(
+            "Railway's API answered HTTP 429 Too Many Requests{after}{deadline}; check this monitor less often (interval) or share fewer checks per token"
+        ),
+    ))
 }
 
 fn header<'a>(resp: &'a ApiResponse, name: &str) -> Option<&'a str> {

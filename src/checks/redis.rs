@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, RedisConnectionInfo, RedisError};
@@ -23,6 +22,7 @@ use url::Url;
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::config::duration::format_duration;
 use crate::config::RedisOptions;
+use crate::retry::{self, Next, Policy};
 
 /// The metrics leak detection trends for this check (bytes).
 pub const MEMORY_SERIES: &[&str] = &["used_memory", "used_memory_rss"];
@@ -113,19 +113,17 @@ pub async fn check(o: &RedisOptions, eff: &Effective, env: &CheckEnv, mut r: Che
         Ok(t) => t,
         Err(e) => return r.fail(e),
     };
-    let mut attempts = 0;
-    let info = loop {
-        attempts += 1;
-        match fetch_info(o, &target, eff, env).await {
-            Ok(info) => break Ok(info),
-            Err(e) if matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout) && attempts <= eff.retries => {
-                let backoff = Duration::from_millis(200 * (1u64 << (attempts - 1).min(4))).min(Duration::from_secs(3));
-                tokio::time::sleep(backoff).await;
-            }
-            Err(e) => break Err(e),
-        }
+    // Connect errors and timeouts are retried (`retry::run`, the check policy).
+    let judge = |res: &Result<String, CheckError>| match res {
+        Err(e) if matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout) => Next::Retry,
+        _ => Next::Done,
     };
-    r.set("attempts", attempts as u64);
+    let out = retry::run(&Policy::check(eff.retries), &env.waiter, |_| fetch_info(o, &target, eff, env), judge).await;
+    r.set("attempts", out.attempts as u64);
+    let info = out.value.map_err(|mut e| {
+        e.message.push_str(&out.stop.clause());
+        e
+    });
     match info {
         Ok(text) => match evaluate(o, &text, eff.prev.as_ref(), &mut r) {
             Ok(()) => {}

@@ -17,6 +17,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::config::SslOptions;
+use crate::retry::{self, Next, Policy};
 
 const DAY: i64 = 86_400;
 
@@ -260,35 +261,39 @@ pub async fn check(s: &SslOptions, eff: &Effective, env: &CheckEnv, mut r: Check
     };
     let tls13_only = s.min_tls_version.as_deref() == Some("1.3");
 
-    let mut attempts = 0;
-    let hs = loop {
-        attempts += 1;
-        let rec = Arc::new(Recording { inner: base.clone(), verdict: Mutex::new(None) });
-        let cfg = match client_config(rec.clone(), tls13_only) {
-            Ok(c) => Arc::new(c),
-            Err(e) => return r.fail(e),
-        };
-        let phase = Cell::new("resolving the host");
-        let res =
-            tokio::time::timeout(eff.timeout, handshake(s, &server_name, cfg, &rec, env, tls13_only, &phase)).await;
-        let err = match res {
-            Ok(Ok(hs)) => break hs,
-            Ok(Err(e)) => e,
-            Err(_) => CheckError::new(
-                ErrorKind::Timeout,
-                format!(
-                    "timed out after {} while {}",
-                    crate::config::duration::format_duration(eff.timeout),
-                    phase.get()
-                ),
-            ),
-        };
-        if !matches!(err.kind, ErrorKind::Connect | ErrorKind::Timeout) || attempts > eff.retries {
-            r.set("attempts", attempts as u64);
-            return r.fail(err);
+    // Connect errors and timeouts are retried (`retry::run`, the check policy).
+    let op = |_| {
+        let (base, server_name, phase) = (base.clone(), &server_name, Cell::new("resolving the host"));
+        async move {
+            let rec = Arc::new(Recording { inner: base, verdict: Mutex::new(None) });
+            let cfg = Arc::new(client_config(rec.clone(), tls13_only)?);
+            match tokio::time::timeout(eff.timeout, handshake(s, server_name, cfg, &rec, env, tls13_only, &phase)).await
+            {
+                Ok(res) => res,
+                Err(_) => Err(CheckError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "timed out after {} while {}",
+                        crate::config::duration::format_duration(eff.timeout),
+                        phase.get()
+                    ),
+                )),
+            }
         }
-        let backoff = Duration::from_millis(200 * (1u64 << (attempts - 1).min(4))).min(Duration::from_secs(3));
-        tokio::time::sleep(backoff).await;
+    };
+    let judge = |res: &Result<Handshake, CheckError>| match res {
+        Err(e) if matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout) => Next::Retry,
+        _ => Next::Done,
+    };
+    let out = retry::run(&Policy::check(eff.retries), &env.waiter, op, judge).await;
+    let attempts = out.attempts;
+    let hs = match out.value {
+        Ok(hs) => hs,
+        Err(mut e) => {
+            e.message.push_str(&out.stop.clause());
+            r.set("attempts", attempts as u64);
+            return r.fail(e);
+        }
     };
     r.set("attempts", attempts as u64);
     r.set("dns_ms", ms(hs.dns));

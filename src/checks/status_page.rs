@@ -329,13 +329,18 @@ async fn fetch_json(url: &Url, eff: &Effective, env: &CheckEnv) -> Result<Value,
     headers.insert("Accept".to_string(), Secret::new("application/json"));
     let req =
         ApiRequest { method: Method::GET, url, headers, body: None, max_body_bytes: MAX_BODY, timeout: eff.timeout };
-    let resp = with_retries(eff.retries, || api_request(req.clone(), env)).await?;
+    let resp = with_retries(eff.retries, &env.waiter, |_| api_request(req.clone(), env)).await?;
     if !(200..300).contains(&resp.status) {
         let reason = http::StatusCode::from_u16(resp.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
         return Err(CheckError::new(
             ErrorKind::HttpStatus,
-            format!("GET {} answered HTTP {} {reason}; check the status page URL", url.path(), resp.status)
-                .replace(" ;", ";"),
+            format!(
+                "GET {} answered HTTP {} {reason}{}; check the status page URL",
+                url.path(),
+                resp.status,
+                resp.retry_note
+            )
+            .replace(" ;", ";"),
         ));
     }
     decode_json(url.path(), &resp.body)

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// A tiny threaded HTTP/1.1 server: `/ok`, `/fail` (500), `/memory` (percent 93), `/count`,
-/// `/slow` (200 after 1.5 s).
+/// `/together` (200 once two `/together` requests are in flight at once — a rendezvous, so
+/// two runs overlap for sure — or after 60 s).
 struct Site {
     port: u16,
     hits: Arc<AtomicUsize>,
@@ -21,10 +22,12 @@ fn site() -> Site {
     let port = listener.local_addr().unwrap().port();
     let hits = Arc::new(AtomicUsize::new(0));
     let h = hits.clone();
+    let together = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let h = h.clone();
+            let together = together.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut first = String::new();
@@ -40,11 +43,15 @@ fn site() -> Site {
                 h.fetch_add(1, Ordering::SeqCst);
                 let target = first.split_whitespace().nth(1).unwrap_or("/");
                 let path = target.split('?').next().unwrap_or("/").to_string();
-                if path == "/slow" {
-                    std::thread::sleep(std::time::Duration::from_millis(1500));
+                if path == "/together" {
+                    let (n, cv) = &*together;
+                    let mut n = n.lock().unwrap();
+                    *n += 1;
+                    cv.notify_all();
+                    let _ = cv.wait_timeout_while(n, std::time::Duration::from_secs(60), |n| *n < 2).unwrap();
                 }
                 let (status, body) = match path.as_str() {
-                    "/slow" => ("200 OK", "slow but fine"),
+                    "/together" => ("200 OK", "both arrived"),
                     "/ok" => ("200 OK", r#"{"status":"ok","version":"1.2.3"}"#),
                     "/memory" => ("200 OK", r#"{"percent":93}"#),
                     "/fail" => ("500 Internal Server Error", "boom"),
@@ -813,7 +820,7 @@ fn two_overlapping_runs_on_one_state_directory_keep_both_monitors() {
     r.write(
         "vaktpost.yml",
         &format!(
-            "monitors:\n  - name: a\n    type: http\n    url: http://127.0.0.1:{p}/slow\n  - name: b\n    type: http\n    url: http://127.0.0.1:{p}/slow\n",
+            "defaults:\n  timeout: 60s\nmonitors:\n  - name: a\n    type: http\n    url: http://127.0.0.1:{p}/together\n  - name: b\n    type: http\n    url: http://127.0.0.1:{p}/together\n",
             p = s.port
         ),
     );
@@ -827,7 +834,8 @@ fn two_overlapping_runs_on_one_state_directory_keep_both_monitors() {
     let at = |rep: &serde_json::Value, k: &str| {
         chrono::DateTime::parse_from_rfc3339(rep["run"][k].as_str().unwrap()).unwrap()
     };
-    // Both were in flight at once: each started before the other finished.
+    // Both were in flight at once (the server answered neither until both asked): each
+    // started before the other finished.
     assert!(at(&a, "started_at") < at(&b, "finished_at") && at(&b, "started_at") < at(&a, "finished_at"));
     let st = r.json(".vaktpost/state.json");
     assert_eq!(st["monitors"]["a"]["last_status"], "up", "{st}");

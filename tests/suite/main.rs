@@ -35,4 +35,5 @@ mod ship;
 mod ssl;
 mod status_page;
 mod system;
+mod timing;
 mod untrusted;

@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -52,10 +52,22 @@ fn yaml(api: &FakeApi, extra: &str) -> String {
 
 /// Runs the first monitor at [`NOW`], so ages are exact.
 async fn run(loaded: &Loaded) -> CheckResult {
+    run_virtual(loaded).await.0
+}
+
+/// [`run`] with a recording sleep (virtual time): the result and the waits it made.
+async fn run_virtual(loaded: &Loaded) -> (CheckResult, Vec<Duration>) {
     let m = &loaded.config.monitors[0];
     let eff = vaktpost::runner::effective(&loaded.config, m);
-    let env = CheckEnv::new(vaktpost::redact::Redactor::new(&loaded.secrets));
-    run_check(m, &eff, &env, now()).await
+    let mut env = CheckEnv::new(vaktpost::redact::Redactor::new(&loaded.secrets));
+    let (waiter, slept) = support::clock::recording_waiter();
+    env.waiter = waiter;
+    let r = run_check(m, &eff, &env, now()).await;
+    (r, slept.waits())
+}
+
+async fn check_virtual(api: &FakeApi, extra: &str) -> (CheckResult, Vec<Duration>) {
+    run_virtual(&load_with_env(&yaml(api, extra), &[("RAILWAY_TOKEN", "rw-account-token-123")])).await
 }
 
 async fn check(api: &FakeApi, extra: &str) -> (Loaded, CheckResult) {
@@ -221,26 +233,54 @@ async fn short_retry_after_is_waited_out_once() {
             ApiReply::json(200, deployment("SUCCESS", Duration::from_secs(60)))
         }
     });
-    let t0 = Instant::now();
-    let (_, r) = check(&a, "").await;
+    let (r, waits) = check_virtual(&a, "").await;
     assert_up(&r);
-    assert!(t0.elapsed() >= Duration::from_secs(1), "did not wait: {:?}", t0.elapsed());
+    assert_eq!(waits, [Duration::from_secs(1)], "waited what Retry-After asked, once");
     assert_eq!(num(&r, "rate_limited_wait_ms"), 1000.0);
+    assert_eq!(a.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn rate_limit_reset_is_waited_out_from_the_check_time() {
+    // X-RateLimit-Reset (epoch seconds) 7 s after NOW, the check's start time.
+    let reset = (now().timestamp() + 7).to_string();
+    let a = api(move |_, n| {
+        if n == 1 {
+            ApiReply::json(429, json!({"message": "Too many requests"})).header("X-RateLimit-Reset", &reset)
+        } else {
+            ApiReply::json(200, deployment("SUCCESS", Duration::from_secs(60)))
+        }
+    });
+    let (r, waits) = check_virtual(&a, "").await;
+    assert_up(&r);
+    assert_eq!(waits, [Duration::from_secs(7)]);
+    assert_eq!(num(&r, "rate_limited_wait_ms"), 7000.0);
+}
+
+#[tokio::test]
+async fn a_second_429_is_reported_not_waited_again() {
+    let a = api(|_, _| ApiReply::json(429, json!({"message": "Too many requests"})).header("Retry-After", "2"));
+    let (r, waits) = check_virtual(&a, "").await;
+    let msg = assert_down(&r, ErrorKind::HttpStatus);
+    assert!(
+        msg.starts_with("Railway's API answered HTTP 429 Too Many Requests; Railway asks to retry after 2s"),
+        "{msg}"
+    );
+    assert_eq!(waits, [Duration::from_secs(2)]);
     assert_eq!(a.seen().len(), 2);
 }
 
 #[tokio::test]
 async fn long_retry_after_is_reported_without_hammering() {
     let a = api(|_, _| ApiReply::json(429, json!({"message": "Too many requests"})).header("Retry-After", "120"));
-    let t0 = Instant::now();
-    let (_, r) = check(&a, "").await;
+    let (r, waits) = check_virtual(&a, "retries: 2").await;
     let msg = assert_down(&r, ErrorKind::HttpStatus);
     assert_eq!(
         msg,
         "Railway's API answered HTTP 429 Too Many Requests; Railway asks to retry after 2m; check this monitor less often (interval) or share fewer checks per token"
     );
-    assert_eq!(a.seen().len(), 1);
-    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert_eq!(a.seen().len(), 1, "not retried, whatever `retries` says");
+    assert!(waits.is_empty(), "{waits:?}");
 }
 
 #[tokio::test]
@@ -273,7 +313,8 @@ async fn retries_ride_out_a_transient_5xx() {
             ApiReply::json(200, deployment("SUCCESS", Duration::from_secs(60)))
         }
     });
-    let (_, r) = check(&a, "retries: 1").await;
+    let (r, waits) = check_virtual(&a, "retries: 1").await;
     assert_up(&r);
     assert_eq!(a.seen().len(), 2);
+    assert_eq!(waits, [Duration::from_millis(200)]);
 }

@@ -87,7 +87,8 @@ fn wait_gives_up_at_its_deadline_and_fails_the_gate() {
     d.write("vaktpost.yml", &format!("monitors:\n  - name: app\n    type: http\n    url: http://127.0.0.1:{port}/\n"));
     let t0 = std::time::Instant::now();
     let o = d.run(&["run", "--wait", "3s"]);
-    assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+    // Ten times the 3 s it waits.
+    assert!(t0.elapsed() < std::time::Duration::from_secs(30), "{:?}", t0.elapsed());
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let rep = d.json("vaktpost-report.json");
     assert!(rep["run"]["gate"]["healthy_after_ms"].is_null());

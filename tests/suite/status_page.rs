@@ -48,6 +48,17 @@ async fn run(url: &str, extra: &str) -> (Loaded, CheckResult) {
     (loaded, r)
 }
 
+/// One `status_page` monitor for `url`, run with a recording sleep: the result and waits.
+async fn run_virtual(url: &str, extra: &str) -> (CheckResult, Vec<std::time::Duration>) {
+    let mut yaml = format!("monitors:\n  - name: upstream\n    type: status_page\n    url: \"{url}\"\n");
+    for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+        yaml.push_str("    ");
+        yaml.push_str(line);
+        yaml.push('\n');
+    }
+    support::clock::run_yaml_virtual(&yaml).await
+}
+
 fn list(r: &CheckResult, name: &str) -> serde_json::Value {
     r.metrics.get(name).cloned().unwrap_or_else(|| panic!("metric {name} missing in {r:#?}"))
 }
@@ -712,14 +723,42 @@ async fn retries_ride_out_a_transient_5xx() {
             (200, fixture("statuspage_healthy.json"))
         }
     });
-    let (_, r) = run(&s.url("/api/v2/summary.json"), "retries: 1").await;
+    let (r, waits) = run_virtual(&s.url("/api/v2/summary.json"), "retries: 1").await;
     assert_up(&r);
     assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(waits, [std::time::Duration::from_millis(200)]);
     // Without retries the 502 is the answer.
     let s = FakeHttp::start(|_| (502, "{}".into()));
     let (_, r) = run(&s.url("/api/v2/summary.json"), "").await;
     assert_down(&r, ErrorKind::HttpStatus);
     assert_eq!(s.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_one_over_10s_is_reported_not_retried() {
+    use support::fake_api::{ApiReply, FakeApi};
+    let healthy: serde_json::Value = serde_json::from_str(&fixture("statuspage_healthy.json")).unwrap();
+    let page = healthy.clone();
+    let a = FakeApi::start(move |_, n| {
+        if n == 1 {
+            ApiReply::json(503, json!({})).header("Retry-After", "3")
+        } else {
+            ApiReply::json(200, page.clone())
+        }
+    });
+    let (r, waits) = run_virtual(&a.url("/api/v2/summary.json"), "retries: 2").await;
+    assert_up(&r);
+    assert_eq!(waits, [std::time::Duration::from_secs(3)]);
+
+    let a = FakeApi::start(|_, _| ApiReply::json(503, json!({})).header("Retry-After", "11"));
+    let (r, waits) = run_virtual(&a.url("/api/v2/summary.json"), "retries: 2").await;
+    let msg = assert_down(&r, ErrorKind::HttpStatus);
+    assert!(
+        msg.contains("answered HTTP 503 Service Unavailable; not retried, as the server asked to wait 11s; check the status page URL"),
+        "{msg}"
+    );
+    assert!(waits.is_empty(), "{waits:?}");
+    assert_eq!(a.seen().len(), 1);
 }
 
 // ---------------------------------------------------------------- end to end

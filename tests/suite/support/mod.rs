@@ -5,6 +5,7 @@
 //! binary uses every helper.
 #![allow(dead_code)]
 
+pub mod clock;
 pub mod fake_api;
 pub mod raw;
 pub mod server;

@@ -70,6 +70,7 @@ pub fn trickle(s: &mut TcpStream, head: &[u8], body: &[u8], every: Duration) -> 
     s.set_nodelay(true)?;
     s.write_all(head)?;
     for b in body {
+        // sleep-ok: a trickling server is what this fake simulates
         std::thread::sleep(every);
         s.write_all(std::slice::from_ref(b))?;
     }

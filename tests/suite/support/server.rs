@@ -17,7 +17,7 @@
 //! | `/status/{code}` | that status, body `status {code}` |
 //! | `/slow/{ms}` | waits `ms` milliseconds, then 200 [`OK_BODY`] |
 //! | `/flaky/{n}` | the first `n` requests get 503, later ones 200 [`OK_BODY`] |
-//! | `/flaky-retry-after/{n}` | like `/flaky/{n}`, the 503s carry `Retry-After: 1` |
+//! | `/flaky-retry-after/{n}[/{secs}]` | like `/flaky/{n}`, the 503s carry `Retry-After: secs` (default 1) |
 //! | `/alternate` | odd-numbered requests 200, even-numbered 500 |
 //! | `/reset` | reads the request, then resets the connection (SO_LINGER 0) |
 //! | `/close` | reads the request, then closes the connection cleanly without answering |
@@ -100,6 +100,9 @@ struct State {
     hits: Mutex<HashMap<String, usize>>,
     requests: Mutex<Vec<Recorded>>,
     body_bytes: Mutex<HashMap<String, u64>>,
+    /// Paths whose streamed body ended (sent in full, or the client went away).
+    body_done: Mutex<Vec<String>>,
+    body_done_notify: tokio::sync::Notify,
     connections: AtomicUsize,
 }
 
@@ -231,6 +234,23 @@ impl TestServer {
     /// Body bytes successfully written for `path` (streamed routes only: `/big`).
     pub fn body_bytes_written(&self, path: &str) -> u64 {
         self.state.body_bytes.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+
+    /// Waits (at most `bound`) until a streamed body for `path` has ended, then returns
+    /// the bytes written for it; panics when it did not end in time.
+    pub async fn wait_body_done(&self, path: &str, bound: Duration) -> u64 {
+        let until = tokio::time::Instant::now() + bound;
+        loop {
+            let notified = self.state.body_done_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.state.body_done.lock().unwrap().iter().any(|p| p == path) {
+                return self.body_bytes_written(path);
+            }
+            if tokio::time::timeout_at(until, notified).await.is_err() {
+                panic!("the body for {path} did not end within {bound:?}");
+            }
+        }
     }
 
     /// TCP connections accepted.
@@ -417,15 +437,16 @@ async fn route(req: &Req, hit: usize, addr: SocketAddr) -> Action {
             respond(code, "text/plain", format!("status {code}"))
         }
         ["slow", ms] => {
+            // sleep-ok: a slow server is what this route simulates
             tokio::time::sleep(Duration::from_millis(num(ms))).await;
             json(OK_BODY)
         }
         ["flaky", n] if hit as u64 <= num(n) => respond(503, "text/plain", "try again"),
         ["flaky", _] => json(OK_BODY),
-        ["flaky-retry-after", n] if hit as u64 <= num(n) => {
-            with_header(respond(503, "text/plain", "try again"), "Retry-After", "1")
+        ["flaky-retry-after", n, rest @ ..] if hit as u64 <= num(n) => {
+            with_header(respond(503, "text/plain", "try again"), "Retry-After", rest.first().unwrap_or(&"1"))
         }
-        ["flaky-retry-after", _] => json(OK_BODY),
+        ["flaky-retry-after", ..] => json(OK_BODY),
         ["alternate"] if hit % 2 == 0 => respond(500, "text/plain", "boom"),
         ["alternate"] => json(OK_BODY),
         ["reset"] => Action::Reset,
@@ -502,6 +523,7 @@ async fn handle<C: Conn>(mut c: C, addr: SocketAddr, st: Arc<State>) {
             let _ = c.write_all(&bytes).await;
             let _ = c.flush().await;
             // Let the bytes reach the client before the reset discards what is unsent.
+            // sleep-ok: the fake's own pacing (a server that resets mid-body), not test synchronisation
             tokio::time::sleep(Duration::from_millis(50)).await;
             reset(c)
         }
@@ -545,6 +567,8 @@ async fn handle<C: Conn>(mut c: C, addr: SocketAddr, st: Arc<State>) {
                             st.add_body_bytes(&req.path, k as u64);
                             left -= k as u64;
                         }
+                        st.body_done.lock().unwrap().push(req.path.clone());
+                        st.body_done_notify.notify_waiters();
                     }
                 }
             }

@@ -113,6 +113,7 @@ impl Redis {
                     return;
                 }
                 Err(e) if Instant::now() > deadline => panic!("redis-server did not restart: {e}"),
+                // sleep-ok: the poll interval of a loop bounded by `deadline`
                 Err(_) => std::thread::sleep(Duration::from_millis(200)),
             }
         }
@@ -168,6 +169,7 @@ fn spawn_redis(port: u16, args: &[String], dir: &Path) -> Result<Child, String> 
             let _ = child.wait();
             return Err(format!("{bin} did not answer PING within 15 s:\n{}", tail(&log)));
         }
+        // sleep-ok: the poll interval of a loop bounded by `deadline`
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -272,6 +274,7 @@ fn start_chroma() -> Chroma {
             let _ = child.kill();
             panic!("Chroma ({}) gave no heartbeat within 60 s:\n{}", bin.display(), tail(&log));
         }
+        // sleep-ok: the poll interval of a loop bounded by `deadline`
         std::thread::sleep(Duration::from_millis(250));
     }
 }
