@@ -561,10 +561,12 @@ async fn open_issue(
     client.create(&new).await
 }
 
+/// Closes as completed, then comments: a close that fails posts nothing, so its retry on
+/// the next run does not comment twice.
 async fn close_issue(client: &github::Client, n: u64, comment: &str) -> Result<(), String> {
-    client.comment(n, comment).await?;
     let patch = github::IssuePatch { state: Some("closed"), state_reason: Some("completed"), ..Default::default() };
-    client.update(n, &patch).await.map(|_| ())
+    client.update(n, &patch).await?;
+    client.comment(n, comment).await
 }
 
 /// After a create, close any newer duplicate an overlapping run made for the same fingerprint.
