@@ -21,6 +21,7 @@ mod cli;
 mod config_props;
 mod docs;
 mod github_branch;
+mod github_retry;
 mod history;
 mod http_check;
 mod log_files;

@@ -169,7 +169,7 @@ impl Repo {
         }
         let tree = self.put_tree(files);
         let c = self.put_commit(&tree, parent.into_iter().collect(), message);
-        self.refs.insert(format!("refs/heads/{branch}"), c.clone());
+        self.set_ref(&format!("refs/heads/{branch}"), &c);
         self.empty = false;
         c
     }
