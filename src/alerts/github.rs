@@ -278,17 +278,23 @@ impl Client {
     pub async fn create(&self, new: &NewIssue<'_>) -> Result<(Issue, Option<String>), String> {
         // Last guard on GitHub's limits; the callers already render within them.
         let (title, text) = (untrusted::issue_title(new.title), untrusted::bound(new.body, untrusted::MAX_ISSUE_BODY));
-        let mut new = NewIssue { title: &title, body: &text, labels: new.labels.clone(), assignees: new.assignees.clone() };
+        let mut new =
+            NewIssue { title: &title, body: &text, labels: new.labels.clone(), assignees: new.assignees.clone() };
         let mut warning = None;
         loop {
             let body = serde_json::to_value(&new).map_err(|e| e.to_string())?;
-            let (status, _, text) = request(&self.octo, Verb::Post, &self.url("/issues"), Some(&body), &self.pace, false).await?;
+            let (status, _, text) =
+                request(&self.octo, Verb::Post, &self.url("/issues"), Some(&body), &self.pace, false).await?;
             if status.is_success() {
-                let issue = serde_json::from_str(&text).map_err(|e| format!("unexpected answer to issue create: {e}"))?;
+                let issue =
+                    serde_json::from_str(&text).map_err(|e| format!("unexpected answer to issue create: {e}"))?;
                 return Ok((issue, warning));
             }
             // A 422 creates nothing, so trying again without assignees cannot duplicate.
-            if status == StatusCode::UNPROCESSABLE_ENTITY && !new.assignees.is_empty() && invalid_field(&text, "assignees") {
+            if status == StatusCode::UNPROCESSABLE_ENTITY
+                && !new.assignees.is_empty()
+                && invalid_field(&text, "assignees")
+            {
                 warning = Some(format!(
                     "opened without assignees: GitHub refused {} ({}); alerts.github.assignees must be GitHub logins with access to {}",
                     new.assignees.join(", "),

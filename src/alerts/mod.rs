@@ -165,7 +165,9 @@ pub async fn reconcile(run: &AlertRun<'_>, findings: &[Finding], state: &mut Sta
         // the next run that reaches it, instead of staying open for good.
         for (fp, rec) in &resolved_records {
             if let Some(n) = rec.issue_number {
-                state.pending_close.insert(fp.clone(), PendingClose { issue_number: n, comment: resolved_comment(rec, now) });
+                state
+                    .pending_close
+                    .insert(fp.clone(), PendingClose { issue_number: n, comment: resolved_comment(rec, now) });
             }
         }
     } else if gh_cfg.is_some() && run.dry_run {

@@ -566,9 +566,15 @@ pub fn conflict_policy() -> Policy {
 /// Whether a refused ref update is branch protection (a protection rule's required status
 /// checks or pull requests, or a repository ruleset), which no retry gets past.
 fn protected(lower_message: &str) -> bool {
-    ["protected branch", "required status check", "status checks are expected", "through a pull request", "rule violation"]
-        .iter()
-        .any(|p| lower_message.contains(p))
+    [
+        "protected branch",
+        "required status check",
+        "status checks are expected",
+        "through a pull request",
+        "rule violation",
+    ]
+    .iter()
+    .any(|p| lower_message.contains(p))
 }
 
 fn no_token() -> String {

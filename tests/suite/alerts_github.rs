@@ -352,7 +352,8 @@ async fn existing_issue_on_a_later_page_is_adopted_and_pull_requests_ignored() {
     // GitHub's Link header points at /repositories/{id}/issues; vaktpost follows it, and
     // asks for everything it relies on rather than GitHub's defaults (created, desc, 30).
     let id = gh.repo_id("acme/shop");
-    let lists: Vec<_> = gh.requests().into_iter().filter(|r| r.method == "GET" && r.path.ends_with("/issues")).collect();
+    let lists: Vec<_> =
+        gh.requests().into_iter().filter(|r| r.method == "GET" && r.path.ends_with("/issues")).collect();
     assert!(
         lists.iter().any(|r| r.path == format!("/repositories/{id}/issues") && r.query.contains("page=2")),
         "pagination followed: {lists:#?}"
@@ -615,7 +616,8 @@ async fn an_invalid_assignee_still_opens_the_issue_and_reports_the_assignee() {
     let issues = gh.issues();
     assert_eq!(issues.len(), 1);
     assert!(issues[0].assignees.is_empty());
-    let posts: Vec<_> = gh.requests().into_iter().filter(|r| r.method == "POST" && r.path.ends_with("/issues")).collect();
+    let posts: Vec<_> =
+        gh.requests().into_iter().filter(|r| r.method == "POST" && r.path.ends_with("/issues")).collect();
     assert_eq!(posts.len(), 2, "{posts:#?}");
     assert!(posts[0].body.contains("ghost-user") && !posts[1].body.contains("assignees"), "{posts:#?}");
 
@@ -667,7 +669,10 @@ async fn issues_go_to_the_configured_repository() {
     assert_eq!(github_alerts(&rep)[0]["url"], "https://github.com/acme/ops/issues/1");
     // (`GET /` is the reachability probe of the runner-outage check.)
     for r in gh.requests().into_iter().filter(|r| r.path != "/") {
-        assert!(r.path.starts_with("/repos/acme/ops/") || r.path.starts_with(&format!("/repositories/{ops}/")), "{r:?}");
+        assert!(
+            r.path.starts_with("/repos/acme/ops/") || r.path.starts_with(&format!("/repositories/{ops}/")),
+            "{r:?}"
+        );
     }
     // Resolution closes it there.
     t.status.store(200, Ordering::SeqCst);
@@ -686,7 +691,11 @@ async fn min_severity_keeps_lower_findings_out_of_issues() {
     let gh = FakeGithub::start().await;
     let d = Dir::new(&mon(gh_config(t.port, rules, "    min_severity: medium\n")));
     let (o, rep) = d.run(&env_with(&gh, &[]));
-    assert!(rep["findings"].as_array().unwrap().iter().any(|f| f["fingerprint"] == "api/server_errors"), "{}", text(&o));
+    assert!(
+        rep["findings"].as_array().unwrap().iter().any(|f| f["fingerprint"] == "api/server_errors"),
+        "{}",
+        text(&o)
+    );
     assert!(actions(&rep, "github").is_empty(), "{}", rep["alerts"]);
     assert!(gh.requests().iter().all(|r| r.method == "GET"), "nothing created");
     // The same finding at min_severity low opens an issue.

@@ -82,7 +82,12 @@ async fn a_secondary_rate_limit_waits_a_minute_as_github_advises() {
     let gh = FakeGithub::start().await;
     gh.secondary_rate_limit("POST", "/repos/acme/shop/issues", 1);
     let (ctx, s) = recording_ctx();
-    let new = vaktpost::alerts::github::NewIssue { title: "t", body: "b", labels: vec!["vaktpost".into()], assignees: vec![] };
+    let new = vaktpost::alerts::github::NewIssue {
+        title: "t",
+        body: "b",
+        labels: vec!["vaktpost".into()],
+        assignees: vec![],
+    };
     let (issue, warning) = client(&gh, pace(&ctx, Duration::from_secs(300))).create(&new).await.unwrap();
     assert_eq!((issue.number, warning), (1, None));
     assert_eq!(slept(&s), [Duration::from_secs(60)]);
@@ -115,10 +120,8 @@ fn write(dir: &Path, rel: &str, text: &str) {
 }
 
 fn state_json(monitors: &[(&str, &str)]) -> String {
-    let m: serde_json::Map<String, serde_json::Value> = monitors
-        .iter()
-        .map(|(n, s)| (n.to_string(), serde_json::json!({"last_status": s, "findings": []})))
-        .collect();
+    let m: serde_json::Map<String, serde_json::Value> =
+        monitors.iter().map(|(n, s)| (n.to_string(), serde_json::json!({"last_status": s, "findings": []}))).collect();
     serde_json::to_string_pretty(&serde_json::json!({"version": 1, "monitors": m, "rules": {}})).unwrap()
 }
 
@@ -226,10 +229,9 @@ async fn a_replica_lagging_past_every_attempt_gives_up_with_the_state_kept_local
 
 #[tokio::test]
 async fn a_protected_data_branch_is_a_clear_error_and_never_retried() {
-    for message in [
-        "Protected branch update failed for refs/heads/vaktpost-data.",
-        "Required status check \"build\" is expected.",
-    ] {
+    for message in
+        ["Protected branch update failed for refs/heads/vaktpost-data.", "Required status check \"build\" is expected."]
+    {
         let fake = FakeGitData::start().await;
         seeded(&fake, &state_json(&[("api", "up")]));
         fake.protect(DEFAULT_BRANCH, message);
@@ -268,4 +270,38 @@ async fn a_rate_limited_branch_read_waits_for_the_reset_on_the_runs_clock() {
     let e = store(&fake, &ctx, Duration::from_secs(60)).pull(dir.path()).await.unwrap_err();
     assert!(e.to_string().contains("rate limit") && e.to_string().contains("deadline"), "{e}");
     assert_eq!(slept(&s).len(), 1);
+}
+
+// The fake answers a bare listing as GitHub does: newest first, 30 a page, and a Link
+// header to `/repositories/{id}/issues` that keeps the query and serves the same list.
+#[tokio::test]
+async fn the_issues_fake_follows_githubs_list_defaults_and_link_form() {
+    let gh = FakeGithub::start().await;
+    for n in 0..35 {
+        gh.seed(&format!("i{n}"), "", &["Vaktpost"], "open", false);
+    }
+    let get = |url: String| async move {
+        reqwest::Client::new()
+            .get(url)
+            .header("authorization", format!("Bearer {}", github_fake::TOKEN))
+            .send()
+            .await
+            .unwrap()
+    };
+    let r = get(format!("{}/repos/acme/shop/issues?labels=vaktpost", gh.url)).await;
+    let link = r.headers()["link"].to_str().unwrap().to_string();
+    let page: Vec<serde_json::Value> = r.json().await.unwrap();
+    assert_eq!(page.len(), 30);
+    assert_eq!(page[0]["number"], 35, "newest first by default");
+    let id = gh.repo_id("acme/shop");
+    let next = format!("{}/repositories/{id}/issues?labels=vaktpost&page=2", gh.url);
+    assert!(link.starts_with(&format!("<{next}>; rel=\"next\"")), "{link}");
+    let page2: Vec<serde_json::Value> = get(next).await.json().await.unwrap();
+    assert_eq!(page2.len(), 5);
+    assert_eq!(page2[4]["number"], 1);
+    let asc: Vec<serde_json::Value> =
+        get(format!("{}/repos/acme/shop/issues?direction=asc&per_page=2", gh.url)).await.json().await.unwrap();
+    assert_eq!((asc[0]["number"].as_u64(), asc[1]["number"].as_u64()), (Some(1), Some(2)));
+    let repo: serde_json::Value = get(format!("{}/repos/acme/shop", gh.url)).await.json().await.unwrap();
+    assert_eq!(repo["id"], id);
 }

@@ -190,6 +190,7 @@ impl FakeGithub {
     }
 
     /// The next `times` matching requests get `status` with this JSON `body`.
+    #[allow(clippy::too_many_arguments)]
     pub fn fault_json(
         &self,
         method: &str,
@@ -409,8 +410,9 @@ fn list(g: &Gh, base: &str, repo: &RepoRec, query: &str) -> Response<Full<Bytes>
             &[],
         );
     }
-    let labels: Vec<String> =
-        get("labels").map(|l| l.split(',').map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()).collect()).unwrap_or_default();
+    let labels: Vec<String> = get("labels")
+        .map(|l| l.split(',').map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()).collect())
+        .unwrap_or_default();
     let sort = get("sort").unwrap_or("created");
     let asc = get("direction") == Some("asc");
     let per_page: usize = get("per_page").and_then(|p| p.parse().ok()).unwrap_or(30).clamp(1, 100);
@@ -431,7 +433,8 @@ fn list(g: &Gh, base: &str, repo: &RepoRec, query: &str) -> Response<Full<Bytes>
         all.reverse();
     }
     let last = all.len().div_ceil(per_page).max(1);
-    let items: Vec<Value> = all.iter().skip((page - 1) * per_page).take(per_page).map(|i| issue_json(base, i)).collect();
+    let items: Vec<Value> =
+        all.iter().skip((page - 1) * per_page).take(per_page).map(|i| issue_json(base, i)).collect();
     let link_to = |n: usize| {
         let mut pairs: Vec<(String, String)> = q.iter().filter(|(k, _)| k != "page").cloned().collect();
         pairs.push(("page".into(), n.to_string()));
@@ -534,7 +537,11 @@ async fn handle(
         return Ok(if method == "GET" { reply(200, repo_json(&base, &repo), &[]) } else { not_found() });
     }
     if rest[0] == "issues" && !repo.has_issues {
-        return Ok(reply(410, error_body(410, "Issues are disabled for this repo", "https://docs.github.com/v3/issues/"), &[]));
+        return Ok(reply(
+            410,
+            error_body(410, "Issues are disabled for this repo", "https://docs.github.com/v3/issues/"),
+            &[],
+        ));
     }
     let name = repo.full_name.clone();
     let json_body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -643,7 +650,11 @@ async fn handle(
             let Some(pos) = i.labels.iter().position(|l| *l == label) else {
                 return Ok(reply(
                     404,
-                    error_body(404, "Label does not exist", "https://docs.github.com/rest/issues/labels#remove-a-label-from-an-issue"),
+                    error_body(
+                        404,
+                        "Label does not exist",
+                        "https://docs.github.com/rest/issues/labels#remove-a-label-from-an-issue",
+                    ),
                     &[],
                 ));
             };
