@@ -160,6 +160,16 @@ pub async fn reconcile(run: &AlertRun<'_>, findings: &[Finding], state: &mut Sta
         for ev in out.notices.iter_mut() {
             ev.issue_url = state.alerts.get(&ev.fingerprint).and_then(|r| r.issue_url.clone());
         }
+    } else if gh_cfg.is_some() && !run.dry_run {
+        // GitHub could not be listed this run: the issues of what resolved are closed by
+        // the next run that reaches it, instead of staying open for good.
+        for (fp, rec) in &resolved_records {
+            if let Some(n) = rec.issue_number {
+                state
+                    .pending_close
+                    .insert(fp.clone(), PendingClose { issue_number: n, comment: resolved_comment(rec, now) });
+            }
+        }
     } else if gh_cfg.is_some() && run.dry_run {
         for ev in &out.opened {
             out.actions.push(AlertAction {
@@ -189,7 +199,7 @@ fn github_client(run: &AlertRun<'_>, cfg: &GithubAlerts) -> Result<github::Clien
     let repo = cfg.repository.as_deref().or_else(|| ctx.var("GITHUB_REPOSITORY")).ok_or(
         "alerts.github is on but the repository is unknown; set alerts.github.repository or GITHUB_REPOSITORY",
     )?;
-    github::Client::new(github::api_url(ctx), repo, token.expose(), run.deadline)
+    github::Client::new(github::api_url(ctx), repo, token.expose(), github::Pace::of(ctx, run.deadline))
 }
 
 fn event(kind: EventKind, fp: &str, rec: Option<&AlertRecord>, now: DateTime<Utc>, run: &AlertRun<'_>) -> AlertEvent {
@@ -351,7 +361,8 @@ async fn sync_github(
     let retry_close: Vec<(String, PendingClose)> =
         state.pending_close.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     for (fp, pc) in retry_close {
-        if state.alerts.contains_key(&fp) {
+        // Back again, or closed by a person meanwhile: nothing left to close.
+        if state.alerts.contains_key(&fp) || !open.iter().any(|i| i.number == pc.issue_number) {
             state.pending_close.remove(&fp);
             continue;
         }
@@ -413,7 +424,9 @@ async fn sync_github(
                     rec2.issue_message = Some(rec.message.clone());
                 } else {
                     match open_issue(run, cfg, client, &fp, &rec).await {
-                        Ok(issue) => {
+                        Ok((issue, warning)) => {
+                            // Opened, with what GitHub refused (an assignee) to fix.
+                            error = warning.map(redact);
                             rec2.issue_number = Some(issue.number);
                             rec2.issue_url = Some(issue.html_url.clone());
                             rec2.issue_severity = Some(rec.severity);
@@ -497,12 +510,7 @@ async fn sync_github(
         if by_fp.get(fp).is_none_or(|v| !v.iter().any(|i| i.number == n)) {
             continue; // already closed by someone
         }
-        let took = event::human_span((now - rec.first_seen).num_seconds().max(0) as u64);
-        let comment = format!(
-            "✅ Resolved after {took} (first seen {}, last seen {}).",
-            rec.first_seen.format("%Y-%m-%d %H:%M UTC"),
-            rec.last_seen.format("%Y-%m-%d %H:%M UTC")
-        );
+        let comment = resolved_comment(rec, now);
         let url = rec.issue_url.clone();
         match close_issue(client, n, &comment).await {
             Ok(()) => {
@@ -516,13 +524,22 @@ async fn sync_github(
     }
 }
 
+fn resolved_comment(rec: &AlertRecord, now: DateTime<Utc>) -> String {
+    let took = event::human_span((now - rec.first_seen).num_seconds().max(0) as u64);
+    format!(
+        "✅ Resolved after {took} (first seen {}, last seen {}).",
+        rec.first_seen.format("%Y-%m-%d %H:%M UTC"),
+        rec.last_seen.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
 async fn open_issue(
     run: &AlertRun<'_>,
     cfg: &GithubAlerts,
     client: &github::Client,
     fp: &str,
     rec: &AlertRecord,
-) -> Result<github::Issue, String> {
+) -> Result<(github::Issue, Option<String>), String> {
     let body = issue_body(fp, rec, run, cfg.redact_targets);
     let t = title(rec);
     if cfg.reopen.as_deref() == Some("reopen") {
@@ -534,7 +551,7 @@ async fn open_issue(
             client.set_severity_labels(old.number, rec.severity, &cfg.labels).await?;
             let text = untrusted::markdown(&run.redactor.redact_text(&rec.message), MAX_ISSUE_MESSAGE);
             client.comment(old.number, &format!("Reopened: {text}")).await?;
-            return Ok(issue);
+            return Ok((issue, None));
         }
     }
     let new = github::NewIssue {
@@ -546,10 +563,12 @@ async fn open_issue(
     client.create(&new).await
 }
 
+/// Closes as completed, then comments: a close that fails posts nothing, so its retry on
+/// the next run does not comment twice.
 async fn close_issue(client: &github::Client, n: u64, comment: &str) -> Result<(), String> {
-    client.comment(n, comment).await?;
     let patch = github::IssuePatch { state: Some("closed"), state_reason: Some("completed"), ..Default::default() };
-    client.update(n, &patch).await.map(|_| ())
+    client.update(n, &patch).await?;
+    client.comment(n, comment).await
 }
 
 /// After a create, close any newer duplicate an overlapping run made for the same fingerprint.
@@ -594,7 +613,7 @@ pub async fn test_alert(run: &AlertRun<'_>, only: Option<&str>) -> Vec<(String, 
                 "🧪 **Test alert from vaktpost.** No action is needed; this issue closes itself.\n\n{}",
                 run.ctx.run_url().map(|u| format!("[Workflow run]({u})")).unwrap_or_default()
             );
-            let issue = client
+            let (issue, _) = client
                 .create(&github::NewIssue {
                     title: "🧪 vaktpost test alert",
                     body: &body,

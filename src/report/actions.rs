@@ -72,6 +72,17 @@ pub fn annotations(report: &Report) -> String {
             untrusted::command_data(&f.message, MAX_ANNOTATION)
         );
     }
+    // An alert that failed (or went out only in part) says what to do where people look.
+    for a in report.alerts.iter().filter(|a| a.error.is_some() && !report.run.dry_run) {
+        let verb = serde_json::to_value(a.action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let title = format!("vaktpost {} alert {} ({verb})", a.channel, a.fingerprint);
+        let _ = writeln!(
+            out,
+            "::warning title={}::{}",
+            untrusted::command_property(&title, MAX_ANNOTATION_TITLE),
+            untrusted::command_data(a.error.as_deref().unwrap_or(""), MAX_ANNOTATION)
+        );
+    }
     out
 }
 

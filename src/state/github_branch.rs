@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use crate::alerts::github::{self as gh, Verb};
 use crate::config::{Secret, StateConfig};
 use crate::context::RunContext;
+use crate::retry::{self, Next, Policy};
 
 pub const DEFAULT_BRANCH: &str = "vaktpost-data";
 /// Conflict retries of [`BranchStore::sync`] (pushes in all).
@@ -96,6 +97,10 @@ pub enum BranchError {
         "GitHub refused the token for {what} (HTTP {status}: {message}); give the workflow `permissions: contents: write` and pass its token as `github_token` (or GITHUB_TOKEN)"
     )]
     Forbidden { what: String, status: u16, message: String },
+    #[error(
+        "branch {branch} is protected, so vaktpost cannot move it (HTTP 422: {message}); use a data branch no protection rule or ruleset covers (`state.branch`, default vaktpost-data), or exempt it from the rule; this run's state is kept locally"
+    )]
+    Protected { branch: String, message: String },
     #[error("GitHub answered HTTP {status} to {what}: {message}")]
     Http { what: String, status: u16, message: String },
     #[error("{what}: {detail}")]
@@ -126,7 +131,8 @@ pub struct BranchStore {
     branch: String,
     /// Directory in the branch that mirrors the state directory ("" is the root).
     prefix: String,
-    deadline: Instant,
+    /// How requests and conflict retries wait (the run's sleep, clock and deadline).
+    pace: gh::Pace,
     /// Today (UTC): the first push of a day whose head is older is a fresh root commit.
     today: chrono::NaiveDate,
 }
@@ -206,7 +212,7 @@ impl BranchStore {
             repo: repo.to_string(),
             branch: branch.to_string(),
             prefix: String::new(),
-            deadline,
+            pace: gh::Pace::real(deadline),
             today: chrono::Utc::now().date_naive(),
         })
     }
@@ -219,7 +225,15 @@ impl BranchStore {
             BranchError::Setup("state.backend is github but GITHUB_REPOSITORY is not set; set it to owner/name".into())
         })?;
         let branch = cfg.branch.as_deref().unwrap_or(DEFAULT_BRANCH);
-        Ok(BranchStore::new(gh::api_url(ctx), repo, branch, &token, deadline)?.with_today(ctx.now().date_naive()))
+        Ok(BranchStore::new(gh::api_url(ctx), repo, branch, &token, deadline)?
+            .with_today(ctx.now().date_naive())
+            .with_pace(gh::Pace::of(ctx, deadline)))
+    }
+
+    /// Waits through `pace` (a run's sleep and clock) instead of real sleeps.
+    pub fn with_pace(mut self, pace: gh::Pace) -> Self {
+        self.pace = pace;
+        self
     }
 
     /// Sets the day the once-a-day fresh root commit is decided by (the run's clock).
@@ -267,7 +281,7 @@ impl BranchStore {
         body: Option<&Value>,
         retry_post: bool,
     ) -> Result<(StatusCode, String), BranchError> {
-        let (status, _, text) = gh::request(&self.octo, verb, &self.url(path), body, self.deadline, retry_post)
+        let (status, _, text) = gh::request(&self.octo, verb, &self.url(path), body, &self.pace, retry_post)
             .await
             .map_err(|detail| BranchError::Request { what: what.to_string(), detail })?;
         Ok((status, text))
@@ -487,6 +501,9 @@ impl BranchStore {
         if conflict {
             return Err(BranchError::Conflict(format!("HTTP {}: {message}", status.as_u16())));
         }
+        if status == StatusCode::UNPROCESSABLE_ENTITY && protected(&lower) {
+            return Err(BranchError::Protected { branch: self.branch.clone(), message });
+        }
         Err(self.failure(&what, status, &text))
     }
 
@@ -503,39 +520,65 @@ impl BranchStore {
     where
         F: FnMut(&Path) -> Result<(), String>,
     {
-        let mut base = base;
-        let mut attempt = 0u32;
-        let mut backoff = Duration::from_millis(250);
-        loop {
-            attempt += 1;
-            match self.push(dir, base.as_ref(), message).await {
-                Ok(outcome) => return Ok(Synced { outcome, attempts: attempt }),
-                Err(BranchError::Conflict(last)) => {
-                    let wait = jitter(backoff);
-                    if attempt >= MAX_ATTEMPTS || Instant::now() + wait >= self.deadline {
-                        return Err(BranchError::GaveUp { attempts: attempt, last });
-                    }
-                    tokio::time::sleep(wait).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(4));
-                    base = self.pull(dir).await?;
-                    apply(dir).map_err(BranchError::Apply)?;
+        // The head to push on, and the re-pull and re-apply before every retry, behind a
+        // lock only so the attempts' futures can share them (they run one at a time).
+        let base = std::sync::Mutex::new(base);
+        let apply = std::sync::Mutex::new(&mut apply);
+        let op = |attempt: u32| {
+            let (base, apply) = (&base, &apply);
+            async move {
+                if attempt > 1 {
+                    let fresh = self.pull(dir).await?;
+                    *base.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+                    (apply.lock().unwrap_or_else(|e| e.into_inner()))(dir).map_err(BranchError::Apply)?;
                 }
-                Err(e) => return Err(e),
+                let head = base.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                self.push(dir, head.as_ref(), message).await
             }
+        };
+        let judge = |r: &Result<PushOutcome, BranchError>| match r {
+            Err(BranchError::Conflict(_)) => Next::Retry,
+            _ => Next::Done,
+        };
+        let out = retry::run(&conflict_policy(), &self.pace.waiter, op, judge).await;
+        match out.value {
+            Ok(outcome) => Ok(Synced { outcome, attempts: out.attempts }),
+            Err(BranchError::Conflict(last)) => {
+                Err(BranchError::GaveUp { attempts: out.attempts, last: format!("{last}{}", out.stop.clause()) })
+            }
+            Err(e) => Err(e),
         }
     }
 }
 
-fn no_token() -> String {
-    "state.backend is github but no token is set; give the action `github_token` or set GITHUB_TOKEN (the job needs `permissions: contents: write`)".into()
+/// Conflict retries of [`BranchStore::sync`]: [`MAX_ATTEMPTS`] pushes, jittered backoff
+/// from 250 ms doubling to 4 s, so writers that collided do not collide again in step.
+pub fn conflict_policy() -> Policy {
+    Policy {
+        attempts: MAX_ATTEMPTS,
+        min_delay: Duration::from_millis(250),
+        max_delay: Duration::from_secs(4),
+        max_server_wait: Duration::ZERO,
+        jitter: true,
+    }
 }
 
-/// Between half and all of `d`, so writers that collided do not collide again in step.
-fn jitter(d: Duration) -> Duration {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.subsec_nanos()).unwrap_or(0);
-    let frac = f64::from(nanos % 1000) / 1000.0;
-    d.mul_f64(0.5 + frac / 2.0)
+/// Whether a refused ref update is branch protection (a protection rule's required status
+/// checks or pull requests, or a repository ruleset), which no retry gets past.
+fn protected(lower_message: &str) -> bool {
+    [
+        "protected branch",
+        "required status check",
+        "status checks are expected",
+        "through a pull request",
+        "rule violation",
+    ]
+    .iter()
+    .any(|p| lower_message.contains(p))
+}
+
+fn no_token() -> String {
+    "state.backend is github but no token is set; give the action `github_token` or set GITHUB_TOKEN (the job needs `permissions: contents: write`)".into()
 }
 
 fn decode_blob(b: &BlobAnswer) -> Result<Vec<u8>, String> {

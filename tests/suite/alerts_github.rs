@@ -240,7 +240,8 @@ async fn flapping_endpoint_opens_one_issue_for_the_episode() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_concurrent_runs_open_one_issue() {
     let gh = FakeGithub::start().await;
-    gh.gh.lock().unwrap().list_delay = std::time::Duration::from_millis(150);
+    // The first listing is held until the other run's listing arrives: the runs overlap.
+    gh.gh.lock().unwrap().list_barrier = Some(2);
     let t = target();
     t.status.store(500, Ordering::SeqCst);
     let a = Dir::new(&config(t.port, ""));
@@ -250,6 +251,7 @@ async fn two_concurrent_runs_open_one_issue() {
     let mut cb = b.cmd(&["run", "--fail-on", "never"], &env).spawn().unwrap();
     assert!(ca.wait().unwrap().success());
     assert!(cb.wait().unwrap().success());
+    assert!(gh.gh.lock().unwrap().barrier_met, "the two runs did not overlap");
     let open: Vec<_> = gh.issues().into_iter().filter(|i| i.state == "open").collect();
     assert_eq!(open.len(), 1, "{:#?}", gh.issues());
     // A later run from either state converges on the same single issue.
@@ -347,7 +349,18 @@ async fn existing_issue_on_a_later_page_is_adopted_and_pull_requests_ignored() {
     assert_eq!(gha.len(), 1, "{}", text(&o));
     assert_eq!(gha[0]["issue_number"], ours);
     assert_ne!(gha[0]["action"], "opened");
-    assert!(gh.requests().iter().any(|r| r.method == "GET" && r.query.contains("page=2")), "pagination followed");
+    // GitHub's Link header points at /repositories/{id}/issues; vaktpost follows it, and
+    // asks for everything it relies on rather than GitHub's defaults (created, desc, 30).
+    let id = gh.repo_id("acme/shop");
+    let lists: Vec<_> =
+        gh.requests().into_iter().filter(|r| r.method == "GET" && r.path.ends_with("/issues")).collect();
+    assert!(
+        lists.iter().any(|r| r.path == format!("/repositories/{id}/issues") && r.query.contains("page=2")),
+        "pagination followed: {lists:#?}"
+    );
+    for q in ["state=open", "labels=vaktpost", "sort=created", "direction=asc", "per_page=100"] {
+        assert!(lists.iter().all(|r| r.query.split('&').any(|kv| kv == q)), "{q} in every listing: {lists:#?}");
+    }
     assert_eq!(gh.issues().len(), 151, "nothing created (PRs are not counted)");
 }
 
@@ -517,4 +530,359 @@ async fn heartbeat_pings_every_run_and_fail_when_the_gate_trips() {
     let o = d.cmd(&["run", "--dry-run"], &[]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert_eq!(*seen.lock().unwrap(), ["GET /ping/abc-123?rid=7", "GET /ping/abc-123/fail?rid=7"]);
+}
+
+/// A config whose `alerts.github` section has `keys` (indented lines, or "" for none).
+fn gh_config(port: u16, rules: &str, keys: &str) -> String {
+    format!(
+        "defaults:\n  confirm: {{pause: 10ms}}\nmonitors:\n  - name: api\n    type: http\n    url: http://127.0.0.1:{port}/health\n{rules}alerts:\n  github:\n    labels: [production]\n{keys}"
+    )
+}
+
+fn github_alerts(report: &serde_json::Value) -> Vec<serde_json::Value> {
+    report["alerts"].as_array().unwrap().iter().filter(|a| a["channel"] == "github").cloned().collect()
+}
+
+fn error_of(a: &serde_json::Value) -> String {
+    a["error"].as_str().unwrap_or("").to_string()
+}
+
+// The commonest real failure: the workflow's token lacks `issues: write`, GitHub answers
+// 403 "Resource not accessible by integration".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_without_issues_write_says_to_grant_it_and_the_next_run_opens() {
+    let gh = FakeGithub::start().await;
+    gh.forbid_integration("POST", "/repos/acme/shop/issues", 1);
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", ""));
+    let env = env_with(&gh, &[("GITHUB_ACTIONS", "true")]);
+    let (o, rep) = d.run(&env);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let a = github_alerts(&rep);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["action"], "failed");
+    let e = error_of(&a[0]);
+    assert!(e.contains("HTTP 403: Resource not accessible by integration"), "{e}");
+    assert!(e.contains("permissions: issues: write"), "{e}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.lines().any(|l| l.starts_with("::warning title=vaktpost github alert api/endpoint_down (failed)::")
+            && l.contains("issues: write")),
+        "an annotation says what to do: {out}"
+    );
+    assert!(gh.issues().is_empty());
+    // The finding stayed pending: the next run opens the issue.
+    let (_, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["opened"]);
+    assert_eq!(gh.issues().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issues_disabled_is_reported_and_the_alert_opens_once_they_are_on() {
+    let gh = FakeGithub::start().await;
+    gh.gh.lock().unwrap().repos[0].has_issues = false;
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", ""));
+    let env = env_with(&gh, &[]);
+    let (o, rep) = d.run(&env);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let a = github_alerts(&rep);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["action"], "failed");
+    let e = error_of(&a[0]);
+    assert!(e.contains("HTTP 410: Issues are disabled for this repo"), "{e}");
+    assert!(e.contains("issues are disabled in acme/shop"), "{e}");
+    assert!(e.contains("alerts.github.repository"), "{e}");
+    gh.gh.lock().unwrap().repos[0].has_issues = true;
+    let (_, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["opened"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_assignee_still_opens_the_issue_and_reports_the_assignee() {
+    let gh = FakeGithub::start().await;
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", "    assignees: [octocat, ghost-user]\n"));
+    let (o, rep) = d.run(&env_with(&gh, &[]));
+    let a = github_alerts(&rep);
+    assert_eq!(a.len(), 1, "{}", text(&o));
+    assert_eq!(a[0]["action"], "opened", "{a:?}");
+    let e = error_of(&a[0]);
+    assert!(e.contains("opened without assignees"), "{e}");
+    assert!(e.contains("octocat, ghost-user") && e.contains("assignees invalid: ghost-user"), "{e}");
+    let issues = gh.issues();
+    assert_eq!(issues.len(), 1);
+    assert!(issues[0].assignees.is_empty());
+    let posts: Vec<_> =
+        gh.requests().into_iter().filter(|r| r.method == "POST" && r.path.ends_with("/issues")).collect();
+    assert_eq!(posts.len(), 2, "{posts:#?}");
+    assert!(posts[0].body.contains("ghost-user") && !posts[1].body.contains("assignees"), "{posts:#?}");
+
+    // Valid assignees are assigned on open.
+    let gh2 = FakeGithub::start().await;
+    let d2 = Dir::new(&gh_config(t.port, "", "    assignees: [octocat, monalisa]\n"));
+    let (_, rep) = d2.run(&env_with(&gh2, &[]));
+    assert_eq!(actions(&rep, "github"), ["opened"]);
+    assert!(github_alerts(&rep)[0]["error"].is_null());
+    assert_eq!(gh2.issues()[0].assignees, ["octocat", "monalisa"]);
+}
+
+// A primary rate limit whose reset is half an hour away: the run does not sleep past its
+// deadline, says so, and the next run opens the issue.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limit_past_the_deadline_is_not_waited_out_and_the_next_run_opens() {
+    let gh = FakeGithub::start().await;
+    let reset = chrono::Utc::now().timestamp() + 1800;
+    gh.primary_rate_limit("POST", "/repos/acme/shop/issues", 403, reset, 1);
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", ""));
+    let env = env_with(&gh, &[]);
+    let started = std::time::Instant::now();
+    let (o, rep) = d.run(&env);
+    assert!(started.elapsed() < std::time::Duration::from_secs(600), "it waited for the reset");
+    let a = github_alerts(&rep);
+    assert_eq!(a[0]["action"], "failed", "{}", text(&o));
+    let e = error_of(&a[0]);
+    assert!(e.contains("GitHub rate limit: HTTP 403 (API rate limit exceeded"), "{e}");
+    assert!(e.contains("would pass the run's deadline") && e.contains("the next run tries again"), "{e}");
+    assert_eq!(gh.count("POST", "/issues"), 1, "nothing was retried");
+    let (_, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["opened"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issues_go_to_the_configured_repository() {
+    let gh = FakeGithub::start().await;
+    let ops = gh.add_repo("acme/ops", true);
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", "    repository: acme/ops\n"));
+    let env = env_with(&gh, &[]);
+    let (o, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["opened"], "{}", text(&o));
+    assert_eq!(gh.issues_in("acme/ops").len(), 1);
+    assert!(gh.issues_in("acme/shop").is_empty());
+    assert_eq!(github_alerts(&rep)[0]["url"], "https://github.com/acme/ops/issues/1");
+    // (`GET /` is the reachability probe of the runner-outage check.)
+    for r in gh.requests().into_iter().filter(|r| r.path != "/") {
+        assert!(
+            r.path.starts_with("/repos/acme/ops/") || r.path.starts_with(&format!("/repositories/{ops}/")),
+            "{r:?}"
+        );
+    }
+    // Resolution closes it there.
+    t.status.store(200, Ordering::SeqCst);
+    d.run(&env);
+    let (_, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["resolved"]);
+    assert_eq!(gh.issues_in("acme/ops")[0].state, "closed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn min_severity_keeps_lower_findings_out_of_issues() {
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let rules = "rules:\n  - name: server_errors\n    condition: status_code >= 500.0\n    severity: low\n";
+    let mon = |cfg: String| cfg.replace("/health\n", "/health\n    expected_status: [200, 500]\n");
+    let gh = FakeGithub::start().await;
+    let d = Dir::new(&mon(gh_config(t.port, rules, "    min_severity: medium\n")));
+    let (o, rep) = d.run(&env_with(&gh, &[]));
+    assert!(
+        rep["findings"].as_array().unwrap().iter().any(|f| f["fingerprint"] == "api/server_errors"),
+        "{}",
+        text(&o)
+    );
+    assert!(actions(&rep, "github").is_empty(), "{}", rep["alerts"]);
+    assert!(gh.requests().iter().all(|r| r.method == "GET"), "nothing created");
+    // The same finding at min_severity low opens an issue.
+    let gh2 = FakeGithub::start().await;
+    let d2 = Dir::new(&mon(gh_config(t.port, rules, "    min_severity: low\n")));
+    let (_, rep) = d2.run(&env_with(&gh2, &[]));
+    assert_eq!(actions(&rep, "github"), ["opened"]);
+}
+
+/// Moves the alert's last reminder (or first sighting) back by `days` in the state file.
+fn age_alert(d: &Dir, fp: &str, days: i64) {
+    let p = d.path(".vaktpost/state.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    let then = (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339();
+    let rec = &mut v["alerts"][fp];
+    assert!(rec.is_object(), "no alert {fp} in {v}");
+    rec["last_reminded_at"] = serde_json::json!(then);
+    rec["first_seen"] = serde_json::json!(then);
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remind_every_comments_once_per_period() {
+    let gh = FakeGithub::start().await;
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", "    remind_every: 1d\n"));
+    let env = env_with(&gh, &[]);
+    assert_eq!(actions(&d.run(&env).1, "github"), ["opened"]);
+    assert_eq!(actions(&d.run(&env).1, "github"), ["unchanged"]);
+    assert!(gh.issues()[0].comments.is_empty());
+    age_alert(&d, "api/endpoint_down", 2);
+    let (o, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["updated"], "{}", text(&o));
+    let c = gh.issues()[0].comments.clone();
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(c[0].starts_with("Still failing after 2d"), "{}", c[0]);
+    assert_eq!(actions(&d.run(&env).1, "github"), ["unchanged"]);
+    assert_eq!(gh.issues()[0].comments.len(), 1, "one reminder per period");
+
+    // Without remind_every an old alert gets no reminder.
+    let gh2 = FakeGithub::start().await;
+    let d2 = Dir::new(&gh_config(t.port, "", ""));
+    d2.run(&env_with(&gh2, &[]));
+    age_alert(&d2, "api/endpoint_down", 2);
+    assert_eq!(actions(&d2.run(&env_with(&gh2, &[])).1, "github"), ["unchanged"]);
+    assert!(gh2.issues()[0].comments.is_empty());
+}
+
+/// Down, then up for two runs (the issue closes), then down again.
+fn episode_twice(d: &Dir, t: &Target, env: &[(String, String)]) -> Vec<Vec<String>> {
+    let mut out = vec![];
+    for code in [500, 200, 200, 500] {
+        t.status.store(code, Ordering::SeqCst);
+        out.push(actions(&d.run(env).1, "github"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reopen_reopens_the_last_closed_issue_and_new_opens_another() {
+    let t = target();
+    let gh = FakeGithub::start().await;
+    let d = Dir::new(&gh_config(t.port, "", "    reopen: reopen\n"));
+    let got = episode_twice(&d, &t, &env_with(&gh, &[]));
+    assert_eq!(got, [vec!["opened"], vec!["unchanged"], vec!["resolved"], vec!["opened"]]);
+    let issues = gh.issues();
+    assert_eq!(issues.len(), 1, "reopened, not a new one: {issues:#?}");
+    assert_eq!(issues[0].state, "open");
+    assert_eq!(issues[0].state_reason.as_deref(), Some("reopened"));
+    assert!(issues[0].comments.last().unwrap().starts_with("Reopened: "), "{:?}", issues[0].comments);
+
+    let gh = FakeGithub::start().await;
+    let d = Dir::new(&gh_config(t.port, "", "    reopen: new\n"));
+    let got = episode_twice(&d, &t, &env_with(&gh, &[]));
+    assert_eq!(got, [vec!["opened"], vec!["unchanged"], vec!["resolved"], vec!["opened"]]);
+    let issues = gh.issues();
+    assert_eq!(issues.len(), 2, "{issues:#?}");
+    assert_eq!((issues[0].state.as_str(), issues[1].state.as_str()), ("closed", "open"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enabled_false_sends_nothing() {
+    let gh = FakeGithub::start().await;
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", "    enabled: false\n"));
+    let (o, rep) = d.run(&env_with(&gh, &[]));
+    assert_eq!(rep["findings"].as_array().unwrap().len(), 1, "{}", text(&o));
+    assert!(actions(&rep, "github").is_empty());
+    assert!(gh.requests().is_empty(), "{:#?}", gh.requests());
+}
+
+// README: "An issue that a person closed while the problem goes on is left closed."
+#[tokio::test(flavor = "multi_thread")]
+async fn an_issue_a_person_closed_stays_closed_while_the_problem_goes_on() {
+    let gh = FakeGithub::start().await;
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", "    reopen: reopen\n"));
+    let env = env_with(&gh, &[]);
+    assert_eq!(actions(&d.run(&env).1, "github"), ["opened"]);
+    gh.edit(1, |i| {
+        i.state = "closed".into();
+        i.state_reason = Some("not_planned".into());
+    });
+    let writes = gh.requests().iter().filter(|r| r.method != "GET").count();
+    for _ in 0..2 {
+        let (o, rep) = d.run(&env);
+        assert_eq!(actions(&rep, "github"), ["unchanged"], "{}", text(&o));
+    }
+    assert_eq!(gh.issues().len(), 1, "not recreated");
+    assert_eq!(gh.issues()[0].state, "closed", "not reopened");
+    assert_eq!(gh.requests().iter().filter(|r| r.method != "GET").count(), writes, "nothing written");
+    // It resolves: nothing is posted on the closed issue.
+    t.status.store(200, Ordering::SeqCst);
+    d.run(&env);
+    d.run(&env);
+    assert!(gh.issues()[0].comments.is_empty(), "{:?}", gh.issues()[0].comments);
+    assert_eq!(gh.requests().iter().filter(|r| r.method != "GET").count(), writes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_close_is_retried_next_run_with_one_comment() {
+    let gh = FakeGithub::start().await;
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", ""));
+    let env = env_with(&gh, &[]);
+    d.run(&env);
+    t.status.store(200, Ordering::SeqCst);
+    d.run(&env);
+    gh.forbid_integration("PATCH", "/repos/acme/shop/issues/1", 1);
+    let (o, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["failed"], "{}", text(&o));
+    assert!(error_of(&github_alerts(&rep)[0]).contains("issues: write"));
+    assert_eq!(gh.issues()[0].state, "open");
+    let (_, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["resolved"]);
+    let i = &gh.issues()[0];
+    assert_eq!(i.state, "closed");
+    assert_eq!(i.comments.len(), 1, "{:?}", i.comments);
+    assert!(i.comments[0].starts_with("✅ Resolved after"));
+}
+
+// Regression: when the listing failed in the run where the problem resolved, the issue was
+// forgotten and stayed open for good.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resolution_while_github_cannot_be_listed_closes_the_issue_next_run() {
+    let gh = FakeGithub::start().await;
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", ""));
+    let env = env_with(&gh, &[]);
+    d.run(&env);
+    t.status.store(200, Ordering::SeqCst);
+    d.run(&env);
+    gh.forbid_integration("GET", "/repos/acme/shop/issues", 1);
+    let (o, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["failed"], "{}", text(&o));
+    assert_eq!(gh.issues()[0].state, "open");
+    let (_, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["resolved"], "{}", rep["alerts"]);
+    assert_eq!(gh.issues()[0].state, "closed");
+    assert_eq!(gh.issues()[0].comments.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn input_github_token_wins_over_github_token() {
+    let gh = FakeGithub::start().await;
+    let t = target();
+    t.status.store(500, Ordering::SeqCst);
+    let d = Dir::new(&gh_config(t.port, "", ""));
+    let mut env: Vec<(String, String)> = gh.env().into_iter().filter(|(k, _)| k != "GITHUB_TOKEN").collect();
+    env.push(("GITHUB_TOKEN".into(), "ghs_theOtherTokenNotForIssues000".into()));
+    env.push(("INPUT_GITHUB_TOKEN".into(), TOKEN.into()));
+    let (o, rep) = d.run(&env);
+    assert_eq!(actions(&rep, "github"), ["opened"], "{}", text(&o));
+    let reqs: Vec<_> = gh.requests().into_iter().filter(|r| r.path != "/").collect();
+    assert!(!reqs.is_empty());
+    for r in &reqs {
+        assert_eq!(r.auth.as_deref(), Some(format!("Bearer {TOKEN}").as_str()), "{} {}", r.method, r.path);
+    }
+    // And GITHUB_TOKEN alone is used when the input is blank (GitHub sets unset inputs to "").
+    let gh2 = FakeGithub::start().await;
+    let mut env2 = gh2.env();
+    env2.push(("INPUT_GITHUB_TOKEN".into(), "".into()));
+    let (_, rep) = Dir::new(&gh_config(t.port, "", "")).run(&env2);
+    assert_eq!(actions(&rep, "github"), ["opened"]);
 }

@@ -562,3 +562,66 @@ async fn the_daily_fresh_commit_never_overwrites_a_writer_that_moved_the_branch(
 fn snapshot_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     vaktpost::state::github_branch::snapshot(dir).unwrap()
 }
+
+/// Through the binary: a protected data branch is a note that says what to do, the run
+/// still succeeds and keeps its state locally; after the protection is lifted, the next run
+/// writes it.
+#[test]
+fn a_protected_data_branch_is_a_note_with_what_to_do_and_the_state_is_kept() {
+    let fake = FakeGitData::start_blocking();
+    fake.with(|r| {
+        r.commit_files(DEFAULT_BRANCH, &[("README.md", Some(b"data"))], "first");
+    });
+    fake.protect(DEFAULT_BRANCH, "Protected branch update failed for refs/heads/vaktpost-data.");
+    let port = target();
+    let cfg = format!(
+        "monitors:\n  - name: api\n    type: http\n    url: http://127.0.0.1:{port}/\nstate:\n  backend: github\n"
+    );
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("vaktpost.yml"), &cfg).unwrap();
+    let (o, report) = run_bin(d.path(), &fake.env());
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("state branch not written: branch vaktpost-data is protected"), "{notes}");
+    assert!(notes.contains("use a data branch no protection rule or ruleset covers"), "{notes}");
+    assert_eq!(fake.count("PATCH", "/git/refs/heads/vaktpost-data"), 1, "not retried");
+    assert!(d.path().join(".vaktpost/state.json").exists(), "kept locally");
+    assert!(!branch_files(&fake).contains_key("state.json"));
+    fake.with(|r| r.protected.clear());
+    let (_, report) = run_bin(d.path(), &fake.env());
+    assert!(!report["notes"].to_string().contains("not written"), "{}", report["notes"]);
+    assert!(branch_files(&fake).contains_key("state.json"));
+}
+
+/// Through the binary: a run right after another run's write reads a lagging replica
+/// (the previous commit); it still ends on one branch holding both runs' monitors.
+#[test]
+fn a_run_right_after_a_write_meets_a_stale_ref_and_still_merges() {
+    let fake = FakeGitData::start_blocking();
+    let port = target();
+    let cfg = |name: &str| {
+        format!("monitors:\n  - name: {name}\n    type: http\n    url: http://127.0.0.1:{port}/\nstate:\n  backend: github\n")
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::write(a.path().join("vaktpost.yml"), cfg("alpha")).unwrap();
+    std::fs::write(b.path().join("vaktpost.yml"), cfg("beta")).unwrap();
+    fake.with(|r| {
+        r.commit_files(DEFAULT_BRANCH, &[("README.md", Some(b"data"))], "first");
+    });
+    let (o, _) = run_bin(a.path(), &fake.env());
+    assert_eq!(o.status.code(), Some(0));
+    // Another tool commits, and replicas lag one read behind that update.
+    fake.with(|r| {
+        r.stale_reads = 1;
+        r.commit_files(DEFAULT_BRANCH, &[("note.txt", Some(b"x"))], "another tool");
+    });
+    let (o, report) = run_bin(b.path(), &fake.env());
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fake.with(|r| r.stale_served) >= 1, "the stale read happened");
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("merged and committed"), "{notes}");
+    let files = branch_files(&fake);
+    let st: serde_json::Value = serde_json::from_str(&files["state.json"]).unwrap();
+    assert!(st["monitors"].get("alpha").is_some() && st["monitors"].get("beta").is_some(), "{st}");
+    assert!(files.contains_key("note.txt"), "{:?}", files.keys());
+}

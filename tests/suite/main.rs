@@ -23,6 +23,7 @@ mod dns;
 mod docs;
 mod documented;
 mod github_branch;
+mod github_retry;
 mod history;
 mod http_check;
 mod log_files;

@@ -1,7 +1,10 @@
 //! A stateful fake of GitHub's Git Data API (refs, commits, trees, blobs), following the
 //! documented request and response shapes: git blob ids, recursive trees with `truncated`,
 //! base64 blobs wrapped at 60 columns, `base_tree` with `sha: null` deletions, fast-forward
-//! checks on ref updates; token auth; injected faults and a concurrent writer.
+//! checks on ref updates; token auth; injected faults (with headers: rate limits) and a
+//! concurrent writer; replication lag (a ref read just after an update answers the
+//! previous commit for the next N reads, as GitHub's replicas do); protected branches
+//! (422 "Protected branch update failed …" / required status checks).
 
 #![allow(dead_code)]
 
@@ -34,6 +37,7 @@ pub struct Fault {
     pub status: u16,
     pub message: String,
     pub times: usize,
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +68,15 @@ pub struct Repo {
     pub before_ref_update: Option<Hook>,
     /// Answer recursive tree reads with `truncated: true`.
     pub truncate_trees: bool,
+    /// Replication lag: after each ref update, this many reads of that ref still answer
+    /// the commit it pointed at before (404 for a ref just created).
+    pub stale_reads: usize,
+    /// Per ref: (the commit it pointed at before, stale reads left).
+    lag: BTreeMap<String, (Option<String>, usize)>,
+    /// Ref reads answered stale so far.
+    pub stale_served: usize,
+    /// Protected branches (full ref) and the message GitHub refuses their update with.
+    pub protected: BTreeMap<String, String>,
     clock: u64,
 }
 
@@ -156,9 +169,29 @@ impl Repo {
         }
         let tree = self.put_tree(files);
         let c = self.put_commit(&tree, parent.into_iter().collect(), message);
-        self.refs.insert(format!("refs/heads/{branch}"), c.clone());
+        self.set_ref(&format!("refs/heads/{branch}"), &c);
         self.empty = false;
         c
+    }
+
+    /// Moves a ref, remembering the old commit for the replication lag.
+    fn set_ref(&mut self, name: &str, sha: &str) {
+        let old = self.refs.insert(name.to_string(), sha.to_string());
+        if self.stale_reads > 0 {
+            self.lag.insert(name.to_string(), (old, self.stale_reads));
+        }
+    }
+
+    /// A ref as a (possibly lagging) replica answers it.
+    fn read_ref(&mut self, name: &str) -> Option<String> {
+        if let Some((old, left)) = self.lag.get_mut(name) {
+            if *left > 0 {
+                *left -= 1;
+                self.stale_served += 1;
+                return old.clone();
+            }
+        }
+        self.refs.get(name).cloned()
     }
 
     fn is_ancestor(&self, anc: &str, mut of: String) -> bool {
@@ -240,13 +273,45 @@ impl FakeGitData {
     }
 
     pub fn fault(&self, method: &str, path_contains: &str, status: u16, message: &str, times: usize) {
+        self.fault_with(method, path_contains, status, message, &[], times);
+    }
+
+    pub fn fault_with(
+        &self,
+        method: &str,
+        path_contains: &str,
+        status: u16,
+        message: &str,
+        headers: &[(&str, &str)],
+        times: usize,
+    ) {
         self.gh.lock().unwrap().faults.push(Fault {
             method: method.into(),
             path_contains: path_contains.into(),
             status,
             message: message.into(),
             times,
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         });
+    }
+
+    /// GitHub's primary rate limit on the next `times` matching requests: `status` (403 or
+    /// 429), `x-ratelimit-remaining: 0`, the reset as Unix seconds.
+    pub fn rate_limit(&self, method: &str, path_contains: &str, status: u16, reset: i64, times: usize) {
+        let reset = reset.to_string();
+        self.fault_with(
+            method,
+            path_contains,
+            status,
+            "API rate limit exceeded for installation ID 45802511.",
+            &[("x-ratelimit-remaining", "0"), ("x-ratelimit-used", "5000"), ("x-ratelimit-reset", &reset)],
+            times,
+        );
+    }
+
+    /// Protects `branch`: its updates get 422 with `message`.
+    pub fn protect(&self, branch: &str, message: &str) {
+        self.gh.lock().unwrap().protected.insert(format!("refs/heads/{branch}"), message.into());
     }
 }
 
@@ -259,7 +324,9 @@ fn reply(status: u16, body: Value, headers: &[(String, String)]) -> Response<Ful
         ("x-ratelimit-resource", "core"),
         ("x-github-api-version-selected", "2022-11-28"),
     ] {
-        r = r.header(k, v);
+        if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
+            r = r.header(k, v);
+        }
     }
     for (k, v) in headers {
         r = r.header(k.as_str(), v.as_str());
@@ -359,8 +426,9 @@ async fn handle(
     if let Some(f) = g.faults.iter_mut().find(|f| f.times > 0 && f.method == method && path.contains(&f.path_contains))
     {
         f.times -= 1;
-        let (status, message) = (f.status, f.message.clone());
-        return Ok(error(status, &message, "refs"));
+        let (status, message, headers) = (f.status, f.message.clone(), f.headers.clone());
+        let body = json!({"message": message, "documentation_url": "https://docs.github.com/rest/git/refs", "status": status.to_string()});
+        return Ok(reply(status, body, &headers));
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if parts.len() < 5 || parts[0] != "repos" || parts[3] != "git" {
@@ -375,8 +443,8 @@ async fn handle(
     let resp = match (method.as_str(), rest) {
         ("GET", ["ref", name @ ..]) => {
             let full = format!("refs/{}", name.join("/"));
-            match g.refs.get(&full) {
-                Some(sha) => reply(200, ref_json(&base, &repo, &full, sha), &[]),
+            match g.read_ref(&full) {
+                Some(sha) => reply(200, ref_json(&base, &repo, &full, &sha), &[]),
                 None => error(404, "Not Found", "refs#get-a-reference"),
             }
         }
@@ -510,7 +578,10 @@ async fn handle(
             if !g.commits.contains_key(sha) {
                 return Ok(error(422, "Object does not exist", "refs#create-a-reference"));
             }
-            g.refs.insert(name.to_string(), sha.to_string());
+            if let Some(m) = g.protected.get(name) {
+                return Ok(error(422, &m.clone(), "refs#create-a-reference"));
+            }
+            g.set_ref(name, sha);
             reply(
                 201,
                 ref_json(&base, &repo, name, sha),
@@ -532,10 +603,13 @@ async fn handle(
             if !g.commits.contains_key(&sha) {
                 return Ok(error(422, "Object does not exist", "refs#update-a-reference"));
             }
+            if let Some(m) = g.protected.get(&full) {
+                return Ok(error(422, &m.clone(), "refs#update-a-reference"));
+            }
             if !force && !g.is_ancestor(&cur, sha.clone()) {
                 return Ok(error(422, "Update is not a fast forward", "refs#update-a-reference"));
             }
-            g.refs.insert(full.clone(), sha.clone());
+            g.set_ref(&full, &sha);
             reply(200, ref_json(&base, &repo, &full, &sha), &[])
         }
         _ => error(404, "Not Found", "refs"),
