@@ -70,6 +70,8 @@ pub struct Recorded {
     pub body: Vec<u8>,
     /// Why the receiver refused the payload with `400 invalid_blocks`, if it did.
     pub rejected: Option<String>,
+    /// The status it was answered with.
+    pub status: u16,
 }
 
 struct Inner {
@@ -117,14 +119,15 @@ impl Receiver {
                             .flatten();
                             let reply = {
                                 let mut g = shared.lock().expect("receiver lock");
-                                let bad = rejected.is_some();
-                                g.requests.push(Recorded { method, target, content_type, body, rejected });
-                                if bad {
+                                let reply = if rejected.is_some() {
                                     Reply::slack("invalid_blocks")
                                 } else {
                                     let d = g.default.clone();
                                     g.script.pop_front().unwrap_or(d)
-                                }
+                                };
+                                let status = reply.status;
+                                g.requests.push(Recorded { method, target, content_type, body, rejected, status });
+                                reply
                             };
                             let mut resp = hyper::Response::builder().status(reply.status);
                             for (k, v) in &reply.headers {
