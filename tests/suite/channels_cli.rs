@@ -64,15 +64,15 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-/// A down monitor (endpoint_down, high), an up one with a medium finding of its own rule
-/// (odd_status), and the given `alerts:` section.
 async fn targets() -> (Receiver, Receiver) {
     (Receiver::start(Vec::new(), Reply::new(500, "boom")).await, Receiver::ok().await)
 }
 
+/// A down monitor (endpoint_down, high), an up one with a medium finding of its own rule
+/// (odd_status), and the given `alerts:` section; no in-run confirmation (no 3 s pause).
 fn config(down: &Receiver, up: &Receiver, alerts: &str) -> String {
     format!(
-        "monitors:\n  - name: web_down\n    type: http\n    url: {}\n  - name: web_odd\n    type: http\n    url: {}\nrules:\n  - name: odd_status\n    condition: status_code == 200\n    message: \"{{name}} answered 200\"\n    severity: medium\n    monitors: [web_odd]\nalerts:\n{alerts}",
+        "defaults:\n  confirm: false\nmonitors:\n  - name: web_down\n    type: http\n    url: {}\n  - name: web_odd\n    type: http\n    url: {}\nrules:\n  - name: odd_status\n    condition: status_code == 200\n    message: \"{{name}} answered 200\"\n    severity: medium\n    monitors: [web_odd]\nalerts:\n{alerts}",
         down.url("/health"),
         up.url("/health"),
     )
@@ -162,7 +162,11 @@ async fn min_severity_and_enabled_false_choose_what_each_channel_gets() {
     let d = Dir::new();
     d.write(
         "vaktpost.yml",
-        &config(&down, &up, &format!("{}{email}    min_severity: medium\n", slack_yaml(&slack, "    min_severity: high\n"))),
+        &config(
+            &down,
+            &up,
+            &format!("{}{email}    min_severity: medium\n", slack_yaml(&slack, "    min_severity: high\n")),
+        ),
     );
     let o = d.run(&["run"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -315,7 +319,10 @@ async fn merge_alerts_once_for_a_finding_in_several_shard_reports_and_takes_its_
         let o = d.run(&["run", "--shard", "1/1", "--report", f, "--state", "shard-state"]).await;
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     }
-    assert!(slack.requests().is_empty() && sink.messages().is_empty() && beat.requests().is_empty(), "shards send nothing");
+    assert!(
+        slack.requests().is_empty() && sink.messages().is_empty() && beat.requests().is_empty(),
+        "shards send nothing"
+    );
 
     // --dry-run: nothing sent, no state saved.
     let o = d.run(&["merge", "--dry-run", "--state", "merged-state", "--report", "dry.json", "a.json", "b.json"]).await;
