@@ -99,6 +99,7 @@ fn actions<'a>(report: &'a serde_json::Value, channel: &str) -> Vec<&'a serde_js
 async fn slack_4xx_errors_fail_once_with_what_to_do_and_keep_the_alert_for_the_next_run() {
     for (code, todo) in [
         ("invalid_payload", "vaktpost bug"),
+        ("invalid_blocks", "vaktpost bug"),
         ("action_prohibited", "Slack admin"),
         ("channel_not_found", "live channel"),
         ("channel_is_archived", "point the webhook at a live channel"),
