@@ -281,7 +281,7 @@ pub async fn run(
         figures.iter().filter(|(k, _)| ran.contains(k.as_str())).map(|(k, f)| (k.clone(), f.to_json())).collect();
     report.top_errors = top_errors;
     if !sharded {
-        heartbeat(config, opts, &mut report, alert_deadline, &env.redactor).await;
+        heartbeat(ctx, config, opts, &mut report, alert_deadline, &env.redactor).await;
     }
     Ok(Outcome { report, state, base, history: std::sync::Mutex::new(Some(hist)), branch })
 }
@@ -866,12 +866,13 @@ pub async fn merge(
         actions.extend(alerts::deliver::deliver(&run, &recon, &mut state).await);
         report.alerts = actions;
     }
-    heartbeat(&loaded.config, opts, &mut report, deadline, &redactor).await;
+    heartbeat(ctx, &loaded.config, opts, &mut report, deadline, &redactor).await;
     Ok(Outcome { report, state, base, history: std::sync::Mutex::new(None), branch })
 }
 
 /// Dead man's switch: a ping after every (non-dry) run, `/fail` when the gate trips.
 async fn heartbeat(
+    ctx: &RunContext,
     config: &Config,
     opts: &RunOptions,
     report: &mut Report,
@@ -880,7 +881,8 @@ async fn heartbeat(
 ) {
     let (Some(h), false) = (&config.alerts.heartbeat, opts.dry_run) else { return };
     let ok = !opts.fail_on.trips(report);
-    let res = alerts::heartbeat::ping(&alerts::deliver::http_client(), &h.url, ok, deadline).await;
+    let waiter = ctx.waiter(Some(deadline.into_std()));
+    let res = alerts::heartbeat::ping(&alerts::deliver::http_client(), &h.url, ok, &waiter).await;
     report.alerts.push(report::AlertAction {
         fingerprint: "*".into(),
         channel: "heartbeat".into(),

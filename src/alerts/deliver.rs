@@ -82,15 +82,16 @@ fn title(run: &AlertRun<'_>) -> String {
 /// Sends one notice through one channel.
 pub async fn send(run: &AlertRun<'_>, channel: &str, notice: &Notice) -> Result<(), String> {
     let alerts = &run.config.alerts;
+    let waiter = run.waiter();
     match channel {
         "slack" => {
             let s = alerts.slack.as_ref().ok_or("Slack is not configured")?;
             let url = s.webhook_url.as_ref().ok_or("alerts.slack.webhook_url is not set (or SLACK_WEBHOOK_URL)")?;
-            super::slack::send(&http_client(), url, notice, run.deadline).await
+            super::slack::send(&http_client(), url, notice, &waiter).await
         }
         "email" => {
             let e = alerts.email.as_ref().ok_or("email is not configured")?;
-            super::email::send(e, notice, run.deadline).await
+            super::email::send(e, notice, &waiter).await
         }
         other => Err(format!("unknown channel {other}")),
     }

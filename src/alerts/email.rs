@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use super::event::{AlertEvent, EventKind, Notice};
 use super::slack::severity_emoji;
 use crate::config::{EmailAlerts, Secret};
-use crate::untrusted;
+use crate::{retry, untrusted};
 
 /// Longest wait for one SMTP command (capped by the deadline).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -105,8 +105,8 @@ pub fn parse_smtp_url(url: &Secret) -> Result<SmtpTarget, String> {
 
 /// Sends `notice` as one email to every address in `cfg.to`. Missing settings, bad
 /// addresses and SMTP failures come back as messages without credentials.
-pub async fn send(cfg: &EmailAlerts, notice: &Notice, deadline: Instant) -> Result<(), String> {
-    send_inner(cfg, notice, deadline, None).await
+pub async fn send(cfg: &EmailAlerts, notice: &Notice, waiter: &retry::Waiter) -> Result<(), String> {
+    send_inner(cfg, notice, waiter, None).await
 }
 
 /// [`send`], also trusting the given PEM certificates as roots — for tests against a
@@ -115,16 +115,16 @@ pub async fn send(cfg: &EmailAlerts, notice: &Notice, deadline: Instant) -> Resu
 pub async fn send_trusting(
     cfg: &EmailAlerts,
     notice: &Notice,
-    deadline: Instant,
+    waiter: &retry::Waiter,
     roots_pem: &[u8],
 ) -> Result<(), String> {
-    send_inner(cfg, notice, deadline, Some(roots_pem)).await
+    send_inner(cfg, notice, waiter, Some(roots_pem)).await
 }
 
 async fn send_inner(
     cfg: &EmailAlerts,
     notice: &Notice,
-    deadline: Instant,
+    waiter: &retry::Waiter,
     roots_pem: Option<&[u8]>,
 ) -> Result<(), String> {
     if notice.events.is_empty() {
@@ -184,28 +184,63 @@ async fn send_inner(
     }
 
     let server = format!("{}:{}", target.host, target.port);
-    // One retry for transient (4xx) replies such as greylisting or "try again later".
-    for attempt in 1..=2 {
-        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
-            return Err(format!("email to {server}: not sent before the run's deadline"));
-        };
-        let transport = tb.clone().timeout(Some(COMMAND_TIMEOUT.min(left))).build::<Tokio1Executor>();
-        match tokio::time::timeout_at(deadline, transport.send(message.clone())).await {
-            Ok(Ok(_)) => return Ok(()),
-            Err(_) => return Err(format!("email to {server}: timed out at the run's deadline")),
-            Ok(Err(e)) => {
-                let mut text = scrub(smtp_error_text(&e));
-                if text.contains("STARTTLS") {
-                    text.push_str("; use smtps:// for implicit TLS, or ?tls=none for a local relay without TLS");
+    let deadline = waiter.deadline.map(Instant::from_std);
+    // Err((text, status, transient)) from one attempt.
+    type Attempt = Result<(), (String, Option<String>, bool)>;
+    let attempt = |_| {
+        let (tb, message, server) = (tb.clone(), message.clone(), &server);
+        async move {
+            let left = match waiter.left() {
+                Some(d) if d.is_zero() => {
+                    return Err((format!("email to {server}: not sent before the run's deadline"), None, false))
                 }
-                if attempt == 2 || !e.is_transient() || Instant::now() + Duration::from_secs(2) >= deadline {
-                    return Err(format!("email via {server} failed: {text}"));
-                }
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                Some(d) => COMMAND_TIMEOUT.min(d),
+                None => COMMAND_TIMEOUT,
+            };
+            let transport = tb.timeout(Some(left)).build::<Tokio1Executor>();
+            let sent = match deadline {
+                Some(d) => tokio::time::timeout_at(d, transport.send(message)).await,
+                None => Ok(transport.send(message).await),
+            };
+            match sent {
+                Ok(Ok(_)) => Ok(()),
+                Err(_) => Err((format!("email to {server}: timed out at the run's deadline"), None, false)),
+                Ok(Err(e)) => Err((scrub(smtp_error_text(&e)), e.status().map(|c| c.to_string()), e.is_transient())),
             }
         }
+    };
+    let judge = |a: &Attempt| match a {
+        Err((_, _, true)) => retry::Next::Retry,
+        _ => retry::Next::Done,
+    };
+    let out = retry::run(&policy(), waiter, attempt, judge).await;
+    let Err((mut text, status, transient)) = out.value else { return Ok(()) };
+    if text.starts_with("email to ") {
+        return Err(text);
     }
-    Err(format!("email via {server} failed"))
+    if text.contains("STARTTLS") {
+        text.push_str("; use smtps:// for implicit TLS, or ?tls=none for a local relay without TLS");
+    }
+    let what = match status.as_deref() {
+        Some("535" | "534" | "530") => {
+            return Err(format!(
+                "email via {server} failed: SMTP authentication failed ({text}); check the user name and password in alerts.email.smtp_url (SMTP_URL)"
+            ))
+        }
+        Some("550" | "551" | "553" | "554") => {
+            "; the server refused the sender or a recipient, so no one in alerts.email.to got the message: check alerts.email.to and alerts.email.from"
+        }
+        _ if transient => "; the server asked to try again later, and the alert stays pending for the next run",
+        _ => "",
+    };
+    let tries = if out.attempts > 1 { format!(" after {} attempts", out.attempts) } else { String::new() };
+    Err(format!("email via {server} failed{tries}: {text}{what}{}", out.stop.clause()))
+}
+
+/// The email channel's retry policy: transient (4xx) replies such as greylisting or
+/// `421 try again later` get one more attempt after the delivery backoff.
+pub fn policy() -> retry::Policy {
+    retry::Policy::delivery(Duration::from_secs(10)).attempts(2)
 }
 
 /// `[vaktpost] 🔴 opened: api_health: Endpoint api_health is down` for one event,

@@ -4,16 +4,12 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use super::slack::{describe_error, parse_endpoint, scrub};
 use crate::config::Secret;
+use crate::retry;
 
 /// One request attempt (capped by the deadline).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// A ping is cheap and late is still useful, but it must not hold the run up for long.
-const MAX_ATTEMPTS: u32 = 3;
-
 /// The URL to ping: `url` itself when the run went well, else `url` with `/fail` appended
 /// to its path (a trailing slash is dropped first; the query string and fragment stay):
 /// `https://hc-ping.com/uuid?x=1` → `https://hc-ping.com/uuid/fail?x=1`.
@@ -26,43 +22,51 @@ pub fn ping_url(url: &Secret, ok: bool) -> Result<reqwest::Url, String> {
     Ok(u)
 }
 
-/// Pings the heartbeat URL (`GET`), retrying briefly on 5xx, 408, 429, connection
-/// failures and timeouts, never past `deadline`. Errors never contain the URL.
-pub async fn ping(client: &reqwest::Client, url: &Secret, ok: bool, deadline: Instant) -> Result<(), String> {
+/// A ping is cheap and late is still useful, but it must not hold the run up for long:
+/// the delivery policy with 3 attempts, a server's wait up to 10 s.
+pub fn policy() -> retry::Policy {
+    retry::Policy::delivery(Duration::from_secs(10)).attempts(3)
+}
+
+/// Pings the heartbeat URL (`GET`), retrying per [`policy`] on 5xx, 408, 429 (after its
+/// `Retry-After`), connection failures and timeouts, through `waiter` and never past its
+/// deadline. Errors never contain the URL.
+pub async fn ping(client: &reqwest::Client, url: &Secret, ok: bool, waiter: &retry::Waiter) -> Result<(), String> {
     let target = ping_url(url, ok)?;
-    let mut last = String::from("no attempt made before the run's deadline");
-    for attempt in 1..=MAX_ATTEMPTS {
-        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
-            break;
-        };
-        let sent = client.get(target.clone()).timeout(REQUEST_TIMEOUT.min(left)).send().await;
-        match sent {
-            Ok(resp) if resp.status().is_success() => return Ok(()),
-            Ok(resp) => {
-                let code = resp.status().as_u16();
-                last = format!("HTTP {code}");
-                if !matches!(code, 408 | 429 | 500..=599) {
-                    return Err(format!("heartbeat ping was refused: {last}; check alerts.heartbeat.url"));
-                }
-            }
-            Err(e) => {
-                let retryable = e.is_timeout() || e.is_connect();
-                last = scrub(&describe_error(e), url);
-                if !retryable {
-                    return Err(format!("heartbeat ping failed: {last}"));
+    // Ok(None): pinged; Ok(Some((status, retry_after))): refused; Err((text, retryable)).
+    type Attempt = Result<Option<(u16, Option<Duration>)>, (String, bool)>;
+    let attempt = |_| {
+        let target = target.clone();
+        async move {
+            let timeout = match waiter.left() {
+                Some(d) if d.is_zero() => return Err(("no attempt made before the run's deadline".to_string(), false)),
+                Some(d) => REQUEST_TIMEOUT.min(d),
+                None => REQUEST_TIMEOUT,
+            };
+            match client.get(target).timeout(timeout).send().await {
+                Ok(resp) if resp.status().is_success() => Ok(None),
+                Ok(resp) => Ok(Some((resp.status().as_u16(), retry::retry_after(resp.headers())))),
+                Err(e) => {
+                    let retryable = e.is_timeout() || e.is_connect();
+                    Err((scrub(&describe_error(e), url), retryable))
                 }
             }
         }
-        if attempt == MAX_ATTEMPTS {
-            break;
+    };
+    let judge = |a: &Attempt| match a {
+        Ok(Some((429, Some(w)))) => retry::Next::RetryAfter(*w),
+        Ok(Some((408 | 429 | 500..=599, _))) | Err((_, true)) => retry::Next::Retry,
+        _ => retry::Next::Done,
+    };
+    let out = retry::run(&policy(), waiter, attempt, judge).await;
+    match out.value {
+        Ok(None) => Ok(()),
+        Ok(Some((code @ (408 | 429 | 500..=599), _))) => {
+            Err(format!("heartbeat ping failed: HTTP {code} after {} attempt(s){}", out.attempts, out.stop.clause()))
         }
-        let wait = Duration::from_millis(300 << attempt);
-        if Instant::now() + wait >= deadline {
-            break;
-        }
-        tokio::time::sleep(wait).await;
+        Ok(Some((code, _))) => Err(format!("heartbeat ping was refused: HTTP {code}; check alerts.heartbeat.url")),
+        Err((text, _)) => Err(format!("heartbeat ping failed: {text}{}", out.stop.clause())),
     }
-    Err(format!("heartbeat ping failed: {last}"))
 }
 
 #[cfg(test)]

@@ -38,6 +38,13 @@ pub struct AlertRun<'a> {
     pub deadline: Instant,
 }
 
+impl AlertRun<'_> {
+    /// How this run's deliveries wait between attempts: the run's sleep, until its deadline.
+    pub fn waiter(&self) -> crate::retry::Waiter {
+        self.ctx.waiter(Some(self.deadline.into_std()))
+    }
+}
+
 /// The outcome: every action taken (or that failed), and the events for the other channels.
 #[derive(Debug, Default)]
 pub struct Reconciled {
@@ -638,7 +645,7 @@ pub async fn test_alert(run: &AlertRun<'_>, only: Option<&str>) -> Vec<(String, 
     }
     if let Some(h) = alerts.heartbeat.as_ref().filter(|_| want("heartbeat")) {
         let res =
-            heartbeat::ping(&deliver::http_client(), &h.url, true, run.deadline).await.map(|_| "pinged".to_string());
+            heartbeat::ping(&deliver::http_client(), &h.url, true, &run.waiter()).await.map(|_| "pinged".to_string());
         out.push(("heartbeat".to_string(), res.map_err(|e| run.redactor.redact_text(&e))));
     }
     out

@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
-use tokio::time::Instant;
 
 use super::event::{AlertEvent, EventKind, Notice};
 use crate::config::{Secret, Severity};
-use crate::untrusted;
+use crate::{retry, untrusted};
 
 /// Slack's documented limits: blocks per message, characters of a section's text, of a
 /// header's text, and of the top-level `text`.
@@ -32,81 +31,131 @@ pub const TEST_BANNER: &str = "🧪 TEST — vaktpost test alert, no action need
 
 /// One request attempt (capped by the deadline).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Attempts in all, 429s and 5xx together; `Retry-After: 0` must not spin forever.
-const MAX_ATTEMPTS: u32 = 6;
 /// Slack's error bodies are one word (`invalid_payload`, `no_service`); read no more than this.
 const MAX_ERROR_BODY: usize = 2048;
 
-/// Posts `notice` to the webhook as one message. Honours `429 Retry-After` and retries
-/// 5xx and transport failures briefly, never past `deadline`. Errors never contain the
-/// webhook URL.
+/// One attempt's outcome.
+enum Attempt {
+    Sent,
+    /// An HTTP answer other than 2xx: status, `Retry-After`, Slack's (scrubbed) body.
+    Refused {
+        status: u16,
+        retry_after: Option<Duration>,
+        text: String,
+    },
+    /// No answer: the (scrubbed) reason and whether another attempt could help.
+    Transport {
+        text: String,
+        retryable: bool,
+    },
+    /// The run's deadline passed before this attempt could start.
+    NoTime,
+}
+
+/// Slack's waits honoured up to a minute (never past the run's deadline).
+const MAX_SERVER_WAIT: Duration = Duration::from_secs(60);
+
+/// The retry policy of the Slack channel: [`retry::Policy::delivery`] (6 attempts).
+pub fn policy() -> retry::Policy {
+    retry::Policy::delivery(MAX_SERVER_WAIT)
+}
+
+/// Posts `notice` to the webhook as one message. Retries 429 (after its `Retry-After`),
+/// 408, 5xx and connection failures per [`policy`], through `waiter` and never past its
+/// deadline; any other 4xx fails at once with Slack's error code and what to do about it.
+/// Errors never contain the webhook URL.
 pub async fn send(
     client: &reqwest::Client,
     webhook_url: &Secret,
     notice: &Notice,
-    deadline: Instant,
+    waiter: &retry::Waiter,
 ) -> Result<(), String> {
     if notice.events.is_empty() {
         return Ok(());
     }
     let url = parse_endpoint(webhook_url, "alerts.slack.webhook_url", "https://hooks.slack.com/services/…")?;
     let body = serde_json::to_vec(&payload(notice)).map_err(|e| format!("Slack: cannot encode the message: {e}"))?;
-    let mut last = String::new();
-    for attempt in 1..=MAX_ATTEMPTS {
-        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
-            break;
-        };
-        let sent = client
-            .post(url.clone())
-            .header(CONTENT_TYPE, "application/json; charset=utf-8")
-            .body(body.clone())
-            .timeout(REQUEST_TIMEOUT.min(left))
-            .send()
-            .await;
-        let wait = match sent {
-            Ok(resp) if resp.status().is_success() => return Ok(()),
-            Ok(resp) => {
-                let status = resp.status();
-                let retry_after = retry_after_secs(resp.headers());
-                let text = scrub(&error_body(resp).await, webhook_url);
-                match status.as_u16() {
-                    429 => {
-                        last = format!("rate limited by Slack (HTTP 429{})", with_text(&text));
-                        Duration::from_secs(retry_after.unwrap_or(1))
-                    }
-                    408 | 500..=599 => {
-                        last = format!("HTTP {}{}", status.as_u16(), with_text(&text));
-                        backoff(attempt)
-                    }
-                    _ => {
-                        return Err(format!("Slack rejected the message: HTTP {}{}", status.as_u16(), with_text(&text)))
-                    }
+    let attempt = |_| {
+        let (url, body) = (url.clone(), body.clone());
+        async move {
+            let left = match waiter.left() {
+                Some(d) if d.is_zero() => return Attempt::NoTime,
+                Some(d) => REQUEST_TIMEOUT.min(d),
+                None => REQUEST_TIMEOUT,
+            };
+            let sent = client
+                .post(url)
+                .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                .body(body)
+                .timeout(left)
+                .send()
+                .await;
+            match sent {
+                Ok(resp) if resp.status().is_success() => Attempt::Sent,
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = retry::retry_after(resp.headers());
+                    let text = scrub(&error_body(resp).await, webhook_url);
+                    Attempt::Refused { status, retry_after, text }
+                }
+                Err(e) => {
+                    let retryable = e.is_timeout() || e.is_connect();
+                    Attempt::Transport { text: scrub(&describe_error(e), webhook_url), retryable }
                 }
             }
-            Err(e) => {
-                let retryable = e.is_timeout() || e.is_connect();
-                last = scrub(&describe_error(e), webhook_url);
-                if !retryable {
-                    return Err(format!("Slack: {last}"));
-                }
-                backoff(attempt)
-            }
-        };
-        if attempt == MAX_ATTEMPTS {
-            break;
         }
-        if Instant::now() + wait >= deadline {
-            return Err(format!(
-                "Slack: {last}; not retried, as the next attempt (in {}s) would pass the run's deadline",
-                wait.as_secs_f64().ceil()
-            ));
+    };
+    let judge = |a: &Attempt| match a {
+        Attempt::Refused { status: 429, retry_after: Some(w), .. } => retry::Next::RetryAfter(*w),
+        Attempt::Refused { status: 408 | 429 | 500..=599, .. } => retry::Next::Retry,
+        Attempt::Transport { retryable: true, .. } => retry::Next::Retry,
+        _ => retry::Next::Done,
+    };
+    let out = retry::run(&policy(), waiter, attempt, judge).await;
+    let last = match out.value {
+        Attempt::Sent => return Ok(()),
+        Attempt::NoTime if out.attempts == 1 => return Err("Slack: not sent, as the run's deadline had passed".into()),
+        Attempt::NoTime => "the run's deadline passed".to_string(),
+        Attempt::Refused { status: 429, text, .. } => format!("rate limited by Slack (HTTP 429{})", with_text(&text)),
+        Attempt::Refused { status: status @ (408 | 500..=599), text, .. } => {
+            format!("HTTP {status}{}", with_text(&text))
         }
-        tokio::time::sleep(wait).await;
-    }
-    if last.is_empty() {
-        last = "no attempt made".into();
-    }
-    Err(format!("Slack: not delivered before the run's deadline or after {MAX_ATTEMPTS} attempts; last: {last}"))
+        Attempt::Refused { status, text, .. } => return Err(rejection(status, &text)),
+        Attempt::Transport { text, retryable: false } => return Err(format!("Slack: {text}")),
+        Attempt::Transport { text, .. } => text,
+    };
+    Err(match out.stop {
+        retry::Stop::Deadline { .. } | retry::Stop::ServerWait { .. } => format!("Slack: {last}{}", out.stop.clause()),
+        _ => format!("Slack: not delivered after {} attempt(s); last: {last}", out.attempts),
+    })
+}
+
+/// The error for a 4xx that is not retried: Slack's code and what the user can do.
+/// Codes from Slack's incoming-webhook errors (400 `invalid_payload`/`invalid_blocks`,
+/// 403 `action_prohibited`, 404 `channel_not_found`/`no_service`, 410 `channel_is_archived`).
+pub fn rejection(status: u16, text: &str) -> String {
+    let code = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next().unwrap_or("");
+    let todo = match code {
+        "invalid_payload" | "invalid_blocks" | "invalid_blocks_format" | "invalid_attachments"
+        | "too_many_attachments" | "missing_text_or_fallback_or_attachments" => {
+            "Slack could not accept the message vaktpost built; this is a vaktpost bug: please report it with this error (the alert stays pending)"
+        }
+        "action_prohibited" => {
+            "the workspace restricts posting through this webhook; ask a Slack admin to allow the app, or create a new incoming webhook and set it in alerts.slack.webhook_url (SLACK_WEBHOOK_URL)"
+        }
+        "channel_not_found" => {
+            "the webhook's channel no longer exists; create an incoming webhook for a live channel and set it in alerts.slack.webhook_url (SLACK_WEBHOOK_URL)"
+        }
+        "channel_is_archived" => {
+            "the webhook's channel is archived; unarchive it, or point the webhook at a live channel (a new incoming webhook in alerts.slack.webhook_url / SLACK_WEBHOOK_URL)"
+        }
+        "no_service" | "no_team" | "invalid_token" => {
+            "the webhook was revoked or never existed; create a new incoming webhook and set it in alerts.slack.webhook_url (SLACK_WEBHOOK_URL)"
+        }
+        "user_not_found" => "the webhook's user does not exist; create a new incoming webhook",
+        _ => "check alerts.slack.webhook_url (SLACK_WEBHOOK_URL)",
+    };
+    format!("Slack rejected the message (HTTP {status}{}), not retried: {todo}", with_text(text))
 }
 
 /// The message for `notice`: a header block, then an attachment (for its colour bar) with
@@ -347,14 +396,6 @@ fn with_text(t: &str) -> String {
     }
 }
 
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis((250u64 << attempt.min(4)).min(3000))
-}
-
-fn retry_after_secs(h: &reqwest::header::HeaderMap) -> Option<u64> {
-    h.get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()
-}
-
 /// A validated http(s) URL from a secret. The error names the setting, never the value.
 pub(crate) fn parse_endpoint(secret: &Secret, setting: &str, example: &str) -> Result<reqwest::Url, String> {
     match reqwest::Url::parse(secret.expose().trim()) {
@@ -479,8 +520,8 @@ mod tests {
     #[tokio::test]
     async fn an_invalid_webhook_url_is_an_error_not_a_panic() {
         let notice = Notice { events: vec![AlertEvent::sample("api", "down")], run_url: None, title: String::new() };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let e = send(&reqwest::Client::new(), &Secret::new("notaurl"), &notice, deadline).await.unwrap_err();
+        let e =
+            send(&reqwest::Client::new(), &Secret::new("notaurl"), &notice, &retry::Waiter::real()).await.unwrap_err();
         assert!(e.contains("alerts.slack.webhook_url") && !e.contains("notaurl"), "{e}");
         let redacted = crate::redact::Redactor::new(&["notaurl".into()]).redact_text(&e);
         assert_eq!(redacted, e);

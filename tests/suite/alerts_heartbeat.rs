@@ -4,15 +4,16 @@ use crate::alert_receiver;
 
 use std::time::Duration;
 
-use alert_receiver::{Receiver, Reply};
-use tokio::time::Instant;
+use alert_receiver::{recording_waiter, Receiver, Reply};
 use vaktpost::alerts::heartbeat;
 use vaktpost::config::Secret;
+use vaktpost::retry::Waiter;
 
 const UUID: &str = "5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278";
 
-fn deadline(secs: u64) -> Instant {
-    Instant::now() + Duration::from_secs(secs)
+/// A waiter with `secs` left whose sleeps return at once.
+fn waiter(secs: u64) -> Waiter {
+    recording_waiter(secs).0
 }
 
 fn targets(rx: &Receiver) -> Vec<String> {
@@ -23,7 +24,7 @@ fn targets(rx: &Receiver) -> Vec<String> {
 async fn a_good_run_pings_the_url_itself() {
     let rx = Receiver::ok().await;
     let url = Secret::new(rx.url(&format!("/{UUID}")));
-    heartbeat::ping(&reqwest::Client::new(), &url, true, deadline(5)).await.expect("pinged");
+    heartbeat::ping(&reqwest::Client::new(), &url, true, &waiter(5)).await.expect("pinged");
     assert_eq!(targets(&rx), vec![format!("GET /{UUID}")]);
 }
 
@@ -32,10 +33,10 @@ async fn a_failed_run_pings_fail_and_keeps_the_query() {
     let rx = Receiver::ok().await;
     let client = reqwest::Client::new();
     let with_query = Secret::new(rx.url(&format!("/{UUID}?rid=7&create=1")));
-    heartbeat::ping(&client, &with_query, false, deadline(5)).await.expect("pinged");
+    heartbeat::ping(&client, &with_query, false, &waiter(5)).await.expect("pinged");
     let trailing_slash = Secret::new(rx.url(&format!("/ping/{UUID}/")));
-    heartbeat::ping(&client, &trailing_slash, false, deadline(5)).await.expect("pinged");
-    heartbeat::ping(&client, &with_query, true, deadline(5)).await.expect("pinged");
+    heartbeat::ping(&client, &trailing_slash, false, &waiter(5)).await.expect("pinged");
+    heartbeat::ping(&client, &with_query, true, &waiter(5)).await.expect("pinged");
     assert_eq!(
         targets(&rx),
         vec![
@@ -50,7 +51,7 @@ async fn a_failed_run_pings_fail_and_keeps_the_query() {
 async fn a_server_error_is_retried() {
     let rx = Receiver::start(vec![Reply::new(500, "oops")], Reply::ok()).await;
     let url = Secret::new(rx.url(&format!("/{UUID}")));
-    heartbeat::ping(&reqwest::Client::new(), &url, true, deadline(10)).await.expect("pinged on the retry");
+    heartbeat::ping(&reqwest::Client::new(), &url, true, &waiter(10)).await.expect("pinged on the retry");
     assert_eq!(targets(&rx), vec![format!("GET /{UUID}"), format!("GET /{UUID}")]);
 }
 
@@ -58,16 +59,24 @@ async fn a_server_error_is_retried() {
 async fn a_server_that_keeps_failing_gives_an_error_without_the_url() {
     let rx = Receiver::start(Vec::new(), Reply::new(503, "")).await;
     let url = Secret::new(rx.url(&format!("/{UUID}")));
-    let err = heartbeat::ping(&reqwest::Client::new(), &url, false, deadline(10)).await.expect_err("503 for ever");
-    assert!(err.contains("503") && !err.contains(UUID), "{err}");
+    let (w, slept) = recording_waiter(60);
+    let err = heartbeat::ping(&reqwest::Client::new(), &url, false, &w).await.expect_err("503 for ever");
+    assert!(err.contains("503") && err.contains("3 attempt") && !err.contains(UUID), "{err}");
     assert_eq!(rx.requests().len(), 3, "three attempts in all");
+    let policy = heartbeat::policy();
+    let ms = slept.ms();
+    assert_eq!(ms.len(), 2, "{ms:?}");
+    for (i, m) in ms.iter().enumerate() {
+        let base = policy.backoff(i as u32 + 1).as_millis();
+        assert!(*m >= base && *m <= 2 * base, "wait {i}: {m} ms outside [{base}, {}]", 2 * base);
+    }
 }
 
 #[tokio::test]
 async fn not_found_is_not_retried_and_does_not_leak_the_url() {
     let rx = Receiver::start(Vec::new(), Reply::new(404, "not found")).await;
     let url = Secret::new(rx.url(&format!("/{UUID}")));
-    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, deadline(5)).await.expect_err("404");
+    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, &waiter(5)).await.expect_err("404");
     assert!(err.contains("404") && !err.contains(UUID) && !err.contains("127.0.0.1"), "{err}");
     assert_eq!(rx.requests().len(), 1);
 }
@@ -79,7 +88,7 @@ async fn nothing_listening_fails_without_the_url() {
         l.local_addr().expect("addr").port()
     };
     let url = Secret::new(format!("http://127.0.0.1:{port}/{UUID}"));
-    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, deadline(3)).await.expect_err("refused");
+    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, &waiter(3)).await.expect_err("refused");
     assert!(!err.contains(UUID), "{err}");
 }
 
@@ -96,7 +105,20 @@ async fn a_hung_receiver_is_bounded_by_the_deadline() {
     });
     let url = Secret::new(format!("http://{addr}/{UUID}"));
     let t0 = std::time::Instant::now();
-    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, deadline(1)).await.expect_err("hangs");
-    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    let (w, slept) = recording_waiter(1);
+    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, &w).await.expect_err("hangs");
+    // One attempt cut at the 1 s deadline, and no retry past it (bound: 10× the wait).
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    assert!(slept.ms().is_empty(), "{:?}", slept.ms());
     assert!(err.contains("timed out") && !err.contains(UUID), "{err}");
+}
+
+#[tokio::test]
+async fn a_429_waits_its_retry_after_then_pings() {
+    let rx = Receiver::start(vec![Reply::new(429, "slow down").header("Retry-After", "5")], Reply::ok()).await;
+    let url = Secret::new(rx.url(&format!("/{UUID}")));
+    let (w, slept) = recording_waiter(60);
+    heartbeat::ping(&reqwest::Client::new(), &url, true, &w).await.expect("pinged after the wait");
+    assert_eq!(slept.ms(), [5000]);
+    assert_eq!(rx.requests().len(), 2);
 }

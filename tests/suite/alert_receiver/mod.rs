@@ -2,6 +2,12 @@
 //! in-process hyper server on 127.0.0.1:0 that records every request and answers from a
 //! script (e.g. "429 with Retry-After twice, then 200 ok"), plus a validator that checks
 //! a Slack payload against Block Kit's structure and documented limits.
+//!
+//! Like Slack, it is hostile: every JSON POST is validated first, and one that breaks
+//! Block Kit's structure or limits is answered `400 invalid_blocks` (what Slack answers)
+//! whatever the script says, so a payload vaktpost gets wrong fails the test that sent
+//! it. [`Reply::slack`] gives Slack's documented incoming-webhook errors: the status and
+//! the plain-text body Slack sends (`invalid_payload`, `channel_is_archived`, …).
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -30,6 +36,24 @@ impl Reply {
     pub fn ok() -> Reply {
         Reply::new(200, "ok")
     }
+    /// One of Slack's documented incoming-webhook errors, as Slack sends it: the status
+    /// for the code and the code itself as a `text/html` body (Slack's content type).
+    pub fn slack(code: &str) -> Reply {
+        let status = match code {
+            "invalid_payload" | "invalid_blocks" | "invalid_blocks_format" | "user_not_found" => 400,
+            "action_prohibited" => 403,
+            "channel_not_found" | "no_service" => 404,
+            "channel_is_archived" => 410,
+            "rate_limited" => 429,
+            "rollup_error" => 500,
+            other => panic!("not a Slack incoming-webhook error: {other}"),
+        };
+        Reply::new(status, code).header("content-type", "text/html")
+    }
+    /// Slack's rate limit: 429 with `Retry-After: secs`.
+    pub fn rate_limited(secs: u64) -> Reply {
+        Reply::slack("rate_limited").header("Retry-After", &secs.to_string())
+    }
     pub fn header(mut self, k: &str, v: &str) -> Reply {
         self.headers.push((k.to_string(), v.to_string()));
         self
@@ -44,6 +68,10 @@ pub struct Recorded {
     pub target: String,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
+    /// Why the receiver refused the payload with `400 invalid_blocks`, if it did.
+    pub rejected: Option<String>,
+    /// The status it was answered with.
+    pub status: u16,
 }
 
 struct Inner {
@@ -85,11 +113,21 @@ impl Receiver {
                                 req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
                             let body =
                                 req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+                            let rejected = (method == "POST"
+                                && content_type.as_deref().is_some_and(|c| c.starts_with("application/json")))
+                            .then(|| validate_slack(&body).err())
+                            .flatten();
                             let reply = {
                                 let mut g = shared.lock().expect("receiver lock");
-                                g.requests.push(Recorded { method, target, content_type, body });
-                                let d = g.default.clone();
-                                g.script.pop_front().unwrap_or(d)
+                                let reply = if rejected.is_some() {
+                                    Reply::slack("invalid_blocks")
+                                } else {
+                                    let d = g.default.clone();
+                                    g.script.pop_front().unwrap_or(d)
+                                };
+                                let status = reply.status;
+                                g.requests.push(Recorded { method, target, content_type, body, rejected, status });
+                                reply
                             };
                             let mut resp = hyper::Response::builder().status(reply.status);
                             for (k, v) in &reply.headers {
@@ -242,4 +280,30 @@ fn check_mrkdwn(s: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What a run's recording sleep was asked to wait, in order.
+#[derive(Clone, Default)]
+pub struct Slept(Arc<Mutex<Vec<std::time::Duration>>>);
+
+impl Slept {
+    /// The waits in milliseconds of (virtual) wall time.
+    pub fn ms(&self) -> Vec<u128> {
+        self.0.lock().expect("slept lock").iter().map(|d| d.as_millis()).collect()
+    }
+}
+
+/// A run context whose sleep records each wait and returns at once (the channel tests'
+/// virtual clock), and the waiter a run with `deadline_secs` left would hand a channel.
+pub fn recording_waiter(deadline_secs: u64) -> (vaktpost::retry::Waiter, Slept) {
+    let slept = Slept::default();
+    let mut ctx = vaktpost::context::RunContext::with_env(Default::default(), std::env::temp_dir());
+    let s = slept.clone();
+    ctx.sleep = Arc::new(move |d| {
+        s.0.lock().expect("slept lock").push(d);
+        Box::pin(async {})
+    });
+    ctx.seed = 7;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(deadline_secs);
+    (ctx.waiter(Some(deadline)), slept)
 }

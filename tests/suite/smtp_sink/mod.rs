@@ -3,6 +3,12 @@
 //! the port, and writes every message it accepts, parsed by Python's `email` package
 //! (decoded subject, from, to, plain and HTML parts), as one JSON file per message. It
 //! exits when its stdin closes, so a killed test run leaves no server behind.
+//!
+//! [`Script`] makes it answer like a real submission server can: AUTH PLAIN/LOGIN
+//! required (aiosmtpd's authenticator; only after STARTTLS, or on implicit TLS, as on
+//! port 587/465), `535 5.7.8` for wrong credentials, `550 5.1.1` for a refused
+//! recipient, `421 4.3.2` ("try again later") for the first N transactions. Every SMTP
+//! event it sees (AUTH, MAIL, RCPT, DATA) is logged in order for tests to assert on.
 //! Missing aiosmtpd fails the test loudly with the install command; it never skips.
 #![allow(dead_code)]
 
@@ -15,7 +21,9 @@ use serde_json::Value;
 
 const SERVER: &str = r#"
 import asyncio, email, email.policy, json, os, ssl, sys, threading
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
+
+SCRIPT = json.loads(os.environ.get("VAKTPOST_SMTP_SCRIPT") or "{}")
 
 # A fixed name: the default, socket.getfqdn(), can wait seconds on a reverse DNS lookup.
 NAME = "smtp-sink.test"
@@ -24,6 +32,35 @@ class Handler:
     def __init__(self, outdir):
         self.outdir = outdir
         self.n = 0
+        self.busy = int(SCRIPT.get("busy", 0))
+
+    def log(self, line):
+        with open(os.path.join(self.outdir, "events.log"), "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        want = SCRIPT["auth"]
+        login = auth_data.login.decode("utf-8", "replace")
+        ok = login == want["user"] and auth_data.password.decode("utf-8", "replace") == want["password"]
+        self.log("AUTH %s %s %s" % (mechanism, login, "ok" if ok else "refused"))
+        # aiosmtpd answers a failure with 535 5.7.8 Authentication credentials invalid.
+        return AuthResult(success=ok, handled=False, auth_data=login)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.log("MAIL " + address)
+        if self.busy > 0:
+            self.busy -= 1
+            return "421 4.3.2 Service not available, try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.log("RCPT " + address)
+        if address in SCRIPT.get("reject_rcpt", []):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown in local recipient table" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.n += 1
@@ -45,9 +82,11 @@ class Handler:
             "plain": part("plain"),
             "html": part("html"),
             # STARTTLS sets session.ssl; implicit TLS shows on the transport.
+            "auth_user": session.auth_data if session.authenticated else None,
             "tls": session.ssl is not None
             or (server.transport is not None and server.transport.get_extra_info("ssl_object") is not None),
         }
+        self.log("DATA")
         path = os.path.join(self.outdir, "msg%04d.json" % self.n)
         with open(path + ".tmp", "w", encoding="utf-8") as f:
             json.dump(doc, f)
@@ -66,12 +105,19 @@ async def main():
         ctx.load_cert_chain(sys.argv[3], sys.argv[4])
     handler = Handler(outdir)
     loop = asyncio.get_running_loop()
+    auth = {}
+    if "auth" in SCRIPT:
+        # AUTH only over TLS: after STARTTLS, or on an implicit-TLS connection (which
+        # aiosmtpd does not count as STARTTLS, hence auth_require_tls off there).
+        auth = dict(authenticator=handler.authenticate, auth_required=True,
+                    auth_require_tls=(mode != "implicit"),
+                    auth_exclude_mechanism=SCRIPT.get("exclude_mechanisms", []))
     if mode == "starttls":
-        server = await loop.create_server(lambda: SMTP(handler, hostname=NAME, tls_context=ctx, require_starttls=True), "127.0.0.1", 0)
+        server = await loop.create_server(lambda: SMTP(handler, hostname=NAME, tls_context=ctx, require_starttls=True, **auth), "127.0.0.1", 0)
     elif mode == "implicit":
-        server = await loop.create_server(lambda: SMTP(handler, hostname=NAME), "127.0.0.1", 0, ssl=ctx)
+        server = await loop.create_server(lambda: SMTP(handler, hostname=NAME, **auth), "127.0.0.1", 0, ssl=ctx)
     else:
-        server = await loop.create_server(lambda: SMTP(handler, hostname=NAME), "127.0.0.1", 0)
+        server = await loop.create_server(lambda: SMTP(handler, hostname=NAME, **auth), "127.0.0.1", 0)
     print(server.sockets[0].getsockname()[1], flush=True)
     threading.Thread(target=exit_when_parent_goes, daemon=True).start()
     await server.serve_forever()
@@ -111,6 +157,32 @@ pub enum Listen<'a> {
     },
 }
 
+/// How the server answers (the default: accept everything, no AUTH).
+#[derive(Default, Clone)]
+pub struct Script {
+    /// AUTH required with this user name and password (PLAIN and LOGIN offered).
+    pub auth: Option<(String, String)>,
+    /// Offer only LOGIN (PLAIN excluded), to exercise the other mechanism.
+    pub login_only: bool,
+    /// Recipients answered `550 5.1.1 … Recipient address rejected`.
+    pub reject_rcpt: Vec<String>,
+    /// The first `busy` MAIL commands are answered `421 4.3.2 Service not available, try again later`.
+    pub busy: u32,
+}
+
+impl Script {
+    fn json(&self) -> String {
+        let mut v = serde_json::json!({"reject_rcpt": self.reject_rcpt, "busy": self.busy});
+        if let Some((u, p)) = &self.auth {
+            v["auth"] = serde_json::json!({"user": u, "password": p});
+        }
+        if self.login_only {
+            v["exclude_mechanisms"] = serde_json::json!(["PLAIN"]);
+        }
+        v.to_string()
+    }
+}
+
 pub struct SmtpSink {
     pub port: u16,
     child: Child,
@@ -131,6 +203,10 @@ pub fn free_port() -> u16 {
 
 impl SmtpSink {
     pub fn start(listen: Listen<'_>) -> SmtpSink {
+        SmtpSink::scripted(listen, Script::default())
+    }
+
+    pub fn scripted(listen: Listen<'_>, answers: Script) -> SmtpSink {
         require_aiosmtpd();
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("mail");
@@ -144,6 +220,7 @@ impl SmtpSink {
             Listen::StartTls { cert, key } => cmd.arg("starttls").arg(&out).arg(cert).arg(key),
             Listen::Implicit { cert, key } => cmd.arg("implicit").arg(&out).arg(cert).arg(key),
         };
+        cmd.env("VAKTPOST_SMTP_SCRIPT", answers.json());
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start python3 with aiosmtpd");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -167,6 +244,15 @@ impl SmtpSink {
 
     fn mail_dir(&self) -> PathBuf {
         self.dir.path().join("mail")
+    }
+
+    /// The SMTP events seen so far, in order: `AUTH PLAIN user ok`, `MAIL a@b`, `RCPT c@d`, `DATA`.
+    pub fn events(&self) -> Vec<String> {
+        std::fs::read_to_string(self.mail_dir().join("events.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// Messages received so far, in order.
