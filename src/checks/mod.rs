@@ -122,7 +122,7 @@ pub struct CheckResult {
     pub status: Status,
     pub started_at: DateTime<Utc>,
     pub duration_ms: f64,
-    #[schemars(with = "std::collections::BTreeMap<String, serde_json::Value>")]
+    #[schemars(with = "crate::report::MetricsSchema")]
     pub metrics: Metrics,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<CheckError>,

@@ -278,8 +278,10 @@ impl Default for Defaults {
     }
 }
 
-/// One monitor: the fields every type has, and the type's own options.
+/// One monitor: the fields every type has, and the type's own options. Unknown keys are
+/// errors: `unevaluatedProperties` sees both the common keys and the type's own.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(extend("unevaluatedProperties" = false))]
 pub struct Monitor {
     #[serde(flatten)]
     pub common: Common,

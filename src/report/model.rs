@@ -27,6 +27,7 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub alerts: Vec<AlertAction>,
     /// Per monitor history aggregates (uptime, error rate, percentiles) when history is kept.
+    #[schemars(with = "BTreeMap<String, HistoryFigures>")]
     pub history: BTreeMap<String, serde_json::Value>,
     /// Failures grouped by error kind and normalized message across monitors and runs, seen
     /// in the last 7 days, most frequent first (at most 10).
@@ -189,5 +190,79 @@ impl FailOn {
             FailOn::Level(_) if report.status == RunStatus::Inconclusive => true,
             FailOn::Level(level) => report.findings.iter().any(|f| f.severity >= *level),
         }
+    }
+}
+
+/// The shape of `history[monitor]` as `state::figures::Figures::to_json` writes it (for the
+/// JSON Schema only; the tests validate real reports against it).
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+pub struct HistoryFigures {
+    /// Percent of the known time the monitor was up, per window; null without samples.
+    uptime_24h: Option<f64>,
+    uptime_7d: Option<f64>,
+    uptime_30d: Option<f64>,
+    /// Failed requests / requests, per window; null without requests.
+    error_rate_24h: Option<f64>,
+    error_rate_7d: Option<f64>,
+    error_rate_30d: Option<f64>,
+    /// Samples the window saw.
+    samples_24h: u64,
+    samples_7d: u64,
+    samples_30d: u64,
+    p50_24h_ms: Option<f64>,
+    p95_24h_ms: Option<f64>,
+    p99_24h_ms: Option<f64>,
+    p50_7d_ms: Option<f64>,
+    p95_7d_ms: Option<f64>,
+    p99_7d_ms: Option<f64>,
+    /// Redis: keyspace hits / lookups over the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hit_rate_24h: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hit_rate_7d: Option<f64>,
+    /// Memory series ⇒ its trend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    memory: Option<BTreeMap<String, MemoryTrend>>,
+    /// Median response time per hour of the last 24h, oldest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    response_time_24h_ms: Option<Vec<Option<f64>>>,
+}
+
+/// `state::figures::Trend` in the report.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+pub struct MemoryTrend {
+    slope_per_day: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    days_to_full: Option<f64>,
+    samples: u64,
+    positive_share: f64,
+    growth: f64,
+    leak_suspected: bool,
+}
+
+/// `checks[].metrics`: an open map by design (`extract` names, log security categories),
+/// so the values are typed: a scalar, a list, or a flat object of scalars.
+pub struct MetricsSchema;
+
+impl JsonSchema for MetricsSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Metrics".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let scalar = serde_json::json!({"type": ["number", "string", "boolean", "null"]});
+        let flat = serde_json::json!({"type": "object", "additionalProperties": scalar});
+        schemars::json_schema!({
+            "description": "Metric name ⇒ value: a number, string, boolean or null; a list of those or of flat objects (`error_groups`, `security_violations`); or a flat object (`security_by_category`).",
+            "type": "object",
+            "additionalProperties": {
+                "anyOf": [
+                    scalar,
+                    {"type": "array", "items": {"anyOf": [scalar, flat]}},
+                    flat
+                ]
+            }
+        })
     }
 }

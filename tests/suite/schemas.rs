@@ -1,0 +1,309 @@
+//! The JSON Schemas against what vaktpost really accepts and writes: every shipped config,
+//! example and README YAML block passes both the loader and the config schema; `${VAR}`
+//! validates wherever a number, duration or boolean goes; invalid configs fail both; and
+//! real reports from many kinds of runs validate against the (closed) report schema.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::alert_receiver::Receiver;
+use crate::support::server::closed_port;
+use crate::support::services::Redis;
+use crate::support::tls::{pem_file, routes, Chain, Reply, Server, Versions};
+
+fn manifest(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn validator(which: &str) -> jsonschema::Validator {
+    let path = manifest(&format!("schemas/{which}.schema.json"));
+    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn schema_errors(v: &jsonschema::Validator, doc: &serde_json::Value) -> Vec<String> {
+    v.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path)).collect()
+}
+
+/// The YAML as an editor's language server sees it: not interpolated, merge keys applied.
+fn yaml_json(text: &str) -> serde_json::Value {
+    let mut v: yaml_serde::Value = yaml_serde::from_str(text).unwrap_or_else(|e| panic!("YAML: {e}\n---\n{text}"));
+    v.apply_merge().unwrap();
+    serde_json::to_value(&v).unwrap()
+}
+
+/// Sample values for the variables `text` uses without a default (those with one get it).
+fn sample_env(text: &str) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for part in text.split("${").skip(1) {
+        let Some(end) = part.find('}') else { continue };
+        let expr = &part[..end];
+        if expr.contains(":-") || expr.is_empty() || !expr.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let value = if expr.contains("PORT") {
+            "6379"
+        } else if expr.starts_with("REDIS") && expr.ends_with("URL") {
+            "redis://127.0.0.1:6379"
+        } else if expr.ends_with("URL") {
+            "https://example.com/hook"
+        } else if expr.ends_with("DIR") {
+            "/var/log/app"
+        } else {
+            "sample-value-1234567"
+        };
+        env.insert(expr.to_string(), value.to_string());
+    }
+    env
+}
+
+/// Loader and schema both accept `text`, a whole config.
+fn assert_valid_config(text: &str, what: &str, schema: &jsonschema::Validator) {
+    let env = sample_env(text);
+    if let Err(d) = vaktpost::config::load_str(text, what, &env) {
+        let msgs: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        panic!("{what}: the loader rejects it (env {env:?}):\n{}\n---\n{text}", msgs.join("\n"));
+    }
+    let errors = schema_errors(schema, &yaml_json(text));
+    assert!(errors.is_empty(), "{what}: the config schema rejects what the loader accepts: {errors:#?}\n---\n{text}");
+}
+
+const WORKFLOW_KEYS: &[&str] =
+    &["name", "on", "permissions", "concurrency", "env", "defaults", "jobs", "steps", "runs-on", "uses", "with"];
+
+/// Workflow YAML parses and has only workflow (or job) keys; each step uses an action or runs a command.
+fn assert_workflow_yaml(text: &str, what: &str) {
+    let v = yaml_json(text);
+    let keys: Vec<&String> = v.as_object().unwrap_or_else(|| panic!("{what}: not a mapping")).keys().collect();
+    for k in &keys {
+        assert!(WORKFLOW_KEYS.contains(&k.as_str()), "{what}: {k:?} is not a workflow key");
+    }
+    let steps: Vec<&serde_json::Value> = match (v.get("steps"), v.get("jobs")) {
+        (Some(s), _) => s.as_array().unwrap().iter().collect(),
+        (None, Some(jobs)) => jobs
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|j| j.get("steps").and_then(|s| s.as_array()).into_iter().flatten())
+            .collect(),
+        _ => Vec::new(),
+    };
+    for s in steps {
+        assert!(s.get("uses").is_some() || s.get("run").is_some(), "{what}: a step with neither uses nor run: {s}");
+    }
+}
+
+fn is_workflow(v: &serde_json::Value) -> bool {
+    v.as_object().is_some_and(|o| o.contains_key("jobs") || o.contains_key("steps") || o.contains_key("permissions"))
+}
+
+fn yml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            yml_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_shipped_config_passes_the_loader_and_the_schema() {
+    let schema = validator("config");
+    let mut files = Vec::new();
+    yml_files(&manifest("config"), &mut files);
+    yml_files(&manifest("examples"), &mut files);
+    files.sort();
+    let (mut configs, mut workflows) = (Vec::new(), Vec::new());
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let what = f.strip_prefix(manifest("")).unwrap().display().to_string();
+        if is_workflow(&yaml_json(&text)) {
+            assert!(!what.ends_with(".vaktpost.yml"), "{what} is named as a config but is a workflow");
+            assert_workflow_yaml(&text, &what);
+            workflows.push(what);
+        } else {
+            assert_valid_config(&text, &what, &schema);
+            configs.push(what);
+        }
+    }
+    for must in [
+        "config/seed/external_monitors.yml",
+        "config/logs.yml",
+        "config/init/vaktpost.yml",
+        "examples/gate.vaktpost.yml",
+    ] {
+        assert!(configs.iter().any(|c| c == must), "{must} was not checked as a config: {configs:?}");
+    }
+    assert!(workflows.iter().any(|w| w == "config/init/workflow.yml"), "{workflows:?}");
+}
+
+/// The README's ```yaml blocks, with the line each starts on.
+fn readme_yaml_blocks() -> Vec<(usize, String)> {
+    let readme = std::fs::read_to_string(manifest("README.md")).unwrap();
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, line) in readme.lines().enumerate() {
+        match &mut current {
+            None if line.trim_start() == "```yaml" => current = Some((i + 1, String::new())),
+            Some(_) if line.trim_start().starts_with("```") => out.push(current.take().unwrap()),
+            Some((_, text)) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+/// Wrapped around a README fragment without monitors (named so the README's `api_*` globs match).
+const MINIMAL_MONITORS: &str = "monitors:\n  - name: api_example\n    type: http\n    url: https://example.com/\n";
+
+#[test]
+fn every_readme_yaml_block_passes_the_loader_and_the_schema() {
+    let schema = validator("config");
+    let blocks = readme_yaml_blocks();
+    assert!(blocks.len() >= 8, "README yaml blocks: {}", blocks.len());
+    let top: BTreeSet<&str> = vaktpost::config::TOP_LEVEL_KEYS.iter().copied().collect();
+    let mut kinds = BTreeMap::<&str, usize>::new();
+    for (line, text) in &blocks {
+        let what = format!("README.md:{line}");
+        let v = yaml_json(text);
+        // The rule, by content: a list is a fragment of `monitors:`; a mapping of config
+        // keys is a config (given a monitor when it has none); workflow keys are workflow
+        // YAML; anything else is a README bug.
+        let kind = match &v {
+            serde_json::Value::Array(_) => {
+                let indented = if text.starts_with(' ') {
+                    text.clone()
+                } else {
+                    text.lines().map(|l| format!("  {l}\n")).collect()
+                };
+                assert_valid_config(&format!("monitors:\n{indented}"), &what, &schema);
+                "monitor list"
+            }
+            serde_json::Value::Object(o) if o.keys().all(|k| top.contains(k.as_str())) => {
+                if o.contains_key("monitors") {
+                    assert_valid_config(text, &what, &schema);
+                    "config"
+                } else {
+                    assert_valid_config(&format!("{text}{MINIMAL_MONITORS}"), &what, &schema);
+                    "config fragment"
+                }
+            }
+            _ if is_workflow(&v) => {
+                assert_workflow_yaml(text, &what);
+                "workflow"
+            }
+            _ => panic!("{what}: neither a vaktpost config, a fragment of one, nor workflow YAML:\n{text}"),
+        };
+        *kinds.entry(kind).or_default() += 1;
+    }
+    for k in ["monitor list", "config", "config fragment", "workflow"] {
+        assert!(kinds.contains_key(k), "no README block of kind {k}: {kinds:?}");
+    }
+}
+
+/// The README's `config/logs.yml` block is that file (without its leading comment).
+#[test]
+fn readme_logs_block_is_config_logs_yml() {
+    let marker = "# config/logs.yml";
+    let blocks = readme_yaml_blocks();
+    let (_, block) = blocks
+        .iter()
+        .find(|(_, t)| t.lines().next().is_some_and(|l| l.contains(marker)))
+        .expect("README has the config/logs.yml block");
+    let file = std::fs::read_to_string(manifest("config/logs.yml")).unwrap();
+    let body: Vec<&str> = file.lines().skip_while(|l| l.starts_with('#')).map(str::trim_end).collect();
+    let mut shown: Vec<String> = block.lines().map(|l| l.trim_end().to_string()).collect();
+    shown[0] = shown[0].replace(marker, "").trim_end().to_string();
+    assert_eq!(shown, body, "README's config/logs.yml block and config/logs.yml differ: make them agree");
+}
+
+#[test]
+fn interpolation_in_numbers_durations_booleans_and_enums_validates() {
+    let schema = validator("config");
+    let text = r#"
+defaults:
+  timeout: ${T:-5}
+  retries: ${RETRIES}
+  deadline: ${DEADLINE:-2m}
+  concurrency: ${CONCURRENCY:-8}
+  confirm: ${CONFIRM:-false}
+  flapping:
+    transitions: ${FLAPS:-4}
+    window: ${WINDOW}h
+monitors:
+  - name: cache
+    type: redis
+    url: redis://127.0.0.1:${REDIS_PORT}
+    max_memory_percent: ${MAX_MEM:-90.5}
+    insecure_skip_verify: ${INSECURE:-false}
+  - name: cert
+    type: ssl
+    host: example.com
+    port: ${REDIS_PORT}
+    warning_days: ${WARN_DAYS:-30}
+  - name: web
+    type: http
+    url: https://example.com/
+    samples: ${SAMPLES:-3}
+    max_response_time: "${MAX_RT:-800ms}"
+    expected_status: ${STATUS:-200}
+    follow_redirects: ${FOLLOW:-true}
+    max_body_bytes: ${MAX_BODY:-1048576}
+    enabled: ${WEB_ON:-true}
+rules:
+  - name: slow_response
+    condition: response_time > 1
+    severity: ${SLOW_SEVERITY:-medium}
+    for: ${SLOW_FOR:-2}
+"#;
+    let env: BTreeMap<String, String> =
+        [("RETRIES", "2"), ("WINDOW", "1"), ("REDIS_PORT", "6380")].map(|(k, v)| (k.to_string(), v.to_string())).into();
+    let loaded = vaktpost::config::load_str(text, "interp.yml", &env).unwrap_or_else(|d| panic!("{d:#?}"));
+    let c = &loaded.config;
+    assert_eq!(c.defaults.retries, 2);
+    assert_eq!(c.defaults.timeout.get(), std::time::Duration::from_secs(5));
+    assert_eq!(c.defaults.flapping.window.get(), std::time::Duration::from_secs(3600));
+    assert!(!c.defaults.confirm.is_on());
+    let vaktpost::config::MonitorKind::Ssl(ssl) = &c.monitors[1].kind else { panic!() };
+    assert_eq!(ssl.port, 6380);
+    assert_eq!(c.rules[0].severity, Some(vaktpost::config::Severity::Medium));
+    let errors = schema_errors(&schema, &yaml_json(text));
+    assert!(errors.is_empty(), "the schema rejects ${{VAR}} the loader accepts: {errors:#?}");
+}
+
+#[test]
+fn invalid_configs_fail_both_the_loader_and_the_schema() {
+    let schema = validator("config");
+    let web = "  - name: web\n    type: http\n    url: https://example.com/\n";
+    let cases: Vec<(&str, String)> = vec![
+        ("wrong type", format!("defaults:\n  retries: many\nmonitors:\n{web}")),
+        ("wrong type of a monitor key", format!("monitors:\n{web}    samples: [1]\n")),
+        ("negative duration", format!("defaults:\n  timeout: -1\nmonitors:\n{web}")),
+        ("duration that is a word", format!("defaults:\n  deadline: soon\nmonitors:\n{web}")),
+        ("text around ${} in a number", format!("defaults:\n  retries: x${{R:-1}}\nmonitors:\n{web}")),
+        ("unknown top-level key", format!("alrets: {{}}\nmonitors:\n{web}")),
+        ("unknown defaults key", format!("defaults:\n  timeuot: 5\nmonitors:\n{web}")),
+        ("unknown monitor key", format!("monitors:\n{web}    expectd_status: 200\n")),
+        ("key of another monitor type", format!("monitors:\n{web}    warning_days: 3\n")),
+        ("bad monitor type", "monitors:\n  - name: web\n    type: htp\n    url: https://example.com/\n".to_string()),
+        (
+            "bad severity",
+            format!("monitors:\n{web}rules:\n  - name: r\n    condition: status == \"down\"\n    severity: critical\n"),
+        ),
+        ("missing required url", "monitors:\n  - name: web\n    type: http\n".to_string()),
+        ("missing monitor name", "monitors:\n  - type: http\n    url: https://example.com/\n".to_string()),
+    ];
+    for (what, text) in &cases {
+        assert!(
+            vaktpost::config::load_str(text, "bad.yml", &BTreeMap::new()).is_err(),
+            "{what}: the loader accepts it\n{text}"
+        );
+        assert!(!schema_errors(&schema, &yaml_json(text)).is_empty(), "{what}: the schema accepts it\n{text}");
+    }
+}
