@@ -279,9 +279,9 @@ impl Default for Defaults {
 }
 
 /// One monitor: the fields every type has, and the type's own options. Unknown keys are
-/// errors: `unevaluatedProperties` sees both the common keys and the type's own.
+/// errors, in the schema too (see [`super::schema::close_monitor`]).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[schemars(extend("unevaluatedProperties" = false))]
+#[schemars(transform = super::schema::close_monitor)]
 pub struct Monitor {
     #[serde(flatten)]
     pub common: Common,

@@ -307,3 +307,264 @@ fn invalid_configs_fail_both_the_loader_and_the_schema() {
         assert!(!schema_errors(&schema, &yaml_json(text)).is_empty(), "{what}: the schema accepts it\n{text}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Real reports against the report schema
+// ---------------------------------------------------------------------------------------
+
+/// Runs the binary in `dir` with only `PATH` from this process and `env`; blocking, so call
+/// it through `spawn_blocking` while the test's servers answer.
+fn vaktpost(dir: &Path, args: &[String], env: &[(String, String)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vaktpost"));
+    c.args(args).current_dir(dir).env_clear();
+    if let Ok(p) = std::env::var("PATH") {
+        c.env("PATH", p);
+    }
+    c.envs(env.iter().cloned());
+    c.output().unwrap()
+}
+
+async fn run_bin(dir: &Path, args: &[&str]) -> Output {
+    let (dir, args) = (dir.to_path_buf(), args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    tokio::task::spawn_blocking(move || vaktpost(&dir, &args, &[])).await.unwrap()
+}
+
+fn read_report(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+}
+
+fn out_text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// What a set of reports shows, so the test knows it validated every kind of output.
+fn features(r: &serde_json::Value) -> BTreeSet<String> {
+    let mut f = BTreeSet::new();
+    for c in r["checks"].as_array().unwrap() {
+        f.insert(format!("{} {}", c["type"].as_str().unwrap(), c["status"].as_str().unwrap()));
+        for key in ["confirm", "error", "message", "labels", "depends_on"] {
+            if c.get(key).is_some() {
+                f.insert(format!("check.{key}"));
+            }
+        }
+        if c["flapping"] == true {
+            f.insert("flapping".into());
+        }
+    }
+    for key in ["findings", "alerts", "top_errors", "notes"] {
+        if r[key].as_array().is_some_and(|a| !a.is_empty()) {
+            f.insert(key.into());
+        }
+    }
+    if r["history"].as_object().is_some_and(|h| !h.is_empty()) {
+        f.insert("history".into());
+    }
+    for key in ["gate", "inconclusive", "merged_shards", "shard"] {
+        if r["run"].get(key).is_some() {
+            f.insert(format!("run.{key}"));
+        }
+    }
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_reports_of_many_kinds_of_runs_validate_against_the_report_schema() {
+    let schema = validator("report");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    let statuspage =
+        std::fs::read_to_string(manifest("tests/fixtures/status_pages/statuspage_major_outage.json")).unwrap();
+    let site = Server::start(
+        None,
+        routes(vec![
+            ("/ok", Reply::new(200, r#"{"status":"ok","percent":42}"#).header("content-type", "application/json")),
+            ("/api/v2/summary.json", Reply::new(200, &statuspage).header("content-type", "application/json")),
+        ]),
+    )
+    .await;
+    let chain = Chain::new(90);
+    let tls = Server::tls(chain.server(Versions::Default)).await;
+    let ca = pem_file(&chain.root.pem());
+    // Up, down, up, down, …: one request per run (confirm off), so it flaps.
+    let flapper = Receiver::start(
+        (0..8)
+            .map(|i| {
+                if i % 2 == 0 {
+                    crate::alert_receiver::Reply::ok()
+                } else {
+                    crate::alert_receiver::Reply::new(500, "boom")
+                }
+            })
+            .collect(),
+        crate::alert_receiver::Reply::ok(),
+    )
+    .await;
+    let slack = Receiver::ok().await;
+    let redis = Redis::start(&[]);
+    let dead = closed_port();
+
+    let config = format!(
+        r#"defaults:
+  timeout: 2s
+  confirm: false
+  flapping: {{transitions: 2, window: 1h, settle: 30m}}
+monitors:
+  - name: web_up
+    type: http
+    url: http://127.0.0.1:{ok}/ok
+    extract: {{percent: /percent}}
+    labels: {{team: web}}
+  - name: web_down
+    type: http
+    url: http://127.0.0.1:{dead}/health
+    confirm: {{attempts: 1, pause: 0.01}}
+    depends_on: [upstream]
+  - name: flapper
+    type: http
+    url: {flap}
+  - name: cert
+    type: ssl
+    host: localhost
+    port: {tls_port}
+    ca_file: "{ca}"
+  - name: cache
+    type: redis
+    url: {redis}
+  - name: upstream
+    type: status_page
+    url: http://127.0.0.1:{page}/api/v2/summary.json
+    provider: statuspage
+alerts:
+  slack:
+    webhook_url: {hook}
+"#,
+        ok = site.port(),
+        flap = flapper.url("/flap"),
+        tls_port = tls.port(),
+        ca = ca.path().display(),
+        redis = redis.url(),
+        page = site.port(),
+        hook = slack.url("/hook"),
+    );
+    std::fs::write(d.join("vaktpost.yml"), &config).unwrap();
+    let mut reports: Vec<(String, serde_json::Value)> = Vec::new();
+    for i in 0..4 {
+        let report = format!("run{i}.json");
+        let o =
+            run_bin(d, &["run", "--fail-on", "never", "--log-file", "off", "--state", "st", "--report", &report]).await;
+        assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+        reports.push((report.clone(), read_report(&d.join(&report))));
+    }
+    // Gate mode on the healthy monitor.
+    let o = run_bin(
+        d,
+        &["run", "--only", "web_up", "--wait", "5s", "--log-file", "off", "--state", "st", "--report", "gate.json"],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+    reports.push(("gate.json".into(), read_report(&d.join("gate.json"))));
+    // Two shards and their merge (alerts are sent by the merge).
+    for k in ["1/2", "2/2"] {
+        let name = format!("shard{}.json", &k[..1]);
+        let o = run_bin(
+            d,
+            &["run", "--shard", k, "--fail-on", "never", "--log-file", "off", "--state", "sharded", "--report", &name],
+        )
+        .await;
+        assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+        reports.push((name.clone(), read_report(&d.join(&name))));
+    }
+    let o = run_bin(
+        d,
+        &["merge", "shard1.json", "shard2.json", "--fail-on", "never", "--state", "sharded", "--report", "merged.json"],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+    reports.push(("merged.json".into(), read_report(&d.join("merged.json"))));
+    // A canary that fails: the run is inconclusive.
+    let canary = format!(
+        "defaults:\n  canary: outside\n  confirm: false\nmonitors:\n  - name: outside\n    type: http\n    url: http://127.0.0.1:{dead}/\n  - name: api\n    type: http\n    url: http://127.0.0.1:{dead}/api\n"
+    );
+    std::fs::write(d.join("canary.yml"), canary).unwrap();
+    let o = run_bin(
+        d,
+        &[
+            "run",
+            "-c",
+            "canary.yml",
+            "--fail-on",
+            "never",
+            "--log-file",
+            "off",
+            "--state",
+            "canary",
+            "--report",
+            "inconclusive.json",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+    reports.push(("inconclusive.json".into(), read_report(&d.join("inconclusive.json"))));
+
+    let mut seen = BTreeSet::new();
+    for (name, r) in &reports {
+        let errors = schema_errors(&schema, r);
+        assert!(errors.is_empty(), "{name} does not validate against schemas/report.schema.json: {errors:#?}");
+        seen.extend(features(r));
+    }
+    for want in [
+        "http up",
+        "http down",
+        "ssl up",
+        "redis up",
+        "status_page degraded",
+        "check.confirm",
+        "check.error",
+        "check.labels",
+        "check.depends_on",
+        "flapping",
+        "findings",
+        "alerts",
+        "top_errors",
+        "history",
+        "run.gate",
+        "run.inconclusive",
+        "run.merged_shards",
+        "run.shard",
+    ] {
+        assert!(seen.contains(want), "no report showed {want:?}; seen: {seen:?}");
+    }
+    assert!(!slack.requests().is_empty(), "the slack alert was sent");
+
+    // Closed: a field the schema does not know fails, wherever it is added.
+    for pointer in [
+        "",
+        "/run",
+        "/tool",
+        "/counts",
+        "/checks/0",
+        "/checks/1/error",
+        "/checks/1/confirm",
+        "/findings/0",
+        "/alerts/0",
+        "/top_errors/0",
+        "/run/gate",
+    ] {
+        let (name, mut r) = reports
+            .iter()
+            .find(|(_, r)| r.pointer(pointer).is_some())
+            .map(|(n, r)| (n.clone(), r.clone()))
+            .unwrap_or_else(|| panic!("no report has {pointer}"));
+        r.pointer_mut(pointer).unwrap().as_object_mut().unwrap().insert("not_in_the_schema".into(), 1.into());
+        assert!(!schema.is_valid(&r), "{name}: a new field at {pointer} validates: the schema is open there");
+    }
+    let (_, sample) = &reports[3];
+    let history_monitor = sample["history"].as_object().unwrap().keys().next().unwrap().clone();
+    let mut r = sample.clone();
+    r["history"][&history_monitor]["uptime_1y"] = 1.into();
+    assert!(!schema.is_valid(&r), "an unknown history figure validates");
+    let mut r = sample.clone();
+    r["checks"][0]["metrics"]["nested"] = serde_json::json!({"a": {"b": 1}});
+    assert!(!schema.is_valid(&r), "a nested metric object validates");
+}
