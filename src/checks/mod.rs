@@ -113,6 +113,7 @@ pub type Metrics = serde_json::Map<String, serde_json::Value>;
 
 /// The outcome of one monitor in one run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = crate::report::typed_metrics)]
 pub struct CheckResult {
     pub name: String,
     #[serde(rename = "type")]

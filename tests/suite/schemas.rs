@@ -431,6 +431,13 @@ monitors:
   - name: cache
     type: redis
     url: {redis}
+  - name: host
+    type: system
+  - name: app_logs
+    type: log_files
+    path: "{logs}/*.log"
+    stale_after: 1h
+    max_age: 1d
   - name: upstream
     type: status_page
     url: http://127.0.0.1:{page}/api/v2/summary.json
@@ -446,8 +453,16 @@ alerts:
         redis = redis.url(),
         page = site.port(),
         hook = slack.url("/hook"),
+        logs = d.join("logs").display(),
     );
     std::fs::write(d.join("vaktpost.yml"), &config).unwrap();
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::write(
+        d.join("logs/app.log"),
+        "INFO started\nERROR payment failed id=1\n127.0.0.1 - - \"GET /.env HTTP/1.1\" 404 0\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("logs/app.log.1"), "INFO old\n").unwrap();
     let mut reports: Vec<(String, serde_json::Value)> = Vec::new();
     for i in 0..4 {
         let report = format!("run{i}.json");
@@ -518,6 +533,8 @@ alerts:
         "http down",
         "ssl up",
         "redis up",
+        "system up",
+        "log_files up",
         "status_page degraded",
         "check.confirm",
         "check.error",
@@ -536,6 +553,22 @@ alerts:
         assert!(seen.contains(want), "no report showed {want:?}; seen: {seen:?}");
     }
     assert!(!slack.requests().is_empty(), "the slack alert was sent");
+    // The open-ended metric families are in the reports the schema checked.
+    let first = &reports[0].1;
+    let metrics =
+        |name: &str| first["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["metrics"].clone();
+    assert_eq!(metrics("web_up")["percent"], 42.0, "an extract: metric");
+    assert!(
+        metrics("upstream").as_object().unwrap().keys().any(|k| k.starts_with("components.")),
+        "{}",
+        metrics("upstream")
+    );
+    assert!(metrics("app_logs")["error_groups"].as_array().is_some_and(|g| !g.is_empty()), "{}", metrics("app_logs"));
+    assert!(
+        metrics("app_logs")["security_by_category"].as_object().is_some_and(|g| !g.is_empty()),
+        "{}",
+        metrics("app_logs")
+    );
 
     // Closed: a field the schema does not know fails, wherever it is added.
     for pointer in [
@@ -567,4 +600,12 @@ alerts:
     let mut r = sample.clone();
     r["checks"][0]["metrics"]["nested"] = serde_json::json!({"a": {"b": 1}});
     assert!(!schema.is_valid(&r), "a nested metric object validates");
+    // Metrics are typed by check kind: an unknown ssl metric, or a known one of the wrong type, fails.
+    let ssl = sample["checks"].as_array().unwrap().iter().position(|c| c["type"] == "ssl").unwrap();
+    let mut r = sample.clone();
+    r["checks"][ssl]["metrics"]["brand_new_metric"] = 1.into();
+    assert!(!schema.is_valid(&r), "an ssl metric without a schema validates");
+    let mut r = sample.clone();
+    r["checks"][ssl]["metrics"]["days_left"] = "soon".into();
+    assert!(!schema.is_valid(&r), "a string days_left validates");
 }
