@@ -113,6 +113,7 @@ pub type Metrics = serde_json::Map<String, serde_json::Value>;
 
 /// The outcome of one monitor in one run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = crate::report::typed_metrics)]
 pub struct CheckResult {
     pub name: String,
     #[serde(rename = "type")]
@@ -122,7 +123,7 @@ pub struct CheckResult {
     pub status: Status,
     pub started_at: DateTime<Utc>,
     pub duration_ms: f64,
-    #[schemars(with = "std::collections::BTreeMap<String, serde_json::Value>")]
+    #[schemars(with = "crate::report::MetricsSchema")]
     pub metrics: Metrics,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<CheckError>,

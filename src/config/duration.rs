@@ -113,11 +113,11 @@ impl JsonSchema for Dur {
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "Seconds as a number, or a string with a unit: \"500ms\", \"5s\", \"2m\", \"1h\", \"30d\".",
-            "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": "^\\s*[0-9]"}
-            ]
+            "description": "Seconds as a number, or a string with a unit: \"500ms\", \"5s\", \"2m\", \"1h\", \"30d\"; `${VAR}` in the string is replaced first.",
+            // One node with both types: a string starts with a digit or a `${`.
+            "type": ["number", "string"],
+            "minimum": 0,
+            "pattern": "^\\s*([0-9]|\\$\\{)"
         })
     }
 }
@@ -199,8 +199,9 @@ impl JsonSchema for ByteSize {
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "Bytes as a number, or a string with a unit: \"512KB\", \"10MB\", \"1GiB\".",
-            "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]
+            "description": "Bytes as a number, or a string with a unit: \"512KB\", \"10MB\", \"1GiB\"; `${VAR}` in the string is replaced first.",
+            "type": ["integer", "string"],
+            "minimum": 0
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod interp;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod schema;
 pub mod secret;
 pub mod validate;
 

@@ -278,8 +278,10 @@ impl Default for Defaults {
     }
 }
 
-/// One monitor: the fields every type has, and the type's own options.
+/// One monitor: the fields every type has, and the type's own options. Unknown keys are
+/// errors, in the schema too (see [`super::schema::close_monitor`]).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(transform = super::schema::close_monitor)]
 pub struct Monitor {
     #[serde(flatten)]
     pub common: Common,

@@ -45,9 +45,12 @@ pub fn write_json(w: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     w.write_all(b"\n")
 }
 
-/// The JSON Schema of the report, as committed in `schemas/report.schema.json`.
+/// The JSON Schema of the report, as committed in `schemas/report.schema.json`. Every
+/// object vaktpost writes is closed (`additionalProperties: false`), so a new field
+/// without a schema fails the tests that validate real reports.
 pub fn report_schema() -> serde_json::Value {
-    let mut s = serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default();
+    let generator = schemars::generate::SchemaSettings::draft2020_12().with_transform(ClosedObjects).into_generator();
+    let mut s = serde_json::to_value(generator.into_root_schema_for::<Report>()).unwrap_or_default();
     if let Some(o) = s.as_object_mut() {
         o.insert("$id".into(), "https://github.com/vaktpost/vaktpost/schemas/report.schema.json".into());
     }
@@ -56,9 +59,28 @@ pub fn report_schema() -> serde_json::Value {
 
 /// The JSON Schema of the config, as committed in `schemas/config.schema.json`.
 pub fn config_schema() -> serde_json::Value {
-    let mut s = serde_json::to_value(schemars::schema_for!(crate::config::Config)).unwrap_or_default();
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with_transform(crate::config::schema::AcceptInterpolation::default())
+        .into_generator();
+    let mut s = serde_json::to_value(generator.into_root_schema_for::<crate::config::Config>()).unwrap_or_default();
     if let Some(o) = s.as_object_mut() {
         o.insert("$id".into(), "https://github.com/vaktpost/vaktpost/schemas/config.schema.json".into());
     }
     s
+}
+
+/// Schema transform: an object schema with `properties` and no `additionalProperties`
+/// gets `additionalProperties: false` (maps keep theirs).
+#[derive(Clone)]
+struct ClosedObjects;
+
+impl schemars::transform::Transform for ClosedObjects {
+    fn transform(&mut self, schema: &mut schemars::Schema) {
+        schemars::transform::transform_subschemas(self, schema);
+        if let Some(o) = schema.as_object_mut() {
+            if o.contains_key("properties") && !o.contains_key("additionalProperties") {
+                o.insert("additionalProperties".into(), false.into());
+            }
+        }
+    }
 }

@@ -33,6 +33,7 @@ mod railway;
 mod redis;
 mod rules;
 mod runlog;
+mod schemas;
 mod ship;
 mod ssl;
 mod status_page;
