@@ -66,6 +66,7 @@ fn dnsmasq(extra: &[String]) -> Dnsmasq {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return Dnsmasq { child, port, _dir: dir };
             }
+            // sleep-ok: the poll interval of a bounded wait for dnsmasq to listen
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();

@@ -4,9 +4,6 @@
 //! integration tests, their shared support, and the `#[cfg(test)]` code under `src/`, and
 //! lists every sleep not annotated `// sleep-ok: <reason>` on the line above (a fake that
 //! simulates a slow server, or the poll interval of a bounded polling loop).
-//!
-//! Not scanned: the fakes in their own directories (`github_fake/`, `github_branch_fake/`,
-//! `alert_receiver/`, `smtp_sink/`), kept by their areas.
 
 use std::path::{Path, PathBuf};
 
@@ -61,8 +58,8 @@ fn no_test_synchronises_by_sleeping() {
     let mut found = Vec::new();
 
     let mut tests = Vec::new();
-    rs_files(&root.join("tests/suite"), false, &mut tests);
-    rs_files(&root.join("tests/suite/support"), true, &mut tests);
+    rs_files(&root.join("tests/suite"), true, &mut tests);
+    rs_files(&root.join("tests"), false, &mut tests);
     assert!(tests.len() > 20, "the suite's files were not found: {tests:?}");
     for p in &tests {
         found.extend(unannotated(p.strip_prefix(root).unwrap(), &std::fs::read_to_string(p).unwrap(), 0));

@@ -488,6 +488,7 @@ async fn handle(
         }
     };
     if !delay.is_zero() {
+        // sleep-ok: a slow GitHub, when a test asks for one
         tokio::time::sleep(delay).await;
     }
     // The barrier: a listing waits (bounded) until `n` listings arrived, then all go on.
@@ -513,6 +514,7 @@ async fn handle(
             if !wait {
                 break;
             }
+            // sleep-ok: the poll interval of the bounded list barrier
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
