@@ -10,14 +10,7 @@ use chrono::{DateTime, Utc};
 
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// How a run waits (confirmation pauses, gate backoff): `tokio::time::sleep` in a real run;
-/// a test's virtual clock advances instead, so a replayed week takes no wall time.
-pub type Sleep = Arc<dyn Fn(std::time::Duration) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
-
-/// The real sleep.
-pub fn tokio_sleep() -> Sleep {
-    Arc::new(|d| Box::pin(tokio::time::sleep(d)))
-}
+pub use crate::retry::{tokio_sleep, Sleep};
 
 #[derive(Clone)]
 pub struct RunContext {

@@ -18,7 +18,15 @@ use std::time::{Duration, Instant};
 
 use backon::BackoffBuilder;
 
-use crate::context::Sleep;
+/// How a run waits (retry backoff, confirmation pauses, gate backoff):
+/// `tokio::time::sleep` in a real run; a test's virtual clock advances instead, so a
+/// replayed week takes no wall time.
+pub type Sleep = std::sync::Arc<dyn Fn(Duration) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
+/// The real sleep.
+pub fn tokio_sleep() -> Sleep {
+    std::sync::Arc::new(|d| Box::pin(tokio::time::sleep(d)))
+}
 
 /// What one attempt's outcome asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +55,7 @@ pub enum Stop {
 impl Stop {
     /// A clause for an error message when retrying stopped early ("" when it did not).
     pub fn clause(&self) -> String {
-        use crate::config::duration::format_duration;
+        use crate::human::format_duration;
         match self {
             Stop::Done | Stop::Exhausted => String::new(),
             Stop::Deadline { wait } => {
@@ -128,7 +136,7 @@ pub struct Waiter {
 impl Waiter {
     /// Real sleeps, no deadline: for code outside a run (tests, `test-alert`).
     pub fn real() -> Waiter {
-        Waiter { sleep: crate::context::tokio_sleep(), deadline: None, seed: 0 }
+        Waiter { sleep: tokio_sleep(), deadline: None, seed: 0 }
     }
 
     pub fn until(mut self, deadline: Instant) -> Waiter {

@@ -56,25 +56,7 @@ impl fmt::Display for Dur {
     }
 }
 
-/// Short human form: `250ms`, `5s`, `2m`, `1h30m`, `3d`.
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let mut secs = d.as_secs();
-    if secs < 60 && ms % 1000 != 0 {
-        return format!("{:.1}s", d.as_secs_f64());
-    }
-    let mut out = String::new();
-    for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] {
-        if secs >= size {
-            out.push_str(&format!("{}{unit}", secs / size));
-            secs %= size;
-        }
-    }
-    out
-}
+pub use crate::human::format_duration;
 
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

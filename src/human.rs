@@ -1,0 +1,23 @@
+//! Numbers as people read them, for messages: a leaf every layer may use.
+
+use std::time::Duration;
+
+/// Short human form: `250ms`, `5s`, `2m`, `1h30m`, `3d`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let mut secs = d.as_secs();
+    if secs < 60 && ms % 1000 != 0 {
+        return format!("{:.1}s", d.as_secs_f64());
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
