@@ -8,6 +8,7 @@ pub mod checks;
 pub mod config;
 pub mod context;
 pub mod errgroup;
+pub mod github;
 pub mod human;
 pub mod redact;
 pub mod report;

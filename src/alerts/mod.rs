@@ -206,7 +206,7 @@ fn github_client(run: &AlertRun<'_>, cfg: &GithubAlerts) -> Result<github::Clien
     let repo = cfg.repository.as_deref().or_else(|| ctx.var("GITHUB_REPOSITORY")).ok_or(
         "alerts.github is on but the repository is unknown; set alerts.github.repository or GITHUB_REPOSITORY",
     )?;
-    github::Client::new(github::api_url(ctx), repo, token.expose(), github::Pace::of(ctx, run.deadline))
+    github::Client::new(github::api_url(ctx), repo, token, github::Pace::of(ctx, run.deadline))
 }
 
 fn event(kind: EventKind, fp: &str, rec: Option<&AlertRecord>, now: DateTime<Utc>, run: &AlertRun<'_>) -> AlertEvent {
