@@ -657,7 +657,7 @@ pub fn write_outputs(
             None => p.display().to_string(),
         };
         let sp = opts.summary_path.as_deref().or(written.summary_paths.first().map(|p| p.as_path())).map(shown);
-        let text = report::actions::outputs(report, &shown(rp), sp.as_deref());
+        let text = report::actions::outputs(report, &shown(rp), sp.as_deref(), ctx.seed);
         append_file(std::path::Path::new(p), text.as_bytes()).map_err(|source| RunError::Write {
             what: "step outputs",
             path: PathBuf::from(p),

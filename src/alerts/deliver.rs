@@ -91,7 +91,7 @@ pub async fn send(run: &AlertRun<'_>, channel: &str, notice: &Notice) -> Result<
         }
         "email" => {
             let e = alerts.email.as_ref().ok_or("email is not configured")?;
-            super::email::send(e, notice, &waiter).await
+            super::email::send(e, run.ctx.hostname.as_deref(), notice, &waiter).await
         }
         other => Err(format!("unknown channel {other}")),
     }

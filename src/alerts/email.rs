@@ -103,10 +103,17 @@ pub fn parse_smtp_url(url: &Secret) -> Result<SmtpTarget, String> {
     Ok(SmtpTarget { host, port, security, username, password })
 }
 
-/// Sends `notice` as one email to every address in `cfg.to`. Missing settings, bad
-/// addresses and SMTP failures come back as messages without credentials.
-pub async fn send(cfg: &EmailAlerts, notice: &Notice, waiter: &retry::Waiter) -> Result<(), String> {
-    send_inner(cfg, notice, waiter, None).await
+/// Sends `notice` as one email to every address in `cfg.to`, introducing itself as
+/// `hostname` (the run's [`crate::context::RunContext::hostname`]; also the default
+/// sender's domain). Missing settings, bad addresses and SMTP failures come back as
+/// messages without credentials.
+pub async fn send(
+    cfg: &EmailAlerts,
+    hostname: Option<&str>,
+    notice: &Notice,
+    waiter: &retry::Waiter,
+) -> Result<(), String> {
+    send_inner(cfg, hostname, notice, waiter, None).await
 }
 
 /// [`send`], also trusting the given PEM certificates as roots — for tests against a
@@ -114,15 +121,17 @@ pub async fn send(cfg: &EmailAlerts, notice: &Notice, waiter: &retry::Waiter) ->
 #[doc(hidden)]
 pub async fn send_trusting(
     cfg: &EmailAlerts,
+    hostname: Option<&str>,
     notice: &Notice,
     waiter: &retry::Waiter,
     roots_pem: &[u8],
 ) -> Result<(), String> {
-    send_inner(cfg, notice, waiter, Some(roots_pem)).await
+    send_inner(cfg, hostname, notice, waiter, Some(roots_pem)).await
 }
 
 async fn send_inner(
     cfg: &EmailAlerts,
+    host_name: Option<&str>,
     notice: &Notice,
     waiter: &retry::Waiter,
     roots_pem: Option<&[u8]>,
@@ -140,10 +149,8 @@ async fn send_inner(
     }
     let target = parse_smtp_url(url)?;
     let scrub = |s: String| scrub_credentials(s, &target);
-    let host_name = local_hostname();
 
-    let from_text =
-        cfg.from.clone().filter(|f| !f.trim().is_empty()).unwrap_or_else(|| default_from(host_name.as_deref()));
+    let from_text = cfg.from.clone().filter(|f| !f.trim().is_empty()).unwrap_or_else(|| default_from(host_name));
     let from: Mailbox = from_text
         .trim()
         .parse()
@@ -175,7 +182,7 @@ async fn send_inner(
         },
     );
     if let Some(h) = host_name {
-        tb = tb.hello_name(ClientId::Domain(h));
+        tb = tb.hello_name(ClientId::Domain(h.to_string()));
     }
     if let (Some(user), Some(pass)) = (&target.username, &target.password) {
         tb = tb.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
@@ -362,14 +369,6 @@ pub fn default_from(hostname: Option<&str>) -> String {
         Some(h) if format!("vaktpost@{h}").parse::<lettre::Address>().is_ok() => format!("vaktpost@{h}"),
         _ => "vaktpost@localhost".to_string(),
     }
-}
-
-fn local_hostname() -> Option<String> {
-    ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .map(|s| s.trim().to_string())
-        .find(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
 }
 
 fn event_label(e: &AlertEvent) -> String {
