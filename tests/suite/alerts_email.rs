@@ -144,7 +144,7 @@ async fn starttls_is_required_by_default_and_nothing_is_sent_without_it() {
     let sink = SmtpSink::start(Listen::Plain);
     // smtp:// without tls=none means STARTTLS required; this server does not offer it.
     let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
-    let err = email::send(&c, None, &down(), &waiter(20)).await.expect_err("no STARTTLS offered");
+    let err = email::send(&c, None, &down(), &waiter(20)).await.expect_err("no STARTTLS offered").to_string();
     assert!(err.to_lowercase().contains("tls"), "{err}");
     assert!(sink.messages().is_empty());
 }
@@ -167,7 +167,7 @@ async fn starttls_with_an_untrusted_certificate_fails() {
     let (cert, key, _) = self_signed(certs.path());
     let sink = SmtpSink::start(Listen::StartTls { cert: &cert, key: &key });
     let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
-    let err = email::send(&c, None, &down(), &waiter(20)).await.expect_err("self-signed is not trusted");
+    let err = email::send(&c, None, &down(), &waiter(20)).await.expect_err("self-signed is not trusted").to_string();
     assert!(err.to_lowercase().contains("certificate") || err.to_lowercase().contains("tls"), "{err}");
     assert!(sink.messages().is_empty());
 }
@@ -188,7 +188,7 @@ async fn smtps_implicit_tls_delivers() {
 async fn nothing_listening_fails_without_the_credentials() {
     let port = free_port();
     let c = cfg(&format!("smtps://alerts%40acme.test:hunter2pw@127.0.0.1:{port}"));
-    let err = email::send(&c, None, &down(), &waiter(10)).await.expect_err("nothing listens");
+    let err = email::send(&c, None, &down(), &waiter(10)).await.expect_err("nothing listens").to_string();
     assert!(!err.contains("hunter2pw") && !err.contains("alerts@acme.test"), "{err}");
     assert!(err.contains(&format!("127.0.0.1:{port}")), "names the server: {err}");
 }
@@ -197,21 +197,21 @@ async fn nothing_listening_fails_without_the_credentials() {
 async fn missing_settings_say_which_one() {
     let mut c = cfg("smtp://127.0.0.1:25?tls=none");
     c.smtp_url = None;
-    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("no smtp_url");
+    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("no smtp_url").to_string();
     assert!(err.contains("alerts.email.smtp_url") && err.contains("SMTP_URL"), "{err}");
 
     let mut c = cfg("smtp://127.0.0.1:25?tls=none");
     c.to.clear();
-    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("no recipients");
+    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("no recipients").to_string();
     assert!(err.contains("alerts.email.to") && err.contains("ALERT_EMAIL"), "{err}");
 
     let mut c = cfg("smtp://127.0.0.1:25?tls=none");
     c.to = vec!["not an address".into()];
-    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("bad recipient");
+    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("bad recipient").to_string();
     assert!(err.contains("not an address"), "{err}");
 
     let c = cfg("smtp://user:hunter2pw@127.0.0.1:25?tls=none");
-    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("credentials over plain text");
+    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("credentials over plain text").to_string();
     assert!(err.contains("unencrypted") && !err.contains("hunter2pw"), "{err}");
 }
 
@@ -270,7 +270,7 @@ async fn a_wrong_password_is_a_clear_535_error_without_the_password_and_not_retr
     let sink = SmtpSink::scripted(Listen::StartTls { cert: &cert, key: &key }, auth_script());
     let c = cfg(&submission_url("smtp", sink.port, "wrong-Pw-77"));
     let (w, slept) = recording_waiter(20);
-    let err = email::send_trusting(&c, None, &down(), &w, pem.as_bytes()).await.expect_err("535");
+    let err = email::send_trusting(&c, None, &down(), &w, pem.as_bytes()).await.expect_err("535").to_string();
     assert!(err.contains("SMTP authentication failed") && err.contains("535"), "{err}");
     assert!(err.contains("alerts.email.smtp_url"), "says where to fix it: {err}");
     assert!(!err.contains("wrong-Pw-77") && !err.contains(USER), "{err}");
@@ -288,7 +288,7 @@ async fn a_recipient_refused_with_550_is_reported_and_no_one_gets_it() {
     let sink = SmtpSink::scripted(Listen::Plain, script);
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     let (w, slept) = recording_waiter(20);
-    let err = email::send(&c, None, &down(), &w).await.expect_err("550");
+    let err = email::send(&c, None, &down(), &w).await.expect_err("550").to_string();
     assert!(err.contains("550") && err.contains("ops@acme.test") && err.contains("alerts.email.to"), "{err}");
     assert!(err.contains("no one"), "{err}");
     assert!(slept.ms().is_empty(), "a 550 is permanent");
@@ -314,7 +314,7 @@ async fn a_server_that_stays_at_421_gives_a_clear_error_after_the_policys_attemp
     let sink = SmtpSink::scripted(Listen::Plain, Script { busy: 100, ..Script::default() });
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     let (w, slept) = recording_waiter(60);
-    let err = email::send(&c, None, &down(), &w).await.expect_err("421 for ever");
+    let err = email::send(&c, None, &down(), &w).await.expect_err("421 for ever").to_string();
     assert_eq!(slept.ms().len(), 1);
     let attempts = email::policy().attempts;
     assert_eq!(sink.events().iter().filter(|e| e.starts_with("MAIL")).count(), attempts as usize);
