@@ -20,8 +20,11 @@ pub struct RunContext {
     pub sleep: Sleep,
     /// stderr is a terminal: show a progress line.
     pub is_tty: bool,
-    /// The run's randomness (retry jitter): random per process, fixed in tests.
+    /// The run's randomness (retry jitter, output delimiters): random per process, fixed in tests.
     pub seed: u64,
+    /// This machine's host name when it is a usable DNS name (the email channel's HELO
+    /// and default sender); `None` in tests unless they set one.
+    pub hostname: Option<String>,
 }
 
 impl RunContext {
@@ -34,12 +37,13 @@ impl RunContext {
             sleep: tokio_sleep(),
             is_tty: std::io::stderr().is_terminal(),
             seed: random_seed(),
+            hostname: local_hostname(),
         }
     }
 
     /// A context with the given variables and the real clock, for tests and embedding.
     pub fn with_env(env: BTreeMap<String, String>, cwd: PathBuf) -> Self {
-        RunContext { env, cwd, clock: Arc::new(Utc::now), sleep: tokio_sleep(), is_tty: false, seed: 0 }
+        RunContext { env, cwd, clock: Arc::new(Utc::now), sleep: tokio_sleep(), is_tty: false, seed: 0, hostname: None }
     }
 
     /// How retries of this run wait: its sleep and seed, with `deadline`.
@@ -88,4 +92,14 @@ fn random_seed() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(std::process::id() as u64);
     h.finish()
+}
+
+/// The kernel's host name (`/proc/sys/kernel/hostname`, else `/etc/hostname`), when it is
+/// letters, digits, `-` and `.` only.
+fn local_hostname() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
 }

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod config;
 pub mod context;
 pub mod errgroup;
+pub mod github;
 pub mod human;
 pub mod redact;
 pub mod report;
@@ -264,9 +265,7 @@ pub async fn run(
     } else if inconclusive.is_some() {
         // Nothing is opened, closed or sent; pending deliveries wait for the next run.
     } else {
-        let recon = alerts::reconcile(&alert_run, &findings, &mut state).await;
-        actions = recon.actions.clone();
-        actions.extend(alerts::deliver::deliver(&alert_run, &recon, &mut state).await);
+        actions = alerts::run(&alert_run, &findings, &mut state).await.1;
     }
 
     let finished = ctx.now();
@@ -282,7 +281,10 @@ pub async fn run(
         figures.iter().filter(|(k, _)| ran.contains(k.as_str())).map(|(k, f)| (k.clone(), f.to_json())).collect();
     report.top_errors = top_errors;
     if !sharded {
-        heartbeat(ctx, config, opts, &mut report, alert_deadline, &env.redactor).await;
+        let ok = !opts.fail_on.trips(&report);
+        report
+            .alerts
+            .extend(alerts::heartbeat::beat(ctx, config, &env.redactor, opts.dry_run, ok, alert_deadline).await);
     }
     Ok(Outcome { report, state, base, history: std::sync::Mutex::new(Some(hist)), branch })
 }
@@ -656,7 +658,7 @@ pub fn write_outputs(
             None => p.display().to_string(),
         };
         let sp = opts.summary_path.as_deref().or(written.summary_paths.first().map(|p| p.as_path())).map(shown);
-        let text = report::actions::outputs(report, &shown(rp), sp.as_deref());
+        let text = report::actions::outputs(report, &shown(rp), sp.as_deref(), ctx.seed);
         append_file(std::path::Path::new(p), text.as_bytes()).map_err(|source| RunError::Write {
             what: "step outputs",
             path: PathBuf::from(p),
@@ -862,36 +864,11 @@ pub async fn merge(
         deadline,
     };
     if report.status != report::RunStatus::Inconclusive {
-        let recon = alerts::reconcile(&run, &report.findings, &mut state).await;
-        let mut actions = recon.actions.clone();
-        actions.extend(alerts::deliver::deliver(&run, &recon, &mut state).await);
-        report.alerts = actions;
+        report.alerts = alerts::run(&run, &report.findings, &mut state).await.1;
     }
-    heartbeat(ctx, &loaded.config, opts, &mut report, deadline, &redactor).await;
+    let ok = !opts.fail_on.trips(&report);
+    report.alerts.extend(alerts::heartbeat::beat(ctx, &loaded.config, &redactor, opts.dry_run, ok, deadline).await);
     Ok(Outcome { report, state, base, history: std::sync::Mutex::new(None), branch })
-}
-
-/// Dead man's switch: a ping after every (non-dry) run, `/fail` when the gate trips.
-async fn heartbeat(
-    ctx: &RunContext,
-    config: &Config,
-    opts: &RunOptions,
-    report: &mut Report,
-    deadline: tokio::time::Instant,
-    redactor: &redact::Redactor,
-) {
-    let (Some(h), false) = (&config.alerts.heartbeat, opts.dry_run) else { return };
-    let ok = !opts.fail_on.trips(report);
-    let waiter = ctx.waiter(Some(deadline.into_std()));
-    let res = alerts::heartbeat::ping(&alerts::deliver::http_client(), &h.url, ok, &waiter).await;
-    report.alerts.push(report::AlertAction {
-        fingerprint: "*".into(),
-        channel: "heartbeat".into(),
-        action: if res.is_ok() { report::Action::Updated } else { report::Action::Failed },
-        issue_number: None,
-        url: None,
-        error: res.err().map(|e| redactor.redact_text(&e)),
-    });
 }
 
 #[cfg(test)]

@@ -1,29 +1,20 @@
-//! Hands this run's opened and resolved events to Slack and email (each filtered by its
-//! `min_severity`), together with anything an earlier run failed to deliver. A failed
-//! delivery keeps its events pending in the state.
+//! Hands this run's opened and resolved events to the notice channels (Slack, email:
+//! each filtered by its `min_severity`), together with anything an earlier run failed to
+//! deliver. A failed delivery keeps its events pending in the state.
 
-use super::{AlertEvent, AlertRun, Notice, Reconciled};
-use crate::config::Severity;
+use super::channel::{self, Channel};
+use super::{AlertEvent, AlertRun, EventKind, Notice, Reconciled};
 use crate::report::{Action, AlertAction};
 use crate::state::State;
 
-/// Delivers to every configured channel except GitHub (handled in reconciliation).
+/// Delivers to every configured channel that takes events (GitHub issues are synced in
+/// reconciliation).
 pub async fn deliver(run: &AlertRun<'_>, recon: &Reconciled, state: &mut State) -> Vec<AlertAction> {
     let mut out = Vec::new();
-    let alerts = &run.config.alerts;
-    let channels: Vec<(&str, Severity)> = [
-        alerts
-            .slack
-            .as_ref()
-            .filter(|s| s.enabled && s.webhook_url.is_some())
-            .map(|s| ("slack", s.min_severity.unwrap_or(Severity::Low))),
-        alerts.email.as_ref().filter(|e| e.enabled).map(|e| ("email", e.min_severity.unwrap_or(Severity::Low))),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    for (channel, min) in channels {
-        let mut events: Vec<AlertEvent> = state.pending.remove(channel).unwrap_or_default();
+    for ch in channel::configured(run.config) {
+        let Some(min) = ch.min_severity() else { continue };
+        let name = ch.name();
+        let mut events: Vec<AlertEvent> = state.pending.remove(name).unwrap_or_default();
         events.extend(
             recon.opened.iter().chain(&recon.notices).chain(&recon.resolved).filter(|e| e.severity >= min).cloned(),
         );
@@ -34,10 +25,10 @@ pub async fn deliver(run: &AlertRun<'_>, recon: &Reconciled, state: &mut State) 
             .iter()
             .map(|e| AlertAction {
                 fingerprint: e.fingerprint.clone(),
-                channel: channel.to_string(),
+                channel: name.to_string(),
                 action: match e.kind {
-                    super::EventKind::Resolved => Action::Resolved,
-                    super::EventKind::Flapping | super::EventKind::Settled => Action::Updated,
+                    EventKind::Resolved => Action::Resolved,
+                    EventKind::Flapping | EventKind::Settled => Action::Updated,
                     _ => Action::Opened,
                 },
                 issue_number: None,
@@ -49,18 +40,18 @@ pub async fn deliver(run: &AlertRun<'_>, recon: &Reconciled, state: &mut State) 
             out.extend(acts.into_iter().map(|a| AlertAction { error: Some("dry run: not sent".into()), ..a }));
             continue;
         }
-        // One message for what opened and one for what resolved.
+        // One message for what opened (or changed) and one for what resolved.
         let (opened, resolved): (Vec<AlertEvent>, Vec<AlertEvent>) =
-            events.iter().cloned().partition(|e| e.kind != super::EventKind::Resolved);
+            events.iter().cloned().partition(|e| e.kind != EventKind::Resolved);
         let mut failed: Vec<AlertEvent> = Vec::new();
         let mut error = None;
-        for batch in [opened, resolved] {
+        for (batch, resolves) in [(opened, false), (resolved, true)] {
             if batch.is_empty() {
                 continue;
             }
             let notice = Notice { events: batch.clone(), run_url: run.ctx.run_url(), title: title(run) };
-            if let Err(e) = send(run, channel, &notice).await {
-                error = Some(run.redactor.redact_text(&e));
+            if let Err(e) = send(ch.as_ref(), run, &notice, resolves).await {
+                error = Some(run.redactor.redact_text(e.message()));
                 failed.extend(batch);
             }
         }
@@ -69,32 +60,26 @@ pub async fn deliver(run: &AlertRun<'_>, recon: &Reconciled, state: &mut State) 
             out.push(if did_fail { AlertAction { action: Action::Failed, error: error.clone(), ..a } } else { a });
         }
         if !failed.is_empty() {
-            state.pending.insert(channel.to_string(), failed);
+            state.pending.insert(name.to_string(), failed);
         }
     }
     out
 }
 
-fn title(run: &AlertRun<'_>) -> String {
-    run.config.report.title.clone().unwrap_or_else(|| "vaktpost".into())
+/// One batch through `ch`: `resolve` for what resolved, `open` when something opened,
+/// else `update` (only flapping notices).
+async fn send(ch: &dyn Channel, run: &AlertRun<'_>, notice: &Notice, resolves: bool) -> Result<(), super::SendError> {
+    if resolves {
+        ch.resolve(run, notice).await
+    } else if notice.events.iter().any(|e| e.kind == EventKind::Opened) {
+        ch.open(run, notice).await
+    } else {
+        ch.update(run, notice).await
+    }
 }
 
-/// Sends one notice through one channel.
-pub async fn send(run: &AlertRun<'_>, channel: &str, notice: &Notice) -> Result<(), String> {
-    let alerts = &run.config.alerts;
-    let waiter = run.waiter();
-    match channel {
-        "slack" => {
-            let s = alerts.slack.as_ref().ok_or("Slack is not configured")?;
-            let url = s.webhook_url.as_ref().ok_or("alerts.slack.webhook_url is not set (or SLACK_WEBHOOK_URL)")?;
-            super::slack::send(&http_client(), url, notice, &waiter).await
-        }
-        "email" => {
-            let e = alerts.email.as_ref().ok_or("email is not configured")?;
-            super::email::send(e, notice, &waiter).await
-        }
-        other => Err(format!("unknown channel {other}")),
-    }
+fn title(run: &AlertRun<'_>) -> String {
+    run.config.report.title.clone().unwrap_or_else(|| "vaktpost".into())
 }
 
 /// The HTTP client for webhook-style channels.

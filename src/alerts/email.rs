@@ -21,9 +21,11 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::time::Instant;
 
+use super::channel::{self, Channel, SendError, Sending};
 use super::event::{AlertEvent, EventKind, Notice};
 use super::slack::severity_emoji;
-use crate::config::{EmailAlerts, Secret};
+use super::AlertRun;
+use crate::config::{EmailAlerts, Secret, Severity};
 use crate::{retry, untrusted};
 
 /// Longest wait for one SMTP command (capped by the deadline).
@@ -103,10 +105,17 @@ pub fn parse_smtp_url(url: &Secret) -> Result<SmtpTarget, String> {
     Ok(SmtpTarget { host, port, security, username, password })
 }
 
-/// Sends `notice` as one email to every address in `cfg.to`. Missing settings, bad
-/// addresses and SMTP failures come back as messages without credentials.
-pub async fn send(cfg: &EmailAlerts, notice: &Notice, waiter: &retry::Waiter) -> Result<(), String> {
-    send_inner(cfg, notice, waiter, None).await
+/// Sends `notice` as one email to every address in `cfg.to`, introducing itself as
+/// `hostname` (the run's [`crate::context::RunContext::hostname`]; also the default
+/// sender's domain). Missing settings, bad addresses and SMTP failures come back as
+/// messages without credentials.
+pub async fn send(
+    cfg: &EmailAlerts,
+    hostname: Option<&str>,
+    notice: &Notice,
+    waiter: &retry::Waiter,
+) -> Result<(), SendError> {
+    send_inner(cfg, hostname, notice, waiter, None).await
 }
 
 /// [`send`], also trusting the given PEM certificates as roots — for tests against a
@@ -114,50 +123,51 @@ pub async fn send(cfg: &EmailAlerts, notice: &Notice, waiter: &retry::Waiter) ->
 #[doc(hidden)]
 pub async fn send_trusting(
     cfg: &EmailAlerts,
+    hostname: Option<&str>,
     notice: &Notice,
     waiter: &retry::Waiter,
     roots_pem: &[u8],
-) -> Result<(), String> {
-    send_inner(cfg, notice, waiter, Some(roots_pem)).await
+) -> Result<(), SendError> {
+    send_inner(cfg, hostname, notice, waiter, Some(roots_pem)).await
 }
 
 async fn send_inner(
     cfg: &EmailAlerts,
+    host_name: Option<&str>,
     notice: &Notice,
     waiter: &retry::Waiter,
     roots_pem: Option<&[u8]>,
-) -> Result<(), String> {
+) -> Result<(), SendError> {
+    use SendError::Rejected;
     if notice.events.is_empty() {
         return Ok(());
     }
     let Some(url) = cfg.smtp_url.as_ref().filter(|s| !s.expose().trim().is_empty()) else {
-        return Err("email alerts need an SMTP server: set alerts.email.smtp_url (or the SMTP_URL environment variable), e.g. smtp://user:pass@smtp.example.com:587".into());
+        return Err(Rejected("email alerts need an SMTP server: set alerts.email.smtp_url (or the SMTP_URL environment variable), e.g. smtp://user:pass@smtp.example.com:587".into()));
     };
     if cfg.to.iter().all(|t| t.trim().is_empty()) {
-        return Err(
-            "email alerts need recipients: set alerts.email.to (or the ALERT_EMAIL environment variable)".into()
-        );
+        return Err(Rejected(
+            "email alerts need recipients: set alerts.email.to (or the ALERT_EMAIL environment variable)".into(),
+        ));
     }
-    let target = parse_smtp_url(url)?;
+    let target = parse_smtp_url(url).map_err(Rejected)?;
     let scrub = |s: String| scrub_credentials(s, &target);
-    let host_name = local_hostname();
 
-    let from_text =
-        cfg.from.clone().filter(|f| !f.trim().is_empty()).unwrap_or_else(|| default_from(host_name.as_deref()));
+    let from_text = cfg.from.clone().filter(|f| !f.trim().is_empty()).unwrap_or_else(|| default_from(host_name));
     let from: Mailbox = from_text
         .trim()
         .parse()
-        .map_err(|_| format!("alerts.email.from {from_text:?} is not an email address; write e.g. vaktpost@example.com or \"vaktpost <vaktpost@example.com>\""))?;
+        .map_err(|_| Rejected(format!("alerts.email.from {from_text:?} is not an email address; write e.g. vaktpost@example.com or \"vaktpost <vaktpost@example.com>\"")))?;
     let mut builder = Message::builder().from(from).subject(subject(notice));
     for t in cfg.to.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-        let mb: Mailbox = t
-            .parse()
-            .map_err(|_| format!("alerts.email.to: {t:?} is not an email address; write e.g. oncall@example.com"))?;
+        let mb: Mailbox = t.parse().map_err(|_| {
+            Rejected(format!("alerts.email.to: {t:?} is not an email address; write e.g. oncall@example.com"))
+        })?;
         builder = builder.to(mb);
     }
     let message = builder
         .multipart(MultiPart::alternative_plain_html(text_body(notice), html_body(notice)))
-        .map_err(|e| format!("email: cannot build the message: {e}"))?;
+        .map_err(|e| Rejected(format!("email: cannot build the message: {e}")))?;
 
     let tls = || -> Result<TlsParameters, String> {
         let mut b = TlsParameters::builder(target.host.clone());
@@ -169,13 +179,13 @@ async fn send_inner(
     };
     let mut tb = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(target.host.as_str()).port(target.port).tls(
         match target.security {
-            Security::StartTls => Tls::Required(tls()?),
-            Security::Implicit => Tls::Wrapper(tls()?),
+            Security::StartTls => Tls::Required(tls().map_err(Rejected)?),
+            Security::Implicit => Tls::Wrapper(tls().map_err(Rejected)?),
             Security::None => Tls::None,
         },
     );
     if let Some(h) = host_name {
-        tb = tb.hello_name(ClientId::Domain(h));
+        tb = tb.hello_name(ClientId::Domain(h.to_string()));
     }
     if let (Some(user), Some(pass)) = (&target.username, &target.password) {
         tb = tb.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
@@ -185,14 +195,15 @@ async fn send_inner(
 
     let server = format!("{}:{}", target.host, target.port);
     let deadline = waiter.deadline.map(Instant::from_std);
-    // Err((text, status, transient)) from one attempt.
-    type Attempt = Result<(), (String, Option<String>, bool)>;
+    // Err((text, status, transient, why)) from one attempt.
+    type Attempt = Result<(), (String, Option<String>, bool, Failure)>;
     let attempt = |_| {
         let (tb, message, server) = (tb.clone(), message.clone(), &server);
         async move {
             let left = match waiter.left() {
                 Some(d) if d.is_zero() => {
-                    return Err((format!("email to {server}: not sent before the run's deadline"), None, false))
+                    let text = format!("email to {server}: not sent before the run's deadline");
+                    return Err((text, None, false, Failure::Deadline));
                 }
                 Some(d) => COMMAND_TIMEOUT.min(d),
                 None => COMMAND_TIMEOUT,
@@ -204,28 +215,37 @@ async fn send_inner(
             };
             match sent {
                 Ok(Ok(_)) => Ok(()),
-                Err(_) => Err((format!("email to {server}: timed out at the run's deadline"), None, false)),
-                Ok(Err(e)) => Err((scrub(smtp_error_text(&e)), e.status().map(|c| c.to_string()), e.is_transient())),
+                Err(_) => {
+                    Err((format!("email to {server}: timed out at the run's deadline"), None, false, Failure::Deadline))
+                }
+                Ok(Err(e)) => {
+                    let why = if e.is_permanent() || e.is_client() || e.is_tls() {
+                        Failure::Refused
+                    } else {
+                        Failure::Transient
+                    };
+                    Err((scrub(smtp_error_text(&e)), e.status().map(|c| c.to_string()), e.is_transient(), why))
+                }
             }
         }
     };
     let judge = |a: &Attempt| match a {
-        Err((_, _, true)) => retry::Next::Retry,
+        Err((_, _, true, _)) => retry::Next::Retry,
         _ => retry::Next::Done,
     };
     let out = retry::run(&policy(), waiter, attempt, judge).await;
-    let Err((mut text, status, transient)) = out.value else { return Ok(()) };
-    if text.starts_with("email to ") {
-        return Err(text);
+    let Err((mut text, status, transient, why)) = out.value else { return Ok(()) };
+    if why == Failure::Deadline {
+        return Err(SendError::Retryable(text));
     }
     if text.contains("STARTTLS") {
         text.push_str("; use smtps:// for implicit TLS, or ?tls=none for a local relay without TLS");
     }
     let what = match status.as_deref() {
         Some("535" | "534" | "530") => {
-            return Err(format!(
+            return Err(Rejected(format!(
                 "email via {server} failed: SMTP authentication failed ({text}); check the user name and password in alerts.email.smtp_url (SMTP_URL)"
-            ))
+            )))
         }
         Some("550" | "551" | "553" | "554") => {
             "; the server refused the sender or a recipient, so no one in alerts.email.to got the message: check alerts.email.to and alerts.email.from"
@@ -234,7 +254,44 @@ async fn send_inner(
         _ => "",
     };
     let tries = if out.attempts > 1 { format!(" after {} attempts", out.attempts) } else { String::new() };
-    Err(format!("email via {server} failed{tries}: {text}{what}{}", out.stop.clause()))
+    let text = format!("email via {server} failed{tries}: {text}{what}{}", out.stop.clause());
+    Err(match why {
+        Failure::Refused => Rejected(text),
+        _ => SendError::Retryable(text),
+    })
+}
+
+/// How an SMTP attempt failed: out of time, refused for good (5xx, a client or TLS error),
+/// or transiently (a 4xx reply, a lost connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Deadline,
+    Refused,
+    Transient,
+}
+
+/// The email channel: one message per notice to every address in `alerts.email.to`.
+pub struct Email<'a>(pub &'a EmailAlerts);
+
+impl Channel for Email<'_> {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+
+    fn min_severity(&self) -> Option<Severity> {
+        Some(self.0.min_severity.unwrap_or(Severity::Low))
+    }
+
+    fn open<'a>(&'a self, run: &'a AlertRun<'a>, notice: &'a Notice) -> Sending<'a, ()> {
+        Box::pin(async move { send(self.0, run.ctx.hostname.as_deref(), notice, &run.waiter()).await })
+    }
+
+    fn test<'a>(&'a self, run: &'a AlertRun<'a>) -> Sending<'a, String> {
+        Box::pin(async move {
+            let notice = channel::test_notice(run);
+            self.open(run, &notice).await.map(|_| "sent".to_string())
+        })
+    }
 }
 
 /// The email channel's retry policy: transient (4xx) replies such as greylisting or
@@ -362,14 +419,6 @@ pub fn default_from(hostname: Option<&str>) -> String {
         Some(h) if format!("vaktpost@{h}").parse::<lettre::Address>().is_ok() => format!("vaktpost@{h}"),
         _ => "vaktpost@localhost".to_string(),
     }
-}
-
-fn local_hostname() -> Option<String> {
-    ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .map(|s| s.trim().to_string())
-        .find(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
 }
 
 fn event_label(e: &AlertEvent) -> String {

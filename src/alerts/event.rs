@@ -2,23 +2,9 @@
 //! already redacted and rendered-ready. Channels never see raw responses or config
 //! secrets (beyond their own destination).
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
+#[cfg(test)]
 use crate::config::Severity;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventKind {
-    Opened,
-    Resolved,
-    /// An open alert's monitor started flapping: the alert stays open for the episode.
-    Flapping,
-    /// A flapping episode settled while the problem goes on.
-    Settled,
-    /// `vaktpost test-alert`: clearly marked, changes nothing.
-    Test,
-}
+pub use crate::state::events::{AlertEvent, EventKind};
 
 impl EventKind {
     /// How a flapping notice reads, in every channel.
@@ -29,27 +15,6 @@ impl EventKind {
             _ => None,
         }
     }
-}
-
-/// One finding's moment: it started, or it ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertEvent {
-    pub kind: EventKind,
-    pub fingerprint: String,
-    pub monitor: String,
-    pub rule: String,
-    pub severity: Severity,
-    pub message: String,
-    pub first_seen: DateTime<Utc>,
-    /// Set for `Resolved`.
-    #[serde(default)]
-    pub resolved_at: Option<DateTime<Utc>>,
-    /// The GitHub issue tracking it, when there is one.
-    #[serde(default)]
-    pub issue_url: Option<String>,
-    /// Key metrics as `name: value` text, redacted.
-    #[serde(default)]
-    pub details: Vec<(String, String)>,
 }
 
 impl AlertEvent {
@@ -101,6 +66,24 @@ pub fn human_span(secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    // The events a channel failed to deliver live in users' state files: a state.json
+    // written before `AlertEvent` moved under `state` loads, and saves back byte for byte.
+    #[test]
+    fn pending_events_of_an_old_state_file_load_and_save_unchanged() {
+        let old = include_str!("../../tests/fixtures/state/pending-v1.json");
+        let state: crate::state::State = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
+        let slack = &state.pending["slack"];
+        assert_eq!(slack.len(), 3);
+        assert_eq!(slack[1].kind, EventKind::Resolved);
+        assert_eq!(slack[1].duration_text().as_deref(), Some("2h"));
+        assert_eq!(state.pending["email"][0].kind, EventKind::Settled);
+        assert_eq!(slack[0].details[1], ("error".to_string(), "[timeout] no answer".to_string()));
+        let again = serde_json::to_string_pretty(&state).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again, old);
+    }
+
     #[test]
     fn spans_read_like_people_write_them() {
         use super::human_span;

@@ -4,8 +4,13 @@
 
 use std::time::Duration;
 
+use super::channel::{Channel, SendError, Sending};
 use super::slack::{describe_error, parse_endpoint, scrub};
-use crate::config::Secret;
+use super::AlertRun;
+use crate::config::{Config, HeartbeatAlerts, Secret};
+use crate::context::RunContext;
+use crate::redact::Redactor;
+use crate::report::{Action, AlertAction};
 use crate::retry;
 
 /// One request attempt (capped by the deadline).
@@ -31,15 +36,15 @@ pub fn policy() -> retry::Policy {
 /// Pings the heartbeat URL (`GET`), retrying per [`policy`] on 5xx, 408, 429 (after its
 /// `Retry-After`), connection failures and timeouts, through `waiter` and never past its
 /// deadline. Errors never contain the URL.
-pub async fn ping(client: &reqwest::Client, url: &Secret, ok: bool, waiter: &retry::Waiter) -> Result<(), String> {
-    let target = ping_url(url, ok)?;
-    // Ok(None): pinged; Ok(Some((status, retry_after))): refused; Err((text, retryable)).
-    type Attempt = Result<Option<(u16, Option<Duration>)>, (String, bool)>;
+pub async fn ping(client: &reqwest::Client, url: &Secret, ok: bool, waiter: &retry::Waiter) -> Result<(), SendError> {
+    let target = ping_url(url, ok).map_err(SendError::Rejected)?;
+    // Ok(None): pinged; Ok(Some((status, retry_after))): refused; Err: no answer.
+    type Attempt = Result<Option<(u16, Option<Duration>)>, NoAnswer>;
     let attempt = |_| {
         let target = target.clone();
         async move {
             let timeout = match waiter.left() {
-                Some(d) if d.is_zero() => return Err(("no attempt made before the run's deadline".to_string(), false)),
+                Some(d) if d.is_zero() => return Err(NoAnswer::NoTime),
                 Some(d) => REQUEST_TIMEOUT.min(d),
                 None => REQUEST_TIMEOUT,
             };
@@ -48,25 +53,83 @@ pub async fn ping(client: &reqwest::Client, url: &Secret, ok: bool, waiter: &ret
                 Ok(resp) => Ok(Some((resp.status().as_u16(), retry::retry_after(resp.headers())))),
                 Err(e) => {
                     let retryable = e.is_timeout() || e.is_connect();
-                    Err((scrub(&describe_error(e), url), retryable))
+                    Err(NoAnswer::Transport { text: scrub(&describe_error(e), url), retryable })
                 }
             }
         }
     };
     let judge = |a: &Attempt| match a {
         Ok(Some((429, Some(w)))) => retry::Next::RetryAfter(*w),
-        Ok(Some((408 | 429 | 500..=599, _))) | Err((_, true)) => retry::Next::Retry,
+        Ok(Some((408 | 429 | 500..=599, _))) | Err(NoAnswer::Transport { retryable: true, .. }) => retry::Next::Retry,
         _ => retry::Next::Done,
     };
     let out = retry::run(&policy(), waiter, attempt, judge).await;
+    let clause = out.stop.clause();
     match out.value {
         Ok(None) => Ok(()),
-        Ok(Some((code @ (408 | 429 | 500..=599), _))) => {
-            Err(format!("heartbeat ping failed: HTTP {code} after {} attempt(s){}", out.attempts, out.stop.clause()))
+        Ok(Some((code @ (408 | 429 | 500..=599), _))) => Err(SendError::Retryable(format!(
+            "heartbeat ping failed: HTTP {code} after {} attempt(s){clause}",
+            out.attempts
+        ))),
+        Ok(Some((code, _))) => {
+            Err(SendError::Rejected(format!("heartbeat ping was refused: HTTP {code}; check alerts.heartbeat.url")))
         }
-        Ok(Some((code, _))) => Err(format!("heartbeat ping was refused: HTTP {code}; check alerts.heartbeat.url")),
-        Err((text, _)) => Err(format!("heartbeat ping failed: {text}{}", out.stop.clause())),
+        Err(NoAnswer::NoTime) => Err(SendError::Retryable(format!(
+            "heartbeat ping failed: no attempt made before the run's deadline{clause}"
+        ))),
+        Err(NoAnswer::Transport { text, retryable: true }) => {
+            Err(SendError::Retryable(format!("heartbeat ping failed: {text}{clause}")))
+        }
+        Err(NoAnswer::Transport { text, retryable: false }) => {
+            Err(SendError::Rejected(format!("heartbeat ping failed: {text}{clause}")))
+        }
     }
+}
+
+/// An attempt without an HTTP answer.
+enum NoAnswer {
+    /// The run's deadline passed before it could start.
+    NoTime,
+    /// The (scrubbed) reason, and whether another attempt could help (timeout, connect).
+    Transport { text: String, retryable: bool },
+}
+
+/// The heartbeat channel: it takes no events; [`beat`] pings once per run.
+pub struct Heartbeat<'a>(pub &'a HeartbeatAlerts);
+
+impl Channel for Heartbeat<'_> {
+    fn name(&self) -> &'static str {
+        "heartbeat"
+    }
+
+    fn test<'a>(&'a self, run: &'a AlertRun<'a>) -> Sending<'a, String> {
+        Box::pin(async move {
+            ping(&super::deliver::http_client(), &self.0.url, true, &run.waiter()).await.map(|_| "pinged".to_string())
+        })
+    }
+}
+
+/// Dead man's switch: the ping after every (non-dry) run, `/fail` when the run is not
+/// `ok` (its gate tripped). `None` when no heartbeat is configured or this is a dry run.
+pub async fn beat(
+    ctx: &RunContext,
+    config: &Config,
+    redactor: &Redactor,
+    dry_run: bool,
+    ok: bool,
+    deadline: tokio::time::Instant,
+) -> Option<AlertAction> {
+    let (Some(h), false) = (&config.alerts.heartbeat, dry_run) else { return None };
+    let waiter = ctx.waiter(Some(deadline.into_std()));
+    let res = ping(&super::deliver::http_client(), &h.url, ok, &waiter).await;
+    Some(AlertAction {
+        fingerprint: "*".into(),
+        channel: "heartbeat".into(),
+        action: if res.is_ok() { Action::Updated } else { Action::Failed },
+        issue_number: None,
+        url: None,
+        error: res.err().map(|e| redactor.redact_text(e.message())),
+    })
 }
 
 #[cfg(test)]

@@ -7,8 +7,10 @@ use std::time::Duration;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
 
+use super::channel::{self, Channel, SendError, Sending};
 use super::event::{AlertEvent, EventKind, Notice};
-use crate::config::{Secret, Severity};
+use super::AlertRun;
+use crate::config::{Secret, Severity, SlackAlerts};
 use crate::{retry, untrusted};
 
 /// Slack's documented limits: blocks per message, characters of a section's text, of a
@@ -69,12 +71,14 @@ pub async fn send(
     webhook_url: &Secret,
     notice: &Notice,
     waiter: &retry::Waiter,
-) -> Result<(), String> {
+) -> Result<(), SendError> {
     if notice.events.is_empty() {
         return Ok(());
     }
-    let url = parse_endpoint(webhook_url, "alerts.slack.webhook_url", "https://hooks.slack.com/services/…")?;
-    let body = serde_json::to_vec(&payload(notice)).map_err(|e| format!("Slack: cannot encode the message: {e}"))?;
+    let url = parse_endpoint(webhook_url, "alerts.slack.webhook_url", "https://hooks.slack.com/services/…")
+        .map_err(SendError::Rejected)?;
+    let body = serde_json::to_vec(&payload(notice))
+        .map_err(|e| SendError::Rejected(format!("Slack: cannot encode the message: {e}")))?;
     let attempt = |_| {
         let (url, body) = (url.clone(), body.clone());
         async move {
@@ -114,20 +118,58 @@ pub async fn send(
     let out = retry::run(&policy(), waiter, attempt, judge).await;
     let last = match out.value {
         Attempt::Sent => return Ok(()),
-        Attempt::NoTime if out.attempts == 1 => return Err("Slack: not sent, as the run's deadline had passed".into()),
+        Attempt::NoTime if out.attempts == 1 => {
+            return Err(SendError::Retryable("Slack: not sent, as the run's deadline had passed".into()))
+        }
         Attempt::NoTime => "the run's deadline passed".to_string(),
         Attempt::Refused { status: 429, text, .. } => format!("rate limited by Slack (HTTP 429{})", with_text(&text)),
         Attempt::Refused { status: status @ (408 | 500..=599), text, .. } => {
             format!("HTTP {status}{}", with_text(&text))
         }
-        Attempt::Refused { status, text, .. } => return Err(rejection(status, &text)),
-        Attempt::Transport { text, retryable: false } => return Err(format!("Slack: {text}")),
+        Attempt::Refused { status, text, .. } => return Err(SendError::Rejected(rejection(status, &text))),
+        Attempt::Transport { text, retryable: false } => return Err(SendError::Rejected(format!("Slack: {text}"))),
         Attempt::Transport { text, .. } => text,
     };
-    Err(match out.stop {
+    Err(SendError::Retryable(match out.stop {
         retry::Stop::Deadline { .. } | retry::Stop::ServerWait { .. } => format!("Slack: {last}{}", out.stop.clause()),
         _ => format!("Slack: not delivered after {} attempt(s); last: {last}", out.attempts),
-    })
+    }))
+}
+
+/// The Slack channel: one incoming webhook, events at or above `min_severity`.
+pub struct Slack<'a>(pub &'a SlackAlerts);
+
+impl Slack<'_> {
+    fn post<'a>(&'a self, run: &'a AlertRun<'a>, notice: &'a Notice) -> Sending<'a, ()> {
+        Box::pin(async move {
+            let url = self.0.webhook_url.as_ref().ok_or_else(|| {
+                SendError::Rejected("alerts.slack.webhook_url is not set (or SLACK_WEBHOOK_URL)".into())
+            })?;
+            send(&super::deliver::http_client(), url, notice, &run.waiter()).await
+        })
+    }
+}
+
+impl Channel for Slack<'_> {
+    fn name(&self) -> &'static str {
+        "slack"
+    }
+
+    /// None without a webhook: there is nowhere to send, and nothing is queued for it.
+    fn min_severity(&self) -> Option<Severity> {
+        self.0.webhook_url.as_ref().map(|_| self.0.min_severity.unwrap_or(Severity::Low))
+    }
+
+    fn open<'a>(&'a self, run: &'a AlertRun<'a>, notice: &'a Notice) -> Sending<'a, ()> {
+        self.post(run, notice)
+    }
+
+    fn test<'a>(&'a self, run: &'a AlertRun<'a>) -> Sending<'a, String> {
+        Box::pin(async move {
+            let notice = channel::test_notice(run);
+            self.post(run, &notice).await.map(|_| "sent".to_string())
+        })
+    }
 }
 
 /// The error for a 4xx that is not retried: Slack's code and what the user can do.
@@ -522,6 +564,7 @@ mod tests {
         let notice = Notice { events: vec![AlertEvent::sample("api", "down")], run_url: None, title: String::new() };
         let e =
             send(&reqwest::Client::new(), &Secret::new("notaurl"), &notice, &retry::Waiter::real()).await.unwrap_err();
+        let e = e.to_string();
         assert!(e.contains("alerts.slack.webhook_url") && !e.contains("notaurl"), "{e}");
         let redacted = crate::redact::Redactor::new(&["notaurl".into()]).redact_text(&e);
         assert_eq!(redacted, e);

@@ -7,8 +7,9 @@ use super::model::Report;
 use crate::config::Severity;
 use crate::untrusted;
 
-/// `name<<DELIM` blocks for `$GITHUB_OUTPUT`; a random delimiter that the value cannot contain.
-pub fn outputs(report: &Report, report_path: &str, summary_path: Option<&str>) -> String {
+/// `name<<DELIM` blocks for `$GITHUB_OUTPUT`; a delimiter drawn from `seed` (the run's
+/// `RunContext.seed`) that the value cannot contain.
+pub fn outputs(report: &Report, report_path: &str, summary_path: Option<&str>, seed: u64) -> String {
     let c = &report.counts;
     let pairs = [
         ("status", report.status.as_str().to_string()),
@@ -21,7 +22,7 @@ pub fn outputs(report: &Report, report_path: &str, summary_path: Option<&str>) -
     ];
     let mut out = String::new();
     for (k, v) in pairs {
-        let mut delim = format!("ghadelimiter_{}", uuid_like(k, &v));
+        let mut delim = format!("ghadelimiter_{}", uuid_like(k, &v, seed));
         while v.contains(&delim) {
             delim.push('_');
         }
@@ -30,10 +31,9 @@ pub fn outputs(report: &Report, report_path: &str, summary_path: Option<&str>) -
     out
 }
 
-fn uuid_like(k: &str, v: &str) -> String {
+fn uuid_like(k: &str, v: &str, seed: u64) -> String {
     use sha2::{Digest, Sha256};
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let h = Sha256::digest(format!("{k}{v}{nanos}{}", std::process::id()).as_bytes());
+    let h = Sha256::digest(format!("{k}{v}{seed}").as_bytes());
     hex::encode(&h[..12])
 }
 

@@ -19,9 +19,9 @@ use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
 use tokio::time::Instant;
 
-use crate::alerts::github::{self as gh, Verb};
 use crate::config::{Secret, StateConfig};
 use crate::context::RunContext;
+use crate::github::{self as gh, Verb};
 use crate::retry::{self, Next, Policy};
 
 pub const DEFAULT_BRANCH: &str = "vaktpost-data";
@@ -220,7 +220,7 @@ impl BranchStore {
     /// The store the config and the run's environment describe (`GITHUB_API_URL`,
     /// `GITHUB_REPOSITORY`, the token the GitHub alerts use).
     pub fn from_context(ctx: &RunContext, cfg: &StateConfig, deadline: Instant) -> Result<BranchStore, BranchError> {
-        let token = gh::token(ctx).ok_or_else(|| BranchError::Setup(no_token()))?;
+        let token = gh::token(ctx).map(Secret::new).ok_or_else(|| BranchError::Setup(no_token()))?;
         let repo = ctx.var("GITHUB_REPOSITORY").ok_or_else(|| {
             BranchError::Setup("state.backend is github but GITHUB_REPOSITORY is not set; set it to owner/name".into())
         })?;

@@ -4,6 +4,7 @@
 //! and reported, never silently dropped.
 
 pub mod agg;
+pub mod events;
 pub mod figures;
 pub mod files;
 pub mod github_branch;
@@ -34,7 +35,7 @@ pub struct State {
     pub alerts: BTreeMap<String, AlertRecord>,
     /// Events a channel failed to deliver, by channel; sent again on the next run.
     #[serde(default)]
-    pub pending: BTreeMap<String, Vec<crate::alerts::AlertEvent>>,
+    pub pending: BTreeMap<String, Vec<events::AlertEvent>>,
     /// Issues of resolved alerts that could not be closed yet, by fingerprint.
     #[serde(default)]
     pub pending_close: BTreeMap<String, PendingClose>,

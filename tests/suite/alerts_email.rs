@@ -60,7 +60,7 @@ fn str_of<'a>(v: &'a serde_json::Value, k: &str) -> &'a str {
 async fn one_opened_event_arrives_with_subject_sender_recipients_and_body() {
     let sink = SmtpSink::start(Listen::Plain);
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
-    email::send(&c, &down(), &waiter(20)).await.expect("sent");
+    email::send(&c, None, &down(), &waiter(20)).await.expect("sent");
     let msgs = sink.messages();
     assert_eq!(msgs.len(), 1, "{msgs:?}");
     let m = &msgs[0];
@@ -94,7 +94,7 @@ async fn several_events_get_a_count_in_the_subject_and_each_in_the_body() {
         event(EventKind::Opened, "memory_status", Severity::Medium, "Memory usage is 93%"),
         event(EventKind::Opened, "search", Severity::Low, "Response time is 2.5s"),
     ]);
-    email::send(&c, &n, &waiter(20)).await.expect("sent");
+    email::send(&c, None, &n, &waiter(20)).await.expect("sent");
     let msgs = sink.messages();
     assert_eq!(msgs.len(), 1);
     assert_eq!(str_of(&msgs[0], "subject"), "[vaktpost] 3 alerts opened");
@@ -109,7 +109,7 @@ async fn a_resolved_event_says_how_long_it_lasted() {
     let sink = SmtpSink::start(Listen::Plain);
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     let n = notice(vec![event(EventKind::Resolved, "api_health", Severity::High, "Endpoint api_health is down")]);
-    email::send(&c, &n, &waiter(20)).await.expect("sent");
+    email::send(&c, None, &n, &waiter(20)).await.expect("sent");
     let m = &sink.messages()[0];
     assert_eq!(str_of(m, "subject"), "[vaktpost] ✅ resolved after 42m: api_health: Endpoint api_health is down");
     assert!(str_of(m, "plain").contains("RESOLVED after 42m"), "{}", str_of(m, "plain"));
@@ -120,7 +120,7 @@ async fn a_test_alert_is_clearly_marked() {
     let sink = SmtpSink::start(Listen::Plain);
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     let n = notice(vec![event(EventKind::Test, "vaktpost", Severity::Low, "This is a test alert")]);
-    email::send(&c, &n, &waiter(20)).await.expect("sent");
+    email::send(&c, None, &n, &waiter(20)).await.expect("sent");
     let m = &sink.messages()[0];
     assert!(str_of(m, "subject").starts_with("[vaktpost] 🧪 TEST"), "{}", str_of(m, "subject"));
     assert!(str_of(m, "plain").starts_with("🧪 TEST — vaktpost test alert, no action needed."));
@@ -132,7 +132,9 @@ async fn the_sender_defaults_to_vaktpost_at_this_host() {
     let sink = SmtpSink::start(Listen::Plain);
     let mut c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     c.from = None;
-    email::send(&c, &down(), &waiter(20)).await.expect("sent");
+    // The host name a real run reads once into its context.
+    let host = vaktpost::context::RunContext::from_process().hostname;
+    email::send(&c, host.as_deref(), &down(), &waiter(20)).await.expect("sent");
     let from = str_of(&sink.messages()[0], "from").to_string();
     assert!(from.starts_with("vaktpost@") && from.len() > "vaktpost@".len(), "{from}");
 }
@@ -142,7 +144,7 @@ async fn starttls_is_required_by_default_and_nothing_is_sent_without_it() {
     let sink = SmtpSink::start(Listen::Plain);
     // smtp:// without tls=none means STARTTLS required; this server does not offer it.
     let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
-    let err = email::send(&c, &down(), &waiter(20)).await.expect_err("no STARTTLS offered");
+    let err = email::send(&c, None, &down(), &waiter(20)).await.expect_err("no STARTTLS offered").to_string();
     assert!(err.to_lowercase().contains("tls"), "{err}");
     assert!(sink.messages().is_empty());
 }
@@ -153,7 +155,7 @@ async fn starttls_with_a_trusted_certificate_delivers() {
     let (cert, key, pem) = self_signed(certs.path());
     let sink = SmtpSink::start(Listen::StartTls { cert: &cert, key: &key });
     let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
-    email::send_trusting(&c, &down(), &waiter(20), pem.as_bytes()).await.expect("sent over STARTTLS");
+    email::send_trusting(&c, None, &down(), &waiter(20), pem.as_bytes()).await.expect("sent over STARTTLS");
     let msgs = sink.messages();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0]["tls"], true, "the message went over TLS");
@@ -165,7 +167,7 @@ async fn starttls_with_an_untrusted_certificate_fails() {
     let (cert, key, _) = self_signed(certs.path());
     let sink = SmtpSink::start(Listen::StartTls { cert: &cert, key: &key });
     let c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
-    let err = email::send(&c, &down(), &waiter(20)).await.expect_err("self-signed is not trusted");
+    let err = email::send(&c, None, &down(), &waiter(20)).await.expect_err("self-signed is not trusted").to_string();
     assert!(err.to_lowercase().contains("certificate") || err.to_lowercase().contains("tls"), "{err}");
     assert!(sink.messages().is_empty());
 }
@@ -176,7 +178,7 @@ async fn smtps_implicit_tls_delivers() {
     let (cert, key, pem) = self_signed(certs.path());
     let sink = SmtpSink::start(Listen::Implicit { cert: &cert, key: &key });
     let c = cfg(&format!("smtps://127.0.0.1:{}", sink.port));
-    email::send_trusting(&c, &down(), &waiter(20), pem.as_bytes()).await.expect("sent over implicit TLS");
+    email::send_trusting(&c, None, &down(), &waiter(20), pem.as_bytes()).await.expect("sent over implicit TLS");
     let msgs = sink.messages();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0]["tls"], true);
@@ -186,7 +188,7 @@ async fn smtps_implicit_tls_delivers() {
 async fn nothing_listening_fails_without_the_credentials() {
     let port = free_port();
     let c = cfg(&format!("smtps://alerts%40acme.test:hunter2pw@127.0.0.1:{port}"));
-    let err = email::send(&c, &down(), &waiter(10)).await.expect_err("nothing listens");
+    let err = email::send(&c, None, &down(), &waiter(10)).await.expect_err("nothing listens").to_string();
     assert!(!err.contains("hunter2pw") && !err.contains("alerts@acme.test"), "{err}");
     assert!(err.contains(&format!("127.0.0.1:{port}")), "names the server: {err}");
 }
@@ -195,21 +197,21 @@ async fn nothing_listening_fails_without_the_credentials() {
 async fn missing_settings_say_which_one() {
     let mut c = cfg("smtp://127.0.0.1:25?tls=none");
     c.smtp_url = None;
-    let err = email::send(&c, &down(), &waiter(5)).await.expect_err("no smtp_url");
+    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("no smtp_url").to_string();
     assert!(err.contains("alerts.email.smtp_url") && err.contains("SMTP_URL"), "{err}");
 
     let mut c = cfg("smtp://127.0.0.1:25?tls=none");
     c.to.clear();
-    let err = email::send(&c, &down(), &waiter(5)).await.expect_err("no recipients");
+    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("no recipients").to_string();
     assert!(err.contains("alerts.email.to") && err.contains("ALERT_EMAIL"), "{err}");
 
     let mut c = cfg("smtp://127.0.0.1:25?tls=none");
     c.to = vec!["not an address".into()];
-    let err = email::send(&c, &down(), &waiter(5)).await.expect_err("bad recipient");
+    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("bad recipient").to_string();
     assert!(err.contains("not an address"), "{err}");
 
     let c = cfg("smtp://user:hunter2pw@127.0.0.1:25?tls=none");
-    let err = email::send(&c, &down(), &waiter(5)).await.expect_err("credentials over plain text");
+    let err = email::send(&c, None, &down(), &waiter(5)).await.expect_err("credentials over plain text").to_string();
     assert!(err.contains("unencrypted") && !err.contains("hunter2pw"), "{err}");
 }
 
@@ -232,7 +234,7 @@ async fn auth_plain_over_starttls_with_the_documented_url_form_delivers() {
     let (cert, key, pem) = self_signed(certs.path());
     let sink = SmtpSink::scripted(Listen::StartTls { cert: &cert, key: &key }, auth_script());
     let c = cfg(&submission_url("smtp", sink.port, PASSWORD));
-    email::send_trusting(&c, &down(), &waiter(20), pem.as_bytes()).await.expect("sent with AUTH");
+    email::send_trusting(&c, None, &down(), &waiter(20), pem.as_bytes()).await.expect("sent with AUTH");
     let msgs = sink.messages();
     assert_eq!(msgs.len(), 1);
     assert_eq!((msgs[0]["tls"].as_bool(), str_of(&msgs[0], "auth_user")), (Some(true), USER));
@@ -246,7 +248,7 @@ async fn auth_login_is_used_when_the_server_offers_only_login() {
     let script = Script { login_only: true, ..auth_script() };
     let sink = SmtpSink::scripted(Listen::StartTls { cert: &cert, key: &key }, script);
     let c = cfg(&submission_url("smtp", sink.port, PASSWORD));
-    email::send_trusting(&c, &down(), &waiter(20), pem.as_bytes()).await.expect("sent with AUTH LOGIN");
+    email::send_trusting(&c, None, &down(), &waiter(20), pem.as_bytes()).await.expect("sent with AUTH LOGIN");
     assert_eq!(sink.events()[0], format!("AUTH LOGIN {USER} ok"), "{:?}", sink.events());
     assert_eq!(sink.messages().len(), 1);
 }
@@ -257,7 +259,7 @@ async fn auth_over_implicit_tls_delivers() {
     let (cert, key, pem) = self_signed(certs.path());
     let sink = SmtpSink::scripted(Listen::Implicit { cert: &cert, key: &key }, auth_script());
     let c = cfg(&submission_url("smtps", sink.port, PASSWORD));
-    email::send_trusting(&c, &down(), &waiter(20), pem.as_bytes()).await.expect("sent with AUTH");
+    email::send_trusting(&c, None, &down(), &waiter(20), pem.as_bytes()).await.expect("sent with AUTH");
     assert_eq!(str_of(&sink.messages()[0], "auth_user"), USER);
 }
 
@@ -268,7 +270,7 @@ async fn a_wrong_password_is_a_clear_535_error_without_the_password_and_not_retr
     let sink = SmtpSink::scripted(Listen::StartTls { cert: &cert, key: &key }, auth_script());
     let c = cfg(&submission_url("smtp", sink.port, "wrong-Pw-77"));
     let (w, slept) = recording_waiter(20);
-    let err = email::send_trusting(&c, &down(), &w, pem.as_bytes()).await.expect_err("535");
+    let err = email::send_trusting(&c, None, &down(), &w, pem.as_bytes()).await.expect_err("535").to_string();
     assert!(err.contains("SMTP authentication failed") && err.contains("535"), "{err}");
     assert!(err.contains("alerts.email.smtp_url"), "says where to fix it: {err}");
     assert!(!err.contains("wrong-Pw-77") && !err.contains(USER), "{err}");
@@ -286,7 +288,7 @@ async fn a_recipient_refused_with_550_is_reported_and_no_one_gets_it() {
     let sink = SmtpSink::scripted(Listen::Plain, script);
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     let (w, slept) = recording_waiter(20);
-    let err = email::send(&c, &down(), &w).await.expect_err("550");
+    let err = email::send(&c, None, &down(), &w).await.expect_err("550").to_string();
     assert!(err.contains("550") && err.contains("ops@acme.test") && err.contains("alerts.email.to"), "{err}");
     assert!(err.contains("no one"), "{err}");
     assert!(slept.ms().is_empty(), "a 550 is permanent");
@@ -299,7 +301,7 @@ async fn a_421_is_retried_once_after_the_delivery_backoff() {
     let sink = SmtpSink::scripted(Listen::Plain, Script { busy: 1, ..Script::default() });
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     let (w, slept) = recording_waiter(60);
-    email::send(&c, &down(), &w).await.expect("sent on the retry");
+    email::send(&c, None, &down(), &w).await.expect("sent on the retry");
     let ms = slept.ms();
     let base = email::policy().backoff(1).as_millis();
     assert!(ms.len() == 1 && ms[0] >= base && ms[0] <= 2 * base, "{ms:?}");
@@ -312,7 +314,7 @@ async fn a_server_that_stays_at_421_gives_a_clear_error_after_the_policys_attemp
     let sink = SmtpSink::scripted(Listen::Plain, Script { busy: 100, ..Script::default() });
     let c = cfg(&format!("smtp://127.0.0.1:{}?tls=none", sink.port));
     let (w, slept) = recording_waiter(60);
-    let err = email::send(&c, &down(), &w).await.expect_err("421 for ever");
+    let err = email::send(&c, None, &down(), &w).await.expect_err("421 for ever").to_string();
     assert_eq!(slept.ms().len(), 1);
     let attempts = email::policy().attempts;
     assert_eq!(sink.events().iter().filter(|e| e.starts_with("MAIL")).count(), attempts as usize);

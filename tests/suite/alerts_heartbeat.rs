@@ -60,7 +60,7 @@ async fn a_server_that_keeps_failing_gives_an_error_without_the_url() {
     let rx = Receiver::start(Vec::new(), Reply::new(503, "")).await;
     let url = Secret::new(rx.url(&format!("/{UUID}")));
     let (w, slept) = recording_waiter(60);
-    let err = heartbeat::ping(&reqwest::Client::new(), &url, false, &w).await.expect_err("503 for ever");
+    let err = heartbeat::ping(&reqwest::Client::new(), &url, false, &w).await.expect_err("503 for ever").to_string();
     assert!(err.contains("503") && err.contains("3 attempt") && !err.contains(UUID), "{err}");
     assert_eq!(rx.requests().len(), 3, "three attempts in all");
     let policy = heartbeat::policy();
@@ -76,7 +76,7 @@ async fn a_server_that_keeps_failing_gives_an_error_without_the_url() {
 async fn not_found_is_not_retried_and_does_not_leak_the_url() {
     let rx = Receiver::start(Vec::new(), Reply::new(404, "not found")).await;
     let url = Secret::new(rx.url(&format!("/{UUID}")));
-    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, &waiter(5)).await.expect_err("404");
+    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, &waiter(5)).await.expect_err("404").to_string();
     assert!(err.contains("404") && !err.contains(UUID) && !err.contains("127.0.0.1"), "{err}");
     assert_eq!(rx.requests().len(), 1);
 }
@@ -88,7 +88,7 @@ async fn nothing_listening_fails_without_the_url() {
         l.local_addr().expect("addr").port()
     };
     let url = Secret::new(format!("http://127.0.0.1:{port}/{UUID}"));
-    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, &waiter(3)).await.expect_err("refused");
+    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, &waiter(3)).await.expect_err("refused").to_string();
     assert!(!err.contains(UUID), "{err}");
 }
 
@@ -106,7 +106,7 @@ async fn a_hung_receiver_is_bounded_by_the_deadline() {
     let url = Secret::new(format!("http://{addr}/{UUID}"));
     let t0 = std::time::Instant::now();
     let (w, slept) = recording_waiter(1);
-    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, &w).await.expect_err("hangs");
+    let err = heartbeat::ping(&reqwest::Client::new(), &url, true, &w).await.expect_err("hangs").to_string();
     // One attempt cut at the 1 s deadline, and no retry past it (bound: 10× the wait).
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     assert!(slept.ms().is_empty(), "{:?}", slept.ms());

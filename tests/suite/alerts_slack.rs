@@ -178,7 +178,7 @@ async fn retry_after_5_is_one_five_second_wait() {
 async fn retry_after_past_the_deadline_gives_up_at_once() {
     let rx = Receiver::start(Vec::new(), Reply::rate_limited(30)).await;
     let (w, slept) = recording_waiter(3);
-    let err = slack::send(&client(), &webhook(&rx), &down(), &w).await.expect_err("cannot wait 30 s");
+    let err = slack::send(&client(), &webhook(&rx), &down(), &w).await.expect_err("cannot wait 30 s").to_string();
     assert!(slept.ms().is_empty(), "did not wait for a Retry-After past the deadline");
     assert!(err.contains("429") && err.contains("rate_limited") && err.contains("deadline"), "{err}");
     assert_eq!(rx.requests().len(), 1);
@@ -188,7 +188,7 @@ async fn retry_after_past_the_deadline_gives_up_at_once() {
 async fn a_retry_after_over_a_minute_is_not_honoured() {
     let rx = Receiver::start(Vec::new(), Reply::rate_limited(600)).await;
     let (w, slept) = recording_waiter(3600);
-    let err = slack::send(&client(), &webhook(&rx), &down(), &w).await.expect_err("cannot wait 10 min");
+    let err = slack::send(&client(), &webhook(&rx), &down(), &w).await.expect_err("cannot wait 10 min").to_string();
     assert!(slept.ms().is_empty());
     assert!(err.contains("429") && err.contains("asked to wait 10m"), "{err}");
     assert_eq!(rx.requests().len(), 1);
@@ -198,7 +198,7 @@ async fn a_retry_after_over_a_minute_is_not_honoured() {
 async fn rollup_error_500_is_retried_with_the_delivery_backoff_then_reported() {
     let rx = Receiver::start(Vec::new(), Reply::slack("rollup_error")).await;
     let (w, slept) = recording_waiter(600);
-    let err = slack::send(&client(), &webhook(&rx), &down(), &w).await.expect_err("500 for ever");
+    let err = slack::send(&client(), &webhook(&rx), &down(), &w).await.expect_err("500 for ever").to_string();
     assert_eq!(rx.requests().len(), 6, "the delivery policy's 6 attempts");
     let policy = slack::policy();
     let ms = slept.ms();
@@ -225,7 +225,7 @@ async fn slacks_4xx_errors_are_not_retried_and_say_what_to_do() {
         let rx = Receiver::start(Vec::new(), Reply::slack(code)).await;
         let hook = webhook(&rx);
         let (w, slept) = recording_waiter(60);
-        let err = slack::send(&client(), &hook, &down(), &w).await.expect_err(code);
+        let err = slack::send(&client(), &hook, &down(), &w).await.expect_err(code).to_string();
         assert_eq!(rx.requests().len(), 1, "{code}: a 4xx is not retried");
         assert!(slept.ms().is_empty(), "{code}");
         assert!(err.contains(code) && err.contains(&format!("HTTP {status}")) && err.contains(todo), "{code}: {err}");
@@ -269,7 +269,7 @@ async fn no_service_404_fails_with_slacks_reason_and_without_the_webhook() {
     let rx = Receiver::start(Vec::new(), Reply::new(404, "no_service")).await;
     let hook = webhook(&rx);
     let n = notice(vec![event(EventKind::Opened, "api_health", Severity::High, "down")]);
-    let err = slack::send(&client(), &hook, &n, &waiter(10)).await.expect_err("404 is a failure");
+    let err = slack::send(&client(), &hook, &n, &waiter(10)).await.expect_err("404 is a failure").to_string();
     assert!(err.contains("no_service") && err.contains("404"), "{err}");
     assert!(!err.contains(hook.expose()) && !err.contains(TOKEN) && !err.contains("/services/"), "{err}");
     assert_eq!(rx.requests().len(), 1, "a 4xx is not retried");
@@ -279,7 +279,7 @@ async fn no_service_404_fails_with_slacks_reason_and_without_the_webhook() {
 async fn invalid_payload_400_is_reported() {
     let rx = Receiver::start(Vec::new(), Reply::new(400, "invalid_payload")).await;
     let n = notice(vec![event(EventKind::Opened, "api_health", Severity::High, "down")]);
-    let err = slack::send(&client(), &webhook(&rx), &n, &waiter(10)).await.expect_err("400 is a failure");
+    let err = slack::send(&client(), &webhook(&rx), &n, &waiter(10)).await.expect_err("400 is a failure").to_string();
     assert!(err.contains("invalid_payload"), "{err}");
 }
 
@@ -292,7 +292,7 @@ async fn an_echoed_webhook_url_is_scrubbed_from_the_error() {
     let rx = Receiver::start(Vec::new(), Reply::new(403, &echo)).await;
     let hook = webhook(&rx);
     let n = notice(vec![event(EventKind::Opened, "api_health", Severity::High, "down")]);
-    let err = slack::send(&client(), &hook, &n, &waiter(10)).await.expect_err("403");
+    let err = slack::send(&client(), &hook, &n, &waiter(10)).await.expect_err("403").to_string();
     assert!(!err.contains(TOKEN), "{err}");
 }
 
@@ -304,7 +304,7 @@ async fn nothing_listening_fails_without_leaking_the_token() {
     };
     let hook = Secret::new(format!("http://127.0.0.1:{port}/services/T000/B000/{TOKEN}"));
     let n = notice(vec![event(EventKind::Opened, "api_health", Severity::High, "down")]);
-    let err = slack::send(&client(), &hook, &n, &waiter(2)).await.expect_err("nothing listens");
+    let err = slack::send(&client(), &hook, &n, &waiter(2)).await.expect_err("nothing listens").to_string();
     assert!(!err.contains(TOKEN) && !err.contains("/services/"), "{err}");
     assert!(err.contains("connect"), "{err}");
 }
@@ -314,7 +314,8 @@ async fn a_malformed_webhook_url_names_the_setting_not_the_value() {
     let n = notice(vec![event(EventKind::Opened, "api_health", Severity::High, "down")]);
     let err = slack::send(&client(), &Secret::new(format!("hooks.slack.com/{TOKEN}")), &n, &waiter(2))
         .await
-        .expect_err("not a URL");
+        .expect_err("not a URL")
+        .to_string();
     assert!(err.contains("alerts.slack.webhook_url") && !err.contains(TOKEN), "{err}");
 }
 
