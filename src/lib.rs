@@ -8,7 +8,9 @@ pub mod checks;
 pub mod config;
 pub mod context;
 pub mod errgroup;
+pub mod fsutil;
 pub mod human;
+pub mod markdown;
 pub mod redact;
 pub mod report;
 pub mod retry;
@@ -627,7 +629,7 @@ pub fn write_outputs(
     });
     let report = patched.as_ref().unwrap_or(&outcome.report);
     let rp = &opts.report_path;
-    report::write_atomic_with(rp, |w| report::write_json(w, report)).map_err(|source| RunError::Write {
+    fsutil::write_atomic_with(rp, |w| report::write_json(w, report)).map_err(|source| RunError::Write {
         what: "the report",
         path: rp.clone(),
         source,
@@ -644,7 +646,7 @@ pub fn write_outputs(
         targets.push((p.clone(), false));
     }
     for (p, append) in targets {
-        let res = if append { append_file(&p, md.as_bytes()) } else { report::write_atomic(&p, md.as_bytes()) };
+        let res = if append { fsutil::append(&p, md.as_bytes()) } else { fsutil::write_atomic(&p, md.as_bytes()) };
         res.map_err(|source| RunError::Write { what: "the job summary", path: p.clone(), source })?;
         written.summary_paths.push(p);
     }
@@ -657,7 +659,7 @@ pub fn write_outputs(
         };
         let sp = opts.summary_path.as_deref().or(written.summary_paths.first().map(|p| p.as_path())).map(shown);
         let text = report::actions::outputs(report, &shown(rp), sp.as_deref());
-        append_file(std::path::Path::new(p), text.as_bytes()).map_err(|source| RunError::Write {
+        fsutil::append(std::path::Path::new(p), text.as_bytes()).map_err(|source| RunError::Write {
             what: "step outputs",
             path: PathBuf::from(p),
             source,
@@ -755,12 +757,6 @@ where
         .join()
         .map_err(|_| "the state branch writer panicked".to_string())?
     })
-}
-
-fn append_file(p: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
-    f.write_all(bytes)
 }
 
 /// Combines shard reports into one: checks in the order given (a monitor reported twice

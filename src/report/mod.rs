@@ -9,35 +9,6 @@ pub mod summary;
 pub use model::*;
 
 use std::io::Write;
-use std::path::Path;
-
-/// Writes a file through a temporary sibling and a rename, so readers never see half of it.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes))
-}
-
-/// [`write_atomic`] for content produced by `fill` as it goes (a large report is streamed
-/// to the file instead of being built in memory first).
-pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    {
-        let mut w = std::io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
-        fill(&mut w)?;
-        w.flush()?;
-    }
-    // Temp files are 0600; outputs must stay readable by later workflow steps, which
-    // run as another user than a Docker action's root.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
 
 /// Streams the report as pretty JSON with a final newline.
 pub fn write_json(w: &mut dyn Write, report: &Report) -> std::io::Result<()> {

@@ -397,7 +397,7 @@ impl BranchStore {
             let bytes = decode_blob(&b)
                 .map_err(|detail| BranchError::Unexpected { what: format!("reading {rel} from the branch"), detail })?;
             let path = dir.join(rel);
-            crate::report::write_atomic(&path, &bytes).map_err(|source| BranchError::Io { path, source })?;
+            crate::fsutil::write_atomic(&path, &bytes).map_err(|source| BranchError::Io { path, source })?;
         }
         for (rel, (_, path)) in &local {
             if !head.files.contains_key(rel) {
@@ -672,7 +672,7 @@ impl Changes {
                 theirs.as_deref(),
             );
             match merged {
-                Some(bytes) => crate::report::write_atomic(&path, &bytes),
+                Some(bytes) => crate::fsutil::write_atomic(&path, &bytes),
                 None => match std::fs::remove_file(&path) {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                     r => r,

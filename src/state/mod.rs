@@ -5,7 +5,6 @@
 
 pub mod agg;
 pub mod figures;
-pub mod files;
 pub mod github_branch;
 pub mod history;
 pub mod rotate;
@@ -129,12 +128,12 @@ pub struct RuleState {
 /// moved aside with a note, never overwritten in place.
 pub fn load(dir: &Path, now: DateTime<Utc>) -> (State, Vec<String>) {
     let file = dir.join(STATE_FILE);
-    let bytes = match files::read(&file) {
+    let bytes = match crate::fsutil::read(&file) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (State::default(), vec![]),
-        Err(e) if files::is_symlink(&e) => {
-            let moved = files::move_aside(&file, now);
-            return (State::default(), vec![files::symlink_note(&file, moved.as_deref())]);
+        Err(e) if crate::fsutil::is_symlink(&e) => {
+            let moved = crate::fsutil::move_aside(&file, now);
+            return (State::default(), vec![crate::fsutil::symlink_note(&file, moved.as_deref())]);
         }
         Err(e) => {
             return (
@@ -149,7 +148,7 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> (State, Vec<String>) {
     match parse(&bytes) {
         Ok(s) => (s, vec![]),
         Err(e) => {
-            let note = match files::move_aside(&file, now) {
+            let note = match crate::fsutil::move_aside(&file, now) {
                 Some(aside) => format!(
                     "state file {} was corrupt ({e}); moved to {} and started fresh (streaks for `for:` start over)",
                     file.display(),
@@ -179,7 +178,7 @@ pub fn save(dir: &Path, state: &State) -> std::io::Result<PathBuf> {
     let mut s = state.clone();
     s.version = 1;
     let text = serde_json::to_vec_pretty(&s).map_err(std::io::Error::other)?;
-    crate::report::write_atomic(&file, &text)?;
+    crate::fsutil::write_atomic(&file, &text)?;
     Ok(file)
 }
 
@@ -198,10 +197,10 @@ pub fn save_merged(
     lock_timeout: std::time::Duration,
 ) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
-    let _lock = history::Lock::acquire(dir, lock_timeout)?;
+    let _lock = crate::fsutil::Lock::acquire(dir, lock_timeout)?;
     let file = dir.join(STATE_FILE);
     let mut notes = Vec::new();
-    let theirs = match files::read(&file) {
+    let theirs = match crate::fsutil::read(&file) {
         Ok(b) if b.iter().all(u8::is_ascii_whitespace) => None,
         Ok(b) => match parse(&b) {
             Ok(s) => Some(s),
@@ -212,7 +211,7 @@ pub fn save_merged(
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         // The atomic rename below replaces the link itself, never its target.
-        Err(e) if files::is_symlink(&e) => {
+        Err(e) if crate::fsutil::is_symlink(&e) => {
             notes.push(format!("{} became a symlink during the run; replaced, never followed", file.display()));
             None
         }
@@ -235,7 +234,7 @@ pub fn save_merged(
         _ => ours,
     };
     let text = serde_json::to_vec_pretty(&merged).map_err(std::io::Error::other)?;
-    crate::report::write_atomic(&file, &text)?;
+    crate::fsutil::write_atomic(&file, &text)?;
     Ok(notes)
 }
 
