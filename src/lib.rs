@@ -34,7 +34,9 @@ use context::RunContext;
 use report::{Counts, FailOn, Report, RunInfo, Tool};
 use rules::{Finding, Rule};
 use runner::{Decision, Selection};
-use state::{MonitorState, State};
+use state::State;
+
+pub use rules::streaks::{evaluate, evaluate_until, RULES_CUT_NOTE};
 
 /// Error groups in the report and the summary's "Top errors", and how recent they must be.
 const TOP_ERRORS: usize = 10;
@@ -44,8 +46,6 @@ const TOP_ERRORS_DAYS: i64 = 7;
 pub const ALERT_MINUTE: Duration = Duration::from_secs(60);
 /// Rule evaluation stops this long past the run's deadline (the start of the alert minute).
 pub const RULES_GRACE: Duration = Duration::from_secs(15);
-/// The note of a run whose deadline passed before every rule was evaluated.
-pub const RULES_CUT_NOTE: &str = "rules not evaluated: the run's deadline passed";
 
 /// vaktpost's own failures (exit code 3), as opposed to findings about targets.
 #[derive(Debug, thiserror::Error)]
@@ -336,161 +336,6 @@ fn trips_gate(config: &Config, rules: &[Rule], r: &CheckResult, fail_on: FailOn)
     let Some(m) = config.monitors.iter().find(|m| m.common.name == r.name) else { return false };
     let vars = rules::variables(m, r, &BTreeMap::new());
     rules.iter().filter(|rule| rule.applies_to(&r.name)).any(|rule| rule.trips(&vars, level))
-}
-
-/// Applies the rules to each result, tracking streaks in `state` for `for:` and
-/// `resolve_after:`. Skipped monitors carry their last findings.
-pub fn evaluate(
-    config: &Config,
-    rules: &[Rule],
-    results: &[CheckResult],
-    state: &mut State,
-    now: chrono::DateTime<Utc>,
-) -> Vec<Finding> {
-    evaluate_until(config, rules, results, state, now, &BTreeMap::new(), None, &mut Vec::new())
-}
-
-/// [`evaluate`] with extra variables per monitor (the history figures: `uptime_24h`, …),
-/// stopping once `deadline` has passed: the rules not evaluated keep their streaks as they
-/// were, and `notes` gets [`RULES_CUT_NOTE`] with what was left out.
-#[allow(clippy::too_many_arguments)]
-pub fn evaluate_until(
-    config: &Config,
-    rules: &[Rule],
-    results: &[CheckResult],
-    state: &mut State,
-    now: chrono::DateTime<Utc>,
-    extra: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
-    deadline: Option<tokio::time::Instant>,
-    notes: &mut Vec<String>,
-) -> Vec<Finding> {
-    let mut skipped = 0usize;
-    let mut skipped_monitors = std::collections::BTreeSet::new();
-    let none = BTreeMap::new();
-    let mut out = Vec::new();
-    let by_name: std::collections::HashMap<&str, &config::Monitor> =
-        config.monitors.iter().map(|m| (m.common.name.as_str(), m)).collect();
-    for r in results {
-        let Some(m) = by_name.get(r.name.as_str()).copied() else { continue };
-        if r.status == Status::Skipped {
-            if let Some(ms) = state.monitors.get(&r.name) {
-                out.extend(ms.findings.iter().cloned().map(|mut f| {
-                    f.carried_over = true;
-                    f
-                }));
-            }
-            continue;
-        }
-        let mut vars = rules::variables(m, r, extra.get(&r.name).unwrap_or(&none));
-        let flaps = state.monitors.get(&r.name).map(|ms| ms.flips.len()).unwrap_or(0);
-        vars.insert("flapping".into(), serde_json::json!(r.flapping));
-        vars.insert("flaps".into(), serde_json::json!(flaps));
-        let settled = trust::settled_now(state.monitors.get(&r.name), now);
-        let mut mine = Vec::new();
-        for rule in rules.iter().filter(|rule| rule.applies_to(&r.name)) {
-            let fp = format!("{}/{}", r.name, rule.name);
-            if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                skipped += 1;
-                skipped_monitors.insert(r.name.clone());
-                // What it said last run stands until a run can evaluate it again.
-                if let Some(f) = state.rules.get(&fp).filter(|rs| rs.active).and_then(|rs| rs.finding.clone()) {
-                    mine.push(Finding { carried_over: true, ..f });
-                }
-                continue;
-            }
-            let rs = state.rules.entry(fp.clone()).or_default();
-            if rule.name == trust::AVAILABILITY_RULE {
-                if r.flapping {
-                    // A flapping episode holds the availability alert open, with one message.
-                    rs.active = true;
-                    rs.passing = 0;
-                    rs.first_seen.get_or_insert(now);
-                    rs.last_seen = Some(now);
-                    let f = Finding {
-                        rule: rule.name.clone(),
-                        monitor: r.name.clone(),
-                        severity: rule.severity,
-                        message: trust::flapping_message(&r.name, &config.defaults.flapping),
-                        fingerprint: fp.clone(),
-                        carried_over: false,
-                        category: None,
-                        flapping: true,
-                    };
-                    rs.finding = Some(f.clone());
-                    mine.push(f);
-                    continue;
-                }
-                if settled && r.status.is_up() {
-                    // Settled while up: the episode is over and has been stable long enough.
-                    state.rules.remove(&fp);
-                    continue;
-                }
-            }
-            let verdict = rule.verdict(&vars);
-            if let rules::Verdict::Error(e) = &verdict {
-                mine.push(rules::errors::finding(rule, &r.name, e, rs, now));
-            }
-            match verdict.holds() {
-                None if verdict.is_error() => {}
-                Some(severity) => {
-                    rs.failing += 1;
-                    rs.passing = 0;
-                    rs.first_seen.get_or_insert(now);
-                    rs.last_seen = Some(now);
-                    if rs.failing >= rule.for_runs {
-                        rs.active = true;
-                    }
-                    if rs.active {
-                        let f = Finding {
-                            rule: rule.name.clone(),
-                            monitor: r.name.clone(),
-                            severity,
-                            message: rule.render(&vars),
-                            fingerprint: fp.clone(),
-                            carried_over: false,
-                            category: rules::category_of(&rule.name),
-                            flapping: false,
-                        };
-                        rs.finding = Some(f.clone());
-                        mine.push(f);
-                    }
-                }
-                None => {
-                    rs.failing = 0;
-                    if rs.active {
-                        rs.passing += 1;
-                        if rs.passing >= rule.resolve_after {
-                            *rs = Default::default();
-                        } else if let Some(f) = rs.finding.clone() {
-                            mine.push(f);
-                        }
-                    } else {
-                        *rs = Default::default();
-                    }
-                }
-            }
-            if *rs == state::RuleState::default() {
-                state.rules.remove(&fp);
-            }
-        }
-        let ms = state.monitors.entry(r.name.clone()).or_insert_with(|| MonitorState::new(r.started_at, r.status));
-        ms.last_checked_at = r.started_at;
-        ms.last_status = r.status;
-        ms.findings = mine.clone();
-        ms.data = r.carry.clone();
-        out.extend(mine);
-    }
-    if skipped > 0 {
-        let names: Vec<&str> = skipped_monitors.iter().map(String::as_str).take(10).collect();
-        let more = skipped_monitors.len().saturating_sub(names.len());
-        notes.push(format!(
-            "{RULES_CUT_NOTE}; {skipped} rule evaluation{} left out (monitors: {}{}), their streaks kept and active findings carried over",
-            if skipped == 1 { "" } else { "s" },
-            names.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
-        ));
-    }
-    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -888,36 +733,4 @@ async fn heartbeat(
         url: None,
         error: res.err().map(|e| redactor.redact_text(&e)),
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rules_stop_at_an_injected_deadline_and_keep_their_streaks() {
-        let yaml = "monitors:\n  - name: api\n    type: http\n    url: https://api.example.com/health\nrules:\n  - name: slow_response\n    condition: response_time > 2.0\n    for: 1\n";
-        let loaded = config::load_str(yaml, "t.yml", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e:?}"));
-        let rules = rules::build(&loaded.config.rules).unwrap_or_else(|e| panic!("{e:?}"));
-        let mut r = CheckResult::new(&loaded.config.monitors[0], "https://api.example.com/health".into(), Utc::now());
-        r.set("response_time_ms", 5000.0);
-        let results = [r];
-        let extra = BTreeMap::new();
-        let mut state = State::default();
-        let mut notes = Vec::new();
-        let later = tokio::time::Instant::now() + Duration::from_secs(3600);
-        let f =
-            evaluate_until(&loaded.config, &rules, &results, &mut state, Utc::now(), &extra, Some(later), &mut notes);
-        assert!(f.iter().any(|f| f.rule == "slow_response" && !f.carried_over), "{f:?}");
-        assert!(notes.is_empty(), "{notes:?}");
-        let streaks = state.rules.clone();
-        // The deadline has passed: no rule runs, streaks stay, the active finding stands.
-        let past = tokio::time::Instant::now();
-        let f =
-            evaluate_until(&loaded.config, &rules, &results, &mut state, Utc::now(), &extra, Some(past), &mut notes);
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].starts_with(RULES_CUT_NOTE) && notes[0].contains("api"), "{notes:?}");
-        assert_eq!(state.rules, streaks);
-        assert!(f.iter().any(|f| f.rule == "slow_response" && f.carried_over), "{f:?}");
-    }
 }

@@ -8,6 +8,7 @@ pub mod figures;
 pub mod github_branch;
 pub mod history;
 pub mod rotate;
+mod streaks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::Status;
 use crate::rules::Finding;
+/// Rule streaks are the rules' type, kept here under `rules` in `state.json`.
+pub use crate::rules::RuleState;
 
 pub const STATE_FILE: &str = "state.json";
 
@@ -103,24 +106,11 @@ impl MonitorState {
             settled_at: None,
         }
     }
-}
 
-/// Consecutive outcomes of one rule on one monitor (key: the fingerprint).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct RuleState {
-    #[serde(default)]
-    pub failing: u32,
-    #[serde(default)]
-    pub passing: u32,
-    #[serde(default)]
-    pub active: bool,
-    #[serde(default)]
-    pub first_seen: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub last_seen: Option<DateTime<Utc>>,
-    /// The finding as it was last emitted (kept while waiting for `resolve_after`).
-    #[serde(default)]
-    pub finding: Option<Finding>,
+    /// Whether its flapping episode ended in the run at `now`.
+    pub fn settled_in(&self, now: DateTime<Utc>) -> bool {
+        self.settled_at == Some(now)
+    }
 }
 
 /// Loads the state in `dir`. Missing or empty is empty state; anything else that is not
