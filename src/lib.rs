@@ -31,16 +31,14 @@ use chrono::Utc;
 use checks::{CheckEnv, CheckResult, Status};
 use config::{Config, Loaded};
 use context::RunContext;
-use report::{Counts, FailOn, Report, RunInfo, Tool};
+use report::{FailOn, Report, RunInfo};
 use rules::{Finding, Rule};
 use runner::{Decision, Selection};
 use state::State;
 
+pub use report::merge::merge_reports;
 pub use rules::streaks::{evaluate, evaluate_until, RULES_CUT_NOTE};
 
-/// Error groups in the report and the summary's "Top errors", and how recent they must be.
-const TOP_ERRORS: usize = 10;
-const TOP_ERRORS_DAYS: i64 = 7;
 /// Alerts get this long past the run's deadline, so a run whose checks timed out still
 /// reports them; the whole run ends by the deadline plus this.
 pub const ALERT_MINUTE: Duration = Duration::from_secs(60);
@@ -225,7 +223,7 @@ pub async fn run(
     }
     let hcfg = state::history::HistoryConfig::from_config(&config.state);
     let figures = state::figures::compute(&hist, ctx.now(), hcfg.leak_window);
-    let top_errors = hist.top_errors(ctx.now(), TOP_ERRORS_DAYS, TOP_ERRORS);
+    let top_errors = hist.top_errors(ctx.now(), report::TOP_ERRORS_DAYS, report::TOP_ERRORS);
     let mut extra: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
         figures.iter().map(|(k, f)| (k.clone(), f.variables())).collect();
     checks::log_files::app_variables(config, &results, &state, &mut extra);
@@ -350,49 +348,20 @@ fn build_report(
     finished: chrono::DateTime<Utc>,
     took: Duration,
 ) -> Report {
-    let mut c = Counts { monitors: checks.len(), ..Default::default() };
-    for r in &checks {
-        match r.status {
-            Status::Up => c.up += 1,
-            Status::Degraded => c.degraded += 1,
-            Status::Down => c.down += 1,
-            Status::Skipped => c.skipped += 1,
-        }
-    }
-    c.findings = findings.len();
-    for f in &findings {
-        match f.severity {
-            config::Severity::High => c.high += 1,
-            config::Severity::Medium => c.medium += 1,
-            config::Severity::Low => c.low += 1,
-        }
-    }
-    let status = report::RunStatus::of_counts(&c);
-    Report {
-        schema_version: report::SCHEMA_VERSION,
-        tool: Tool { name: "vaktpost".into(), version: env!("CARGO_PKG_VERSION").into() },
-        run: RunInfo {
-            started_at: started,
-            finished_at: finished,
-            duration_ms: checks::ms(took),
-            shard: opts.selection.shard.map(|s| s.to_string()),
-            github_run_url: ctx.run_url(),
-            dry_run: opts.dry_run,
-            config: loaded.file.clone(),
-            fail_on: opts.fail_on.to_string(),
-            gate: None,
-            inconclusive: None,
-            merged_shards: Vec::new(),
-        },
-        status,
-        counts: c,
-        checks,
-        findings,
-        alerts: Vec::new(),
-        history: BTreeMap::new(),
-        top_errors: Vec::new(),
-        notes,
-    }
+    let run = RunInfo {
+        started_at: started,
+        finished_at: finished,
+        duration_ms: checks::ms(took),
+        shard: opts.selection.shard.map(|s| s.to_string()),
+        github_run_url: ctx.run_url(),
+        dry_run: opts.dry_run,
+        config: loaded.file.clone(),
+        fail_on: opts.fail_on.to_string(),
+        gate: None,
+        inconclusive: None,
+        merged_shards: Vec::new(),
+    };
+    Report::new(run, checks, findings, notes)
 }
 
 /// `vaktpost test-alert`: per channel, what happened or why it failed.
@@ -604,78 +573,6 @@ where
     })
 }
 
-/// Combines shard reports into one: checks in the order given (a monitor reported twice
-/// keeps its first result), findings de-duplicated by fingerprint, counts and status
-/// recomputed.
-pub fn merge_reports(reports: Vec<Report>) -> Result<Report, RunError> {
-    let mut it = reports.into_iter();
-    let mut out = it.next().ok_or_else(|| RunError::Usage("merge needs at least one report".into()))?;
-    let mut shards: Vec<String> = out.run.shard.iter().cloned().collect();
-    let mut names: std::collections::HashSet<String> = out.checks.iter().map(|c| c.name.clone()).collect();
-    let mut fps: std::collections::HashSet<String> = out.findings.iter().map(|f| f.fingerprint.clone()).collect();
-    // One shard whose runner lost its network makes the whole run inconclusive.
-    let mut inconclusive = out.run.inconclusive.clone();
-    for r in it {
-        if inconclusive.is_none() {
-            inconclusive = r.run.inconclusive.clone();
-        }
-        if r.schema_version != out.schema_version {
-            return Err(RunError::Usage(format!(
-                "cannot merge report schema_version {} with {}; use reports from the same vaktpost version",
-                r.schema_version, out.schema_version
-            )));
-        }
-        shards.extend(r.run.shard.iter().cloned());
-        out.run.started_at = out.run.started_at.min(r.run.started_at);
-        out.run.finished_at = out.run.finished_at.max(r.run.finished_at);
-        out.checks.extend(r.checks.into_iter().filter(|c| names.insert(c.name.clone())));
-        out.findings.extend(r.findings.into_iter().filter(|f| fps.insert(f.fingerprint.clone())));
-        out.notes.extend(r.notes.into_iter().filter(|n| !n.starts_with("sharded run:")));
-        out.history.extend(r.history);
-        for g in r.top_errors {
-            match out.top_errors.iter_mut().find(|x| x.fingerprint == g.fingerprint) {
-                Some(x) => {
-                    x.count += g.count;
-                    x.first_seen = x.first_seen.min(g.first_seen);
-                    x.last_seen = x.last_seen.max(g.last_seen);
-                    x.monitors.extend(g.monitors);
-                }
-                None => out.top_errors.push(g),
-            }
-        }
-    }
-    out.top_errors.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen.cmp(&a.last_seen)));
-    out.top_errors.truncate(TOP_ERRORS);
-    out.notes.retain(|n| !n.starts_with("sharded run:"));
-    out.run.duration_ms = checks::ms((out.run.finished_at - out.run.started_at).to_std().unwrap_or_default());
-    out.run.shard = None;
-    out.run.merged_shards = shards;
-    let mut c = Counts { monitors: out.checks.len(), findings: out.findings.len(), ..Default::default() };
-    for r in &out.checks {
-        match r.status {
-            Status::Up => c.up += 1,
-            Status::Degraded => c.degraded += 1,
-            Status::Down => c.down += 1,
-            Status::Skipped => c.skipped += 1,
-        }
-    }
-    for f in &out.findings {
-        match f.severity {
-            config::Severity::High => c.high += 1,
-            config::Severity::Medium => c.medium += 1,
-            config::Severity::Low => c.low += 1,
-        }
-    }
-    out.status = report::RunStatus::of_counts(&c);
-    if let Some(why) = &inconclusive {
-        out.status = report::RunStatus::Inconclusive;
-        out.run.inconclusive = Some(why.clone());
-    }
-    out.counts = c;
-    out.alerts.clear();
-    Ok(out)
-}
-
 /// `vaktpost merge`: one report from the shards' reports, and alerts reconciled once.
 pub async fn merge(
     ctx: &RunContext,
@@ -683,7 +580,7 @@ pub async fn merge(
     reports: Vec<Report>,
     opts: &RunOptions,
 ) -> Result<Outcome, RunError> {
-    let mut report = merge_reports(reports)?;
+    let mut report = merge_reports(reports).map_err(|e| RunError::Usage(e.to_string()))?;
     report.run.dry_run = opts.dry_run;
     report.run.fail_on = opts.fail_on.to_string();
     report.run.github_run_url = ctx.run_url().or(report.run.github_run_url);

@@ -3,10 +3,15 @@
 
 pub mod actions;
 pub mod console;
+pub mod merge;
 pub mod model;
 pub mod summary;
 
 pub use model::*;
+
+/// Error groups in the report and the summary's "Top errors", and how recent they must be.
+pub const TOP_ERRORS: usize = 10;
+pub const TOP_ERRORS_DAYS: i64 = 7;
 
 use std::io::Write;
 
