@@ -38,6 +38,7 @@ use state::State;
 
 pub use report::merge::merge_reports;
 pub use rules::streaks::{evaluate, evaluate_until, RULES_CUT_NOTE};
+pub use state::github_branch::BranchPulled;
 
 /// Alerts get this long past the run's deadline, so a run whose checks timed out still
 /// reports them; the whole run ends by the deadline plus this.
@@ -100,45 +101,13 @@ pub struct Outcome {
     pub branch: Option<BranchPulled>,
 }
 
-/// The data branch as `run`/`merge` pulled it into the state directory, and the directory's
-/// mirrored files right after, so `write_outputs` can tell this run's changes apart.
-#[derive(Debug, Clone)]
-pub struct BranchPulled {
-    pub head: Option<state::github_branch::Head>,
-    pub before: BTreeMap<String, Vec<u8>>,
-}
-
-/// Whether the config keeps the state store in a data branch.
-pub fn uses_branch(config: &Config) -> bool {
-    config.state.backend.as_deref() == Some("github")
-}
-
-/// Pulls the data branch into the state directory before anything reads it. A failure is
-/// a note, and the run then leaves the branch alone (it never writes what it could not read).
-pub async fn pull_branch(ctx: &RunContext, config: &Config, opts: &RunOptions) -> (Option<BranchPulled>, Vec<String>) {
-    use state::github_branch::{snapshot, BranchStore};
-    if !uses_branch(config) || opts.dry_run {
+/// Pulls the data branch into the state directory (`state.backend: github`); a dry run
+/// leaves the branch alone.
+async fn pull_branch(ctx: &RunContext, config: &Config, opts: &RunOptions) -> (Option<BranchPulled>, Vec<String>) {
+    if opts.dry_run {
         return (None, vec![]);
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let pulled = async {
-        let store = BranchStore::from_context(ctx, &config.state, deadline)?;
-        let head = store.pull(&opts.state_dir).await?;
-        let before = snapshot(&opts.state_dir)?;
-        let note =
-            head.is_none().then(|| format!("state branch {} does not exist yet; this run creates it", store.branch()));
-        Ok::<_, state::github_branch::BranchError>((BranchPulled { head, before }, note))
-    }
-    .await;
-    match pulled {
-        Ok((p, note)) => (Some(p), note.into_iter().collect()),
-        Err(e) => (
-            None,
-            vec![format!(
-                "state branch not read: {e}; this run used the local state only and did not write the branch"
-            )],
-        ),
-    }
+    state::github_branch::pull_for_run(ctx, &config.state, &opts.state_dir).await
 }
 
 /// Runs every due check once and evaluates the rules. Writes nothing.
@@ -424,7 +393,9 @@ pub fn write_outputs(
                 // The data branch gets the saved state before the report is written, so how
                 // the push went is in the report.
                 if let Some(pulled) = &outcome.branch {
-                    notes.extend(push_branch(ctx, loaded, opts, pulled, &outcome.report));
+                    let message = report::branch_commit_message(&outcome.report, ctx.var("GITHUB_RUN_ID"));
+                    let dir = &opts.state_dir;
+                    notes.extend(state::github_branch::push_for_run(ctx, &loaded.config.state, dir, pulled, &message));
                 }
             }
             Err(e) => {
@@ -490,86 +461,6 @@ fn save_state(opts: &RunOptions, base: &State, st: &State) -> Result<Vec<String>
         what: "the state",
         path: opts.state_dir.join(state::STATE_FILE),
         source,
-    })
-}
-
-/// Pushes the state directory to the data branch as one commit, re-applying this run's
-/// changes on top of a concurrent writer's. Returns notes for the report; a failure never
-/// fails the run (the state is saved locally either way).
-fn push_branch(
-    ctx: &RunContext,
-    loaded: &Loaded,
-    opts: &RunOptions,
-    pulled: &BranchPulled,
-    report: &Report,
-) -> Vec<String> {
-    use state::github_branch::{snapshot, BranchStore, Changes, PushOutcome};
-    let dir = opts.state_dir.as_path();
-    let after = match snapshot(dir) {
-        Ok(a) => a,
-        Err(e) => return vec![format!("state branch not written: {e}")],
-    };
-    // state.json merges key by key with another writer's (monitors, rules, alerts), so
-    // shards and overlapping runs keep each other's data; history aggregates merge by
-    // monitor and hour (or day). Two writers that both added a sample to the same
-    // monitor's same hour keep this run's aggregate: one sample of uptime, not a loss of
-    // state, and only when two runs write one branch at the same moment.
-    let changes = Changes::new(pulled.before.clone(), after);
-    let c = &report.counts;
-    let message = format!(
-        "vaktpost state after run {} at {}\n\n{} monitors: {} up, {} degraded, {} down, {} skipped",
-        ctx.var("GITHUB_RUN_ID").unwrap_or("(local)"),
-        report.run.finished_at.format("%Y-%m-%dT%H:%M:%SZ"),
-        c.monitors,
-        c.up,
-        c.degraded,
-        c.down,
-        c.skipped
-    );
-    let res = block_on_own_runtime(async {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        let store = BranchStore::from_context(ctx, &loaded.config.state, deadline)?;
-        let synced = store.sync(dir, pulled.head.clone(), &message, |d| changes.reapply(d)).await?;
-        Ok::<_, state::github_branch::BranchError>((store.branch().to_string(), synced))
-    });
-    match res {
-        Ok(Ok((branch, s))) => match s.outcome {
-            PushOutcome::Committed { commit, created_branch, .. } if created_branch => {
-                vec![format!("state branch {branch} created at {}", short(&commit))]
-            }
-            PushOutcome::Committed { commit, .. } if s.attempts > 1 => vec![format!(
-                "state branch {branch}: another run wrote it meanwhile; merged and committed {} after {} attempts",
-                short(&commit),
-                s.attempts
-            )],
-            _ => vec![],
-        },
-        Ok(Err(e)) => vec![format!("state branch not written: {e}")],
-        Err(e) => vec![format!("state branch not written: {e}")],
-    }
-}
-
-fn short(sha: &str) -> &str {
-    sha.get(..7).unwrap_or(sha)
-}
-
-/// Runs a future to completion on a runtime of its own, on a thread of its own:
-/// `write_outputs` is synchronous and is called both outside a runtime (the binary) and
-/// inside one (tests, embedders), where blocking the current runtime would panic.
-fn block_on_own_runtime<F: std::future::Future + Send>(f: F) -> Result<F::Output, String>
-where
-    F::Output: Send,
-{
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-            Ok(rt.block_on(f))
-        })
-        .join()
-        .map_err(|_| "the state branch writer panicked".to_string())?
     })
 }
 

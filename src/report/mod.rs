@@ -15,6 +15,22 @@ pub const TOP_ERRORS_DAYS: i64 = 7;
 
 use std::io::Write;
 
+/// The data branch's commit message for the state a run saved (`run_id`: GitHub's
+/// `GITHUB_RUN_ID`, absent for a local run).
+pub fn branch_commit_message(report: &Report, run_id: Option<&str>) -> String {
+    let c = &report.counts;
+    format!(
+        "vaktpost state after run {} at {}\n\n{} monitors: {} up, {} degraded, {} down, {} skipped",
+        run_id.unwrap_or("(local)"),
+        report.run.finished_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        c.monitors,
+        c.up,
+        c.degraded,
+        c.down,
+        c.skipped
+    )
+}
+
 /// Streams the report as pretty JSON with a final newline.
 pub fn write_json(w: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)?;
