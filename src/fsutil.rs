@@ -12,6 +12,22 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+/// A file a run could not write, and what it was for.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {what} to {} (check that the directory exists and is writable)", path.display())]
+pub struct WriteError {
+    pub what: &'static str,
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl WriteError {
+    /// `map_err` for an I/O result: `res.map_err(WriteError::of("the report", path))`.
+    pub fn of<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> WriteError + 'a {
+        move |source| WriteError { what, path: path.to_path_buf(), source }
+    }
+}
+
 /// Writes a file through a temporary sibling and a rename, so readers never see half of it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))

@@ -1,7 +1,9 @@
 //! vaktpost: post-deployment monitoring that runs inside CI.
 //!
-//! One run is a straight pipeline: config → plan → checks → rules → report → outputs.
-//! Each stage takes plain data and returns plain data; only the edges touch the world.
+//! One run is a straight pipeline of named stages, each a call into the module that owns
+//! it: load state → plan → check → gate → trust → history → rules → alerts → report, then
+//! (in [`write_outputs`]) save → push → write. Each stage takes plain data and returns
+//! plain data; only the edges touch the world.
 
 pub mod alerts;
 pub mod checks;
@@ -21,18 +23,14 @@ pub mod state;
 pub mod trust;
 pub mod untrusted;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-
-use checks::{CheckEnv, CheckResult, Status};
+use checks::CheckEnv;
 use config::{Config, Loaded};
 use context::RunContext;
 use report::{FailOn, Report, RunInfo};
-use rules::{Finding, Rule};
 use runner::{Decision, Selection};
 use state::State;
 
@@ -49,8 +47,8 @@ pub const RULES_GRACE: Duration = Duration::from_secs(15);
 /// vaktpost's own failures (exit code 3), as opposed to findings about targets.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("cannot write {what} to {path}: {source}; check that the directory exists and is writable")]
-    Write { what: &'static str, path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Write(#[from] fsutil::WriteError),
     #[error("{0}")]
     Usage(String),
     #[error("internal error: {0}")]
@@ -101,15 +99,6 @@ pub struct Outcome {
     pub branch: Option<BranchPulled>,
 }
 
-/// Pulls the data branch into the state directory (`state.backend: github`); a dry run
-/// leaves the branch alone.
-async fn pull_branch(ctx: &RunContext, config: &Config, opts: &RunOptions) -> (Option<BranchPulled>, Vec<String>) {
-    if opts.dry_run {
-        return (None, vec![]);
-    }
-    state::github_branch::pull_for_run(ctx, &config.state, &opts.state_dir).await
-}
-
 /// Runs every due check once and evaluates the rules. Writes nothing.
 pub async fn run(
     ctx: &RunContext,
@@ -118,17 +107,18 @@ pub async fn run(
     progress: &(dyn Fn(usize, usize) + Send + Sync),
 ) -> Result<Outcome, RunError> {
     let config = &loaded.config;
-    let started = ctx.now();
-    let t0 = std::time::Instant::now();
+    let (started, t0) = (ctx.now(), std::time::Instant::now());
+    // Load: the data branch into the state directory, then the state.
     let (branch, branch_notes) = pull_branch(ctx, config, opts).await;
     let (mut state, mut notes) = state::load(&opts.state_dir, started);
     let base = state.clone();
     notes.extend(branch_notes);
     notes.extend(loaded.notes.iter().cloned());
+    // Plan: the rules and which monitors are due.
     let rules = rules::build(&config.rules).map_err(|e| RunError::Internal(format!("rules did not compile: {e:?}")))?;
     let decisions = runner::plan(config, &opts.selection, &state, started).map_err(RunError::Usage)?;
-
     let due: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| **d == Decision::Run).map(|(i, _)| i).collect();
+    // Check (and confirm failures, unless the gate re-checks them itself).
     let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(config.defaults.deadline.get());
     let env = Arc::new(CheckEnv {
         net: checks::net::Net::with_dns_server(
@@ -137,67 +127,39 @@ pub async fn run(
         redactor: redact::Redactor::new(&loaded.secrets),
         waiter: ctx.waiter(Some(deadline.into_std())),
     });
-    // Gate mode re-checks failures itself until the wait ends, so it needs no confirmation.
     let timing = runner::Timing { confirm: opts.wait.is_none(), ..runner::Timing::from_context(ctx) };
     let mut ran = runner::run(config, &state, &due, env.clone(), deadline, &timing, progress).await;
+    // Gate (`--wait`): re-check failures until healthy, inside the run's deadline.
     let mut gate = None;
     if let Some(wait) = opts.wait {
-        // The wait lives inside the run's deadline, never past it.
-        let until = (tokio::time::Instant::now() + wait).min(deadline);
-        let g =
-            wait_until_healthy(config, &rules, &state, &due, &mut ran, &env, until, opts.fail_on, &timing, progress)
-                .await;
-        notes.push(match g.healthy_after_ms {
-            Some(ms) => format!(
-                "gate: healthy after {} ({} attempts)",
-                config::duration::format_duration(Duration::from_millis(ms as u64)),
-                g.attempts
-            ),
-            None => format!(
-                "gate: still failing after waiting {} ({} attempts){}",
-                config::duration::format_duration(wait),
-                g.attempts,
-                if until == deadline { "; the wait was cut short by the run's deadline" } else { "" }
-            ),
-        });
+        let (g, note) = runner::gate::wait(
+            config,
+            &rules,
+            &state,
+            &due,
+            &mut ran,
+            &env,
+            wait,
+            deadline,
+            opts.fail_on,
+            &timing,
+            progress,
+        )
+        .await;
+        notes.push(note);
         gate = Some(g);
     }
-    let mut ran = ran.into_iter();
-
-    let mut results: Vec<CheckResult> = Vec::new();
-    for (i, d) in decisions.iter().enumerate() {
-        match d {
-            Decision::Run => {
-                if let Some(r) = ran.next() {
-                    results.push(r)
-                }
-            }
-            Decision::Skip(last) => {
-                let m = &config.monitors[i];
-                let last_status = state.monitors.get(&m.common.name).map(|s| s.last_status);
-                results.push(runner::skipped(m, &env, *last, started, last_status));
-            }
-            Decision::Exclude => {}
-        }
-    }
-    // History: what earlier runs left plus this run's samples, for uptime, percentiles and
-    // leak detection (as report figures and rule variables). Written by `write_outputs`.
-    // A run whose runner lost its network says nothing about the targets: it keeps every
-    // streak, alert and sample as they were (SPEC §3 "Trust before alerting").
+    let mut results = runner::in_config_order(config, &decisions, ran, &state, &env, started);
+    // Trust: a run whose runner lost its network says nothing about the targets; it keeps
+    // every streak, alert and sample as they were (SPEC §3 "Trust before alerting").
     let inconclusive = trust::inconclusive(ctx, config, &results, opts.dry_run).await;
+    // History: earlier runs plus this one's samples, as report figures and rule variables.
     let (mut hist, hist_notes) = state::history::load(&opts.state_dir, started, !opts.dry_run);
     notes.extend(hist_notes);
-    if inconclusive.is_none() {
-        hist.add(&state::history::samples_from(&results));
-    }
-    let hcfg = state::history::HistoryConfig::from_config(&config.state);
-    let figures = state::figures::compute(&hist, ctx.now(), hcfg.leak_window);
-    let top_errors = hist.top_errors(ctx.now(), report::TOP_ERRORS_DAYS, report::TOP_ERRORS);
-    let mut extra: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
-        figures.iter().map(|(k, f)| (k.clone(), f.variables())).collect();
+    let conclusive = inconclusive.is_none();
+    let (figures, mut extra) = state::figures::of_run(&mut hist, &results, conclusive, &config.state, ctx.now());
     checks::log_files::app_variables(config, &results, &state, &mut extra);
-    // Rules get the first part of the alert minute at most (a rule can be slow; the run
-    // must still end by its deadline plus the alert minute).
+    // Rules: streaks for `for:`/`resolve_after:`, within the first part of the alert minute.
     let rules_deadline = Some(deadline + RULES_GRACE);
     let findings = match &inconclusive {
         None => {
@@ -213,9 +175,9 @@ pub async fn run(
         }
     };
     notes.extend(rules::errors::notes(&findings));
-
-    // Alerts get their own minute past the checks' deadline, so a run whose checks
-    // timed out still reports them.
+    // Alerts, with their own minute past the checks' deadline. A sharded run leaves them to
+    // `vaktpost merge`, so a fleet never double-alerts; an inconclusive one sends nothing
+    // (pending deliveries wait for the next run).
     let alert_deadline = deadline + ALERT_MINUTE;
     let alert_run = alerts::AlertRun {
         config,
@@ -225,23 +187,29 @@ pub async fn run(
         dry_run: opts.dry_run,
         deadline: alert_deadline,
     };
-    // A sharded run leaves alerting to `vaktpost merge`, so a fleet never double-alerts.
     let sharded = opts.selection.shard.is_some();
     let mut actions = Vec::new();
     if sharded {
         notes.push("sharded run: alerts are reconciled and sent by `vaktpost merge`".into());
-    } else if inconclusive.is_some() {
-        // Nothing is opened, closed or sent; pending deliveries wait for the next run.
-    } else {
-        let recon = alerts::reconcile(&alert_run, &findings, &mut state).await;
-        actions = recon.actions.clone();
-        actions.extend(alerts::deliver::deliver(&alert_run, &recon, &mut state).await);
+    } else if inconclusive.is_none() {
+        actions = reconcile_alerts(&alert_run, &findings, &mut state).await;
     }
-
-    let finished = ctx.now();
-    let mut report = build_report(ctx, loaded, opts, results, findings, notes, started, finished, t0.elapsed());
+    // Report.
+    let run = RunInfo {
+        started_at: started,
+        finished_at: ctx.now(),
+        duration_ms: checks::ms(t0.elapsed()),
+        shard: opts.selection.shard.map(|s| s.to_string()),
+        github_run_url: ctx.run_url(),
+        dry_run: opts.dry_run,
+        config: loaded.file.clone(),
+        fail_on: opts.fail_on.to_string(),
+        gate,
+        inconclusive: None,
+        merged_shards: Vec::new(),
+    };
+    let mut report = Report::new(run, results, findings, notes);
     report.alerts = actions;
-    report.run.gate = gate;
     if let Some(why) = inconclusive {
         report.status = report::RunStatus::Inconclusive;
         report.run.inconclusive = Some(why);
@@ -249,88 +217,65 @@ pub async fn run(
     let ran: std::collections::HashSet<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
     report.history =
         figures.iter().filter(|(k, _)| ran.contains(k.as_str())).map(|(k, f)| (k.clone(), f.to_json())).collect();
-    report.top_errors = top_errors;
+    report.top_errors = hist.top_errors(ctx.now(), report::TOP_ERRORS_DAYS, report::TOP_ERRORS);
     if !sharded {
         heartbeat(ctx, config, opts, &mut report, alert_deadline, &env.redactor).await;
     }
     Ok(Outcome { report, state, base, history: std::sync::Mutex::new(Some(hist)), branch })
 }
 
-/// Gate mode: re-runs the checks that fail the gate, with backoff, until none do or
-/// `until` passes. `ran` holds the results of `due` (same order) and is updated in place.
-#[allow(clippy::too_many_arguments)]
-async fn wait_until_healthy(
-    config: &Config,
-    rules: &[Rule],
-    state: &State,
-    due: &[usize],
-    ran: &mut [CheckResult],
-    env: &Arc<CheckEnv>,
-    until: tokio::time::Instant,
-    fail_on: FailOn,
-    timing: &runner::Timing,
-    progress: &(dyn Fn(usize, usize) + Send + Sync),
-) -> report::Gate {
-    let t0 = std::time::Instant::now();
-    let mut attempts = 1;
-    let mut backoff = Duration::from_secs(1);
-    loop {
-        let failing: Vec<usize> =
-            ran.iter().enumerate().filter(|(_, r)| trips_gate(config, rules, r, fail_on)).map(|(p, _)| p).collect();
-        if failing.is_empty() {
-            return report::Gate { attempts, healthy_after_ms: Some(checks::ms(t0.elapsed())) };
-        }
-        if tokio::time::Instant::now() + backoff >= until {
-            return report::Gate { attempts, healthy_after_ms: None };
-        }
-        (timing.sleep)(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(15));
-        let idx: Vec<usize> = failing.iter().map(|&p| due[p]).collect();
-        let again = runner::run(config, state, &idx, env.clone(), until, timing, progress).await;
-        for (p, r) in failing.into_iter().zip(again) {
-            ran[p] = r;
-        }
-        attempts += 1;
+/// Pulls the data branch into the state directory (`state.backend: github`); a dry run
+/// leaves the branch alone.
+async fn pull_branch(ctx: &RunContext, config: &Config, opts: &RunOptions) -> (Option<BranchPulled>, Vec<String>) {
+    if opts.dry_run {
+        return (None, vec![]);
     }
+    state::github_branch::pull_for_run(ctx, &config.state, &opts.state_dir).await
 }
 
-/// Whether a result keeps the gate closed: down, or a rule at or above `--fail-on` holds.
-fn trips_gate(config: &Config, rules: &[Rule], r: &CheckResult, fail_on: FailOn) -> bool {
-    if r.status == Status::Down {
-        return true;
-    }
-    let FailOn::Level(level) = fail_on else { return false };
-    let Some(m) = config.monitors.iter().find(|m| m.common.name == r.name) else { return false };
-    let vars = rules::variables(m, r, &BTreeMap::new());
-    rules.iter().filter(|rule| rule.applies_to(&r.name)).any(|rule| rule.trips(&vars, level))
+/// The alerting stage: open, update and resolve alerts for the findings, then deliver.
+async fn reconcile_alerts(
+    run: &alerts::AlertRun<'_>,
+    findings: &[rules::Finding],
+    state: &mut State,
+) -> Vec<report::AlertAction> {
+    let recon = alerts::reconcile(run, findings, state).await;
+    let mut actions = recon.actions.clone();
+    actions.extend(alerts::deliver::deliver(run, &recon, state).await);
+    actions
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_report(
+/// `vaktpost merge`: one report from the shards' reports, and alerts reconciled once.
+pub async fn merge(
     ctx: &RunContext,
     loaded: &Loaded,
+    reports: Vec<Report>,
     opts: &RunOptions,
-    checks: Vec<CheckResult>,
-    findings: Vec<Finding>,
-    notes: Vec<String>,
-    started: chrono::DateTime<Utc>,
-    finished: chrono::DateTime<Utc>,
-    took: Duration,
-) -> Report {
-    let run = RunInfo {
-        started_at: started,
-        finished_at: finished,
-        duration_ms: checks::ms(took),
-        shard: opts.selection.shard.map(|s| s.to_string()),
-        github_run_url: ctx.run_url(),
+) -> Result<Outcome, RunError> {
+    let mut report = merge_reports(reports).map_err(|e| RunError::Usage(e.to_string()))?;
+    report.run.dry_run = opts.dry_run;
+    report.run.fail_on = opts.fail_on.to_string();
+    report.run.github_run_url = ctx.run_url().or(report.run.github_run_url);
+    let (branch, branch_notes) = pull_branch(ctx, &loaded.config, opts).await;
+    let (mut state, notes) = state::load(&opts.state_dir, ctx.now());
+    let base = state.clone();
+    report.notes.extend(notes);
+    report.notes.extend(branch_notes);
+    let redactor = redact::Redactor::new(&loaded.secrets);
+    let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(loaded.config.defaults.deadline.get());
+    let run = alerts::AlertRun {
+        config: &loaded.config,
+        ctx,
+        redactor: &redactor,
+        checks: &report.checks,
         dry_run: opts.dry_run,
-        config: loaded.file.clone(),
-        fail_on: opts.fail_on.to_string(),
-        gate: None,
-        inconclusive: None,
-        merged_shards: Vec::new(),
+        deadline,
     };
-    Report::new(run, checks, findings, notes)
+    if report.status != report::RunStatus::Inconclusive {
+        report.alerts = reconcile_alerts(&run, &report.findings, &mut state).await;
+    }
+    heartbeat(ctx, &loaded.config, opts, &mut report, deadline, &redactor).await;
+    Ok(Outcome { report, state, base, history: std::sync::Mutex::new(None), branch })
 }
 
 /// `vaktpost test-alert`: per channel, what happened or why it failed.
@@ -364,140 +309,45 @@ pub fn write_outputs(
     opts: &RunOptions,
     outcome: &Outcome,
 ) -> Result<Written, RunError> {
-    // History and state first, so a repair, a merge or a failure they meet is in this run's
-    // report. A failed save is still exit 3 (SPEC §2), returned once every output is written.
-    let mut notes = Vec::new();
-    let mut save_failed: Option<RunError> = None;
-    // A merged report's samples were saved by the shards' own runs.
-    if !opts.dry_run && outcome.report.run.merged_shards.is_empty() {
-        let cfg = state::history::HistoryConfig::from_config(&loaded.config.state);
-        let samples = if outcome.report.status == report::RunStatus::Inconclusive {
-            Vec::new()
-        } else {
-            state::history::samples_from(&outcome.report.checks)
-        };
-        let loaded_history = outcome.history.lock().ok().and_then(|mut h| h.take());
-        match state::history::save_loaded(&opts.state_dir, ctx.now(), &cfg, &samples, loaded_history) {
-            Ok(n) => notes.extend(n),
-            Err(source) => {
-                let path = state::history::history_dir(&opts.state_dir);
-                notes.push(format!("history not saved this run: {source} ({}); the run exits 3", path.display()));
-                save_failed = Some(RunError::Write { what: "the history", path, source });
-            }
-        }
-    }
-    if !opts.dry_run {
-        match save_state(opts, &outcome.base, &outcome.state) {
-            Ok(n) => {
-                notes.extend(n);
-                // The data branch gets the saved state before the report is written, so how
-                // the push went is in the report.
-                if let Some(pulled) = &outcome.branch {
-                    let message = report::branch_commit_message(&outcome.report, ctx.var("GITHUB_RUN_ID"));
-                    let dir = &opts.state_dir;
-                    notes.extend(state::github_branch::push_for_run(ctx, &loaded.config.state, dir, pulled, &message));
-                }
-            }
-            Err(e) => {
-                notes.push(format!("state not saved this run: {e}; the run exits 3"));
-                if outcome.branch.is_some() {
-                    notes.push("state branch not written: the local state could not be saved".into());
-                }
-                save_failed.get_or_insert(e);
-            }
-        }
-    }
+    // Save history, state and the data branch first, so a repair, a merge or a failure
+    // they meet is in this run's report. A failed save is still exit 3 (SPEC §2), returned
+    // once every output is written.
+    let (notes, save_failed) = if opts.dry_run {
+        (Vec::new(), None)
+    } else {
+        // A merged report's samples were saved by the shards' own runs.
+        let history = outcome.report.run.merged_shards.is_empty().then(|| state::RunHistory {
+            loaded: outcome.history.lock().ok().and_then(|mut h| h.take()),
+            results: if outcome.report.status == report::RunStatus::Inconclusive {
+                &[]
+            } else {
+                &outcome.report.checks
+            },
+        });
+        let message = || report::branch_commit_message(&outcome.report, ctx.var("GITHUB_RUN_ID"));
+        let branch = outcome.branch.as_ref().map(|p| (p, message()));
+        let (base, ours) = (&outcome.base, &outcome.state);
+        state::save_run(ctx, &loaded.config.state, &opts.state_dir, base, ours, history, branch)
+    };
+    // Write: the report with the saves' notes, the summary, the step outputs.
     let patched = (!notes.is_empty()).then(|| {
         let mut r = outcome.report.clone();
         r.notes.extend(notes);
         r
     });
     let report = patched.as_ref().unwrap_or(&outcome.report);
-    let rp = &opts.report_path;
-    fsutil::write_atomic_with(rp, |w| report::write_json(w, report)).map_err(|source| RunError::Write {
-        what: "the report",
-        path: rp.clone(),
-        source,
-    })?;
-
     let rc = &loaded.config.report;
-    let md = report::summary::render(report, rc.title.as_deref(), rc.max_summary_rows.unwrap_or(500));
-    let mut written = Written::default();
-    let mut targets: Vec<(PathBuf, bool)> = Vec::new();
-    if let Some(p) = ctx.var("GITHUB_STEP_SUMMARY") {
-        targets.push((PathBuf::from(p), true));
-    }
-    if let Some(p) = &opts.summary_path {
-        targets.push((p.clone(), false));
-    }
-    for (p, append) in targets {
-        let res = if append { fsutil::append(&p, md.as_bytes()) } else { fsutil::write_atomic(&p, md.as_bytes()) };
-        res.map_err(|source| RunError::Write { what: "the job summary", path: p.clone(), source })?;
-        written.summary_paths.push(p);
-    }
-    if let Some(p) = ctx.var("GITHUB_OUTPUT") {
-        // Inside a Docker action the workspace is mounted at another path than later steps
-        // see; a path relative to the workspace works for both.
-        let shown = |p: &std::path::Path| match ctx.var("GITHUB_WORKSPACE").and_then(|w| p.strip_prefix(w).ok()) {
-            Some(rel) => rel.display().to_string(),
-            None => p.display().to_string(),
-        };
-        let sp = opts.summary_path.as_deref().or(written.summary_paths.first().map(|p| p.as_path())).map(shown);
-        let text = report::actions::outputs(report, &shown(rp), sp.as_deref());
-        fsutil::append(std::path::Path::new(p), text.as_bytes()).map_err(|source| RunError::Write {
-            what: "step outputs",
-            path: PathBuf::from(p),
-            source,
-        })?;
-    }
-    match save_failed {
-        Some(e) => Err(e),
-        None => Ok(written),
-    }
-}
-
-fn save_state(opts: &RunOptions, base: &State, st: &State) -> Result<Vec<String>, RunError> {
-    state::save_merged(&opts.state_dir, base, st, state::LOCK_TIMEOUT).map_err(|source| RunError::Write {
-        what: "the state",
-        path: opts.state_dir.join(state::STATE_FILE),
-        source,
-    })
-}
-
-/// `vaktpost merge`: one report from the shards' reports, and alerts reconciled once.
-pub async fn merge(
-    ctx: &RunContext,
-    loaded: &Loaded,
-    reports: Vec<Report>,
-    opts: &RunOptions,
-) -> Result<Outcome, RunError> {
-    let mut report = merge_reports(reports).map_err(|e| RunError::Usage(e.to_string()))?;
-    report.run.dry_run = opts.dry_run;
-    report.run.fail_on = opts.fail_on.to_string();
-    report.run.github_run_url = ctx.run_url().or(report.run.github_run_url);
-    let (branch, branch_notes) = pull_branch(ctx, &loaded.config, opts).await;
-    let (mut state, notes) = state::load(&opts.state_dir, ctx.now());
-    let base = state.clone();
-    report.notes.extend(notes);
-    report.notes.extend(branch_notes);
-    let redactor = redact::Redactor::new(&loaded.secrets);
-    let deadline = tokio::time::Instant::now() + opts.deadline.unwrap_or(loaded.config.defaults.deadline.get());
-    let run = alerts::AlertRun {
-        config: &loaded.config,
-        ctx,
-        redactor: &redactor,
-        checks: &report.checks,
-        dry_run: opts.dry_run,
-        deadline,
+    let targets = report::outputs::Targets {
+        report: &opts.report_path,
+        summary: opts.summary_path.as_deref(),
+        title: rc.title.as_deref(),
+        max_rows: rc.max_summary_rows.unwrap_or(500),
     };
-    if report.status != report::RunStatus::Inconclusive {
-        let recon = alerts::reconcile(&run, &report.findings, &mut state).await;
-        let mut actions = recon.actions.clone();
-        actions.extend(alerts::deliver::deliver(&run, &recon, &mut state).await);
-        report.alerts = actions;
+    let summary_paths = report::outputs::write(ctx, report, &targets)?;
+    match save_failed {
+        Some(e) => Err(e.into()),
+        None => Ok(Written { summary_paths }),
     }
-    heartbeat(ctx, &loaded.config, opts, &mut report, deadline, &redactor).await;
-    Ok(Outcome { report, state, base, history: std::sync::Mutex::new(None), branch })
 }
 
 /// Dead man's switch: a ping after every (non-dry) run, `/fail` when the gate trips.

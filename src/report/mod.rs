@@ -5,6 +5,7 @@ pub mod actions;
 pub mod console;
 pub mod merge;
 pub mod model;
+pub mod outputs;
 pub mod summary;
 
 pub use model::*;

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::Status;
+use crate::fsutil::WriteError;
 use crate::rules::Finding;
 /// Rule streaks are the rules' type, kept here under `rules` in `state.json`.
 pub use crate::rules::RuleState;
@@ -226,6 +227,60 @@ pub fn save_merged(
     let text = serde_json::to_vec_pretty(&merged).map_err(std::io::Error::other)?;
     crate::fsutil::write_atomic(&file, &text)?;
     Ok(notes)
+}
+
+/// What a run saves besides its state: the history it loaded (with its samples added)
+/// and this run's results, or `None` when it saves no history (a merge, whose shards
+/// saved theirs).
+pub struct RunHistory<'a> {
+    pub loaded: Option<agg::History>,
+    /// This run's results; empty for an inconclusive run, which adds no samples.
+    pub results: &'a [crate::checks::CheckResult],
+}
+
+/// The save stage of a run: the history, then the state (merged with another run's
+/// changes since `base`), then the data branch (`branch`: what was pulled and the commit
+/// message). Returns the notes for the report and the first save that failed, if any;
+/// the branch failing never fails the run (the state is saved locally either way).
+pub fn save_run(
+    ctx: &crate::context::RunContext,
+    cfg: &crate::config::StateConfig,
+    dir: &Path,
+    base: &State,
+    ours: &State,
+    history: Option<RunHistory>,
+    branch: Option<(&github_branch::BranchPulled, String)>,
+) -> (Vec<String>, Option<WriteError>) {
+    let mut notes = Vec::new();
+    let mut failed = None;
+    if let Some(h) = history {
+        let hcfg = history::HistoryConfig::from_config(cfg);
+        match history::save_loaded(dir, ctx.now(), &hcfg, &history::samples_from(h.results), h.loaded) {
+            Ok(n) => notes.extend(n),
+            Err(source) => {
+                let path = history::history_dir(dir);
+                notes.push(format!("history not saved this run: {source} ({}); the run exits 3", path.display()));
+                failed = Some(WriteError { what: "the history", path, source });
+            }
+        }
+    }
+    match save_merged(dir, base, ours, LOCK_TIMEOUT) {
+        Ok(n) => {
+            notes.extend(n);
+            if let Some((pulled, message)) = branch {
+                notes.extend(github_branch::push_for_run(ctx, cfg, dir, pulled, &message));
+            }
+        }
+        Err(source) => {
+            let e = WriteError { what: "the state", path: dir.join(STATE_FILE), source };
+            notes.push(format!("state not saved this run: {e}: {}; the run exits 3", e.source));
+            if branch.is_some() {
+                notes.push("state branch not written: the local state could not be saved".into());
+            }
+            failed.get_or_insert(e);
+        }
+    }
+    (notes, failed)
 }
 
 #[cfg(test)]
