@@ -1,9 +1,11 @@
 //! The `vaktpost` command line: parses arguments (and their `INPUT_*` action inputs),
-//! calls the library, prints, and maps the outcome to the exit codes of SPEC §2.
+//! calls the library, prints, and maps the outcome to the exit codes of SPEC §2. Errors
+//! are anyhow chains with context, printed once as `error: {:#}`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use vaktpost::config::{self, Diagnostic, Loaded};
@@ -16,6 +18,27 @@ const EXIT_OK: u8 = 0;
 const EXIT_FINDINGS: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_INTERNAL: u8 = 3;
+
+/// A usage error (exit 2), as an error or as the context of one; any other error that
+/// ends a command is vaktpost's own failure (exit 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+/// A failure already reported (config diagnostics are printed one per line), with its
+/// exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("exit {0}")]
+struct Reported(u8);
+
+/// The exit code of an error that ended a command, and whether it still needs printing.
+fn exit_code(e: &anyhow::Error) -> (u8, bool) {
+    if let Some(Reported(code)) = e.downcast_ref::<Reported>() {
+        return (*code, false);
+    }
+    let usage = e.downcast_ref::<Usage>().is_some() || matches!(e.downcast_ref::<RunError>(), Some(RunError::Usage(_)));
+    (if usage { EXIT_USAGE } else { EXIT_INTERNAL }, true)
+}
 
 #[derive(Parser)]
 #[command(
@@ -129,11 +152,11 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let ctx = RunContext::from_process();
-    ExitCode::from(match cli.command {
+    let done = match cli.command {
         Command::Schema { which } => {
             let s = if which == "config" { report::config_schema() } else { report::report_schema() };
             println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
-            EXIT_OK
+            Ok(EXIT_OK)
         }
         Command::Validate => validate(&ctx, cli.config.as_deref()),
         Command::TestAlert { channel } => test_alert(&ctx, cli.config.as_deref(), &channel),
@@ -141,22 +164,29 @@ fn main() -> ExitCode {
         Command::Init => init(&ctx),
         Command::Run(args) if args.validate => validate(&ctx, cli.config.as_deref()),
         Command::Run(args) => run(&ctx, cli.config.as_deref(), args),
-    })
+    };
+    ExitCode::from(done.unwrap_or_else(|e| {
+        let (code, print) = exit_code(&e);
+        if print {
+            eprintln!("error: {e:#}");
+        }
+        code
+    }))
 }
 
-fn load(ctx: &RunContext, explicit: Option<&std::path::Path>) -> Result<Loaded, u8> {
+fn load(ctx: &RunContext, explicit: Option<&std::path::Path>) -> Result<Loaded> {
     let Some(path) = config::find_config(explicit, &ctx.env, &ctx.cwd) else {
-        eprintln!(
-            "error: no config file found; pass --config PATH or create one of: {}",
+        return Err(Usage(format!(
+            "no config file found; pass --config PATH or create one of: {}",
             config::DEFAULT_PATHS.join(", ")
-        );
-        return Err(EXIT_USAGE);
+        ))
+        .into());
     };
     let path = if path.is_absolute() { path } else { ctx.cwd.join(&path) };
     let shown = path.strip_prefix(&ctx.cwd).map(|p| p.to_path_buf()).unwrap_or(path.clone());
     config::load_file(&shown_or(&path, &shown), &ctx.env).map_err(|diags| {
         print_diags(&diags);
-        EXIT_USAGE
+        Reported(EXIT_USAGE).into()
     })
 }
 
@@ -175,50 +205,35 @@ fn print_diags(diags: &[Diagnostic]) {
     eprintln!("{} problem{} found; nothing was checked", diags.len(), if diags.len() == 1 { "" } else { "s" });
 }
 
-fn validate(ctx: &RunContext, explicit: Option<&std::path::Path>) -> u8 {
-    match load(ctx, explicit) {
-        Ok(l) => {
-            let kinds: std::collections::BTreeMap<&str, usize> =
-                l.config.monitors.iter().fold(Default::default(), |mut m, x| {
-                    *m.entry(x.kind.type_name()).or_default() += 1;
-                    m
-                });
-            let list = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
-            println!(
-                "{}: valid — {} monitors ({list}), {} rules",
-                l.file,
-                l.config.monitors.len(),
-                vaktpost::rules::merged(&l.config.rules).len()
-            );
-            for n in &l.notes {
-                println!("note: {n}");
-            }
-            EXIT_OK
-        }
-        Err(code) => code,
+fn validate(ctx: &RunContext, explicit: Option<&std::path::Path>) -> Result<u8> {
+    let l = load(ctx, explicit)?;
+    let kinds: std::collections::BTreeMap<&str, usize> =
+        l.config.monitors.iter().fold(Default::default(), |mut m, x| {
+            *m.entry(x.kind.type_name()).or_default() += 1;
+            m
+        });
+    let list = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
+    println!(
+        "{}: valid — {} monitors ({list}), {} rules",
+        l.file,
+        l.config.monitors.len(),
+        vaktpost::rules::merged(&l.config.rules).len()
+    );
+    for n in &l.notes {
+        println!("note: {n}");
     }
+    Ok(EXIT_OK)
 }
 
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => Some(r),
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            None
-        }
-    }
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
-fn test_alert(ctx: &RunContext, explicit: Option<&std::path::Path>, channel: &str) -> u8 {
-    let loaded = match load(ctx, explicit) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    let Some(rt) = runtime() else { return EXIT_INTERNAL };
-    let results = rt.block_on(vaktpost::test_alert(ctx, &loaded, Some(channel)));
+fn test_alert(ctx: &RunContext, explicit: Option<&std::path::Path>, channel: &str) -> Result<u8> {
+    let loaded = load(ctx, explicit)?;
+    let results = runtime()?.block_on(vaktpost::test_alert(ctx, &loaded, Some(channel)));
     if results.is_empty() {
-        eprintln!("error: no alert channel is configured{}; configure alerts.github, alerts.slack (or SLACK_WEBHOOK_URL), alerts.email or alerts.heartbeat", if channel == "all" { String::new() } else { format!(" for --channel {channel}") });
-        return EXIT_USAGE;
+        return Err(Usage(format!("no alert channel is configured{}; configure alerts.github, alerts.slack (or SLACK_WEBHOOK_URL), alerts.email or alerts.heartbeat", if channel == "all" { String::new() } else { format!(" for --channel {channel}") })).into());
     }
     let mut failed = false;
     // A channel's answer (Slack's error body, SMTP replies) is remote text.
@@ -232,11 +247,7 @@ fn test_alert(ctx: &RunContext, explicit: Option<&std::path::Path>, channel: &st
             }
         }
     }
-    if failed {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    }
+    Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
 }
 
 /// `RunOptions` from the shared output flags.
@@ -253,11 +264,8 @@ fn options(ctx: &RunContext, loaded: &Loaded, out: OutputArgs) -> RunOptions {
     opts
 }
 
-fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u8 {
-    let loaded = match load(ctx, explicit) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> Result<u8> {
+    let loaded = load(ctx, explicit)?;
     if ctx.github_actions() {
         print!("{}", report::actions::masks(&loaded.secrets));
     }
@@ -271,7 +279,7 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
     };
     opts.wait = args.wait;
 
-    let Some(runtime) = runtime() else { return EXIT_INTERNAL };
+    let runtime = runtime()?;
     let tty = ctx.is_tty;
     let progress = move |done: usize, total: usize| {
         if tty {
@@ -285,24 +293,14 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> u
     finish(ctx, &loaded, &opts, outcome, fail_on_alert_error, log.as_deref())
 }
 
-fn merge(ctx: &RunContext, explicit: Option<&std::path::Path>, args: MergeArgs) -> u8 {
-    let loaded = match load(ctx, explicit) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+fn merge(ctx: &RunContext, explicit: Option<&std::path::Path>, args: MergeArgs) -> Result<u8> {
+    let loaded = load(ctx, explicit)?;
     let mut reports = Vec::new();
     for p in &args.reports {
         let path = ctx.path(&p.to_string_lossy());
-        let parsed = std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<report::Report>(&b).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                eprintln!("error: {}: not a vaktpost report: {e}", p.display());
-                return EXIT_USAGE;
-            }
-        }
+        let not_a_report = || Usage(format!("{}: not a vaktpost report", p.display()));
+        let bytes = std::fs::read(&path).with_context(not_a_report)?;
+        reports.push(serde_json::from_slice::<report::Report>(&bytes).with_context(not_a_report)?);
     }
     if ctx.github_actions() {
         print!("{}", report::actions::masks(&loaded.secrets));
@@ -310,8 +308,7 @@ fn merge(ctx: &RunContext, explicit: Option<&std::path::Path>, args: MergeArgs) 
     let fail_on_alert_error = args.out.fail_on_alert_error;
     let log = log_path(ctx, &loaded, args.out.log_file.as_deref());
     let opts = options(ctx, &loaded, args.out);
-    let Some(runtime) = runtime() else { return EXIT_INTERNAL };
-    let outcome = runtime.block_on(vaktpost::merge(ctx, &loaded, reports, &opts));
+    let outcome = runtime()?.block_on(vaktpost::merge(ctx, &loaded, reports, &opts));
     finish(ctx, &loaded, &opts, outcome, fail_on_alert_error, log.as_deref())
 }
 
@@ -345,32 +342,18 @@ fn finish(
     outcome: Result<vaktpost::Outcome, RunError>,
     fail_on_alert_error: bool,
     log: Option<&std::path::Path>,
-) -> u8 {
-    let failed = |e: &dyn std::fmt::Display| {
-        write_log(loaded, log, |r| vec![vaktpost::runlog::failure_line(ctx.now(), &e.to_string(), r)]);
+) -> Result<u8> {
+    // A failed run is in the run log too, with the whole chain.
+    let failed = |e: RunError| {
+        let e = anyhow::Error::new(e);
+        write_log(loaded, log, |r| vec![vaktpost::runlog::failure_line(ctx.now(), &format!("{e:#}"), r)]);
+        e
     };
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(RunError::Usage(m)) => {
-            eprintln!("error: {m}");
-            failed(&m);
-            return EXIT_USAGE;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            failed(&e);
-            return EXIT_INTERNAL;
-        }
-    };
-    let written = match vaktpost::write_outputs(ctx, loaded, opts, &outcome) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {e}");
-            write_log(loaded, log, |r| vaktpost::runlog::lines(&outcome.report, r));
-            failed(&e);
-            return EXIT_INTERNAL;
-        }
-    };
+    let outcome = outcome.map_err(failed)?;
+    let written = vaktpost::write_outputs(ctx, loaded, opts, &outcome).map_err(|e| {
+        write_log(loaded, log, |r| vaktpost::runlog::lines(&outcome.report, r));
+        failed(e)
+    })?;
     write_log(loaded, log, |r| vaktpost::runlog::lines(&outcome.report, r));
     let report = &outcome.report;
     if ctx.github_actions() {
@@ -385,39 +368,36 @@ fn finish(
     if alert_failures > 0 {
         eprintln!("warning: {alert_failures} alert action(s) failed; they are retried on the next run (see the report's alerts)");
     }
-    if fail_on_alert_error && alert_failures > 0 {
+    Ok(if fail_on_alert_error && alert_failures > 0 {
         EXIT_INTERNAL
     } else if opts.fail_on.trips(report) {
         EXIT_FINDINGS
     } else {
         EXIT_OK
-    }
+    })
 }
 
 const INIT_CONFIG: &str = include_str!("../config/init/vaktpost.yml");
 const INIT_WORKFLOW: &str = include_str!("../config/init/workflow.yml");
 
 /// `vaktpost init`: starter files; refuses to overwrite anything.
-fn init(ctx: &RunContext) -> u8 {
+fn init(ctx: &RunContext) -> Result<u8> {
     let files = [(ctx.path("vaktpost.yml"), INIT_CONFIG), (ctx.path(".github/workflows/vaktpost.yml"), INIT_WORKFLOW)];
     let existing: Vec<String> =
         files.iter().filter(|(p, _)| p.exists()).map(|(p, _)| p.display().to_string()).collect();
     if !existing.is_empty() {
-        eprintln!(
-            "error: {} already exist{}; vaktpost init never overwrites (move them away first)",
+        return Err(Usage(format!(
+            "{} already exist{}; vaktpost init never overwrites (move them away first)",
             existing.join(" and "),
             if existing.len() == 1 { "s" } else { "" }
-        );
-        return EXIT_USAGE;
+        ))
+        .into());
     }
     for (path, text) in &files {
         let res = path.parent().map(std::fs::create_dir_all).unwrap_or(Ok(())).and_then(|_| std::fs::write(path, text));
-        if let Err(e) = res {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return EXIT_INTERNAL;
-        }
+        res.with_context(|| format!("cannot write {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     println!("next: edit the URLs in vaktpost.yml, run `vaktpost validate`, then commit both files");
-    EXIT_OK
+    Ok(EXIT_OK)
 }

@@ -203,7 +203,7 @@ pub fn append(path: &Path, lines: &[String]) -> Result<(), String> {
         .open(path)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     // Overlapping runs (shards on one runner) must not rotate the same files at once.
-    let _lock = crate::state::history::Lock::acquire(dir, std::time::Duration::from_secs(10))
+    let _lock = crate::fsutil::Lock::acquire(dir, std::time::Duration::from_secs(10))
         .map_err(|e| format!("cannot lock {}: {e}", dir.display()))?;
     let mut w = FileRotate::new(
         path,

@@ -17,6 +17,8 @@ use crate::checks::{self, CheckEnv, CheckError, CheckResult, Confirmation, Effec
 use crate::config::{Config, Confirm, Monitor, MonitorKind};
 use crate::state::State;
 
+pub mod gate;
+
 /// `K/N`: this process runs shard K (1-based) of N.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -263,6 +265,32 @@ pub async fn run(
         progress(done, total);
     }
     out.into_iter().flatten().collect()
+}
+
+/// Every selected monitor's result in config order: `ran` (the results of the due ones,
+/// in plan order) and a skipped result for each one not due yet.
+pub fn in_config_order(
+    config: &Config,
+    decisions: &[Decision],
+    ran: Vec<CheckResult>,
+    state: &State,
+    env: &CheckEnv,
+    now: DateTime<Utc>,
+) -> Vec<CheckResult> {
+    let mut ran = ran.into_iter();
+    let mut results = Vec::new();
+    for (i, d) in decisions.iter().enumerate() {
+        match d {
+            Decision::Run => results.extend(ran.next()),
+            Decision::Skip(last) => {
+                let m = &config.monitors[i];
+                let last_status = state.monitors.get(&m.common.name).map(|s| s.last_status);
+                results.push(skipped(m, env, *last, now, last_status));
+            }
+            Decision::Exclude => {}
+        }
+    }
+    results
 }
 
 /// A result for a monitor that was not due this run.

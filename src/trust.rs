@@ -8,22 +8,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::checks::{CheckResult, Status};
-use crate::config::{Config, Flapping};
+use crate::config::Config;
 use crate::context::RunContext;
-use crate::state::{MonitorState, State};
+use crate::state::State;
 
-/// The rule whose alert a flapping episode holds open: the monitor's availability.
-pub const AVAILABILITY_RULE: &str = "endpoint_down";
-
-/// The message of a flapping monitor's availability alert. It stays the same for the
-/// whole episode, so the issue is updated once when flapping starts, not on every flip.
-pub fn flapping_message(name: &str, f: &Flapping) -> String {
-    format!(
-        "{name} is flapping: up and down {} or more times within {}",
-        f.transitions,
-        crate::config::duration::format_duration(f.window.get())
-    )
-}
+// The availability rule a flapping episode holds open, and its message, are the streak
+// engine's (`rules::streaks`), which applies them.
+pub use crate::rules::streaks::{flapping_message, AVAILABILITY_RULE};
 
 /// Records this run's up/down transitions per monitor and decides who is flapping.
 /// Sets `flapping` on the results and keeps the episode in the monitor's state.
@@ -64,11 +55,6 @@ pub fn observe_flapping(config: &Config, results: &mut [CheckResult], state: &mu
         }
         r.flapping = ms.flapping_since.is_some();
     }
-}
-
-/// Whether the monitor's flapping episode ended in this run.
-pub fn settled_now(ms: Option<&MonitorState>, now: DateTime<Utc>) -> bool {
-    ms.is_some_and(|m| m.settled_at == Some(now))
 }
 
 /// Why this run's failures say nothing about the targets, if they do not: the configured

@@ -3,40 +3,33 @@
 
 pub mod actions;
 pub mod console;
+pub mod merge;
 pub mod model;
+pub mod outputs;
 pub mod summary;
 
 pub use model::*;
 
+/// Error groups in the report and the summary's "Top errors", and how recent they must be.
+pub const TOP_ERRORS: usize = 10;
+pub const TOP_ERRORS_DAYS: i64 = 7;
+
 use std::io::Write;
-use std::path::Path;
 
-/// Writes a file through a temporary sibling and a rename, so readers never see half of it.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes))
-}
-
-/// [`write_atomic`] for content produced by `fill` as it goes (a large report is streamed
-/// to the file instead of being built in memory first).
-pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    {
-        let mut w = std::io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
-        fill(&mut w)?;
-        w.flush()?;
-    }
-    // Temp files are 0600; outputs must stay readable by later workflow steps, which
-    // run as another user than a Docker action's root.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+/// The data branch's commit message for the state a run saved (`run_id`: GitHub's
+/// `GITHUB_RUN_ID`, absent for a local run).
+pub fn branch_commit_message(report: &Report, run_id: Option<&str>) -> String {
+    let c = &report.counts;
+    format!(
+        "vaktpost state after run {} at {}\n\n{} monitors: {} up, {} degraded, {} down, {} skipped",
+        run_id.unwrap_or("(local)"),
+        report.run.finished_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        c.monitors,
+        c.up,
+        c.degraded,
+        c.down,
+        c.skipped
+    )
 }
 
 /// Streams the report as pretty JSON with a final newline.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::checks::CheckResult;
+use crate::checks::{CheckResult, Status};
 use crate::config::Severity;
 use crate::rules::Finding;
 
@@ -122,6 +122,29 @@ pub struct Counts {
     pub low: usize,
 }
 
+impl Counts {
+    /// The counts of a report: its checks by status, its findings by severity.
+    pub fn tally(checks: &[CheckResult], findings: &[Finding]) -> Counts {
+        let mut c = Counts { monitors: checks.len(), findings: findings.len(), ..Default::default() };
+        for r in checks {
+            match r.status {
+                Status::Up => c.up += 1,
+                Status::Degraded => c.degraded += 1,
+                Status::Down => c.down += 1,
+                Status::Skipped => c.skipped += 1,
+            }
+        }
+        for f in findings {
+            match f.severity {
+                Severity::High => c.high += 1,
+                Severity::Medium => c.medium += 1,
+                Severity::Low => c.low += 1,
+            }
+        }
+        c
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
@@ -147,6 +170,25 @@ pub struct AlertAction {
 }
 
 impl Report {
+    /// A run's report before alerting: counts and status from its checks and findings;
+    /// alerts, history and top errors are added by the stages that produce them.
+    pub fn new(run: RunInfo, checks: Vec<CheckResult>, findings: Vec<Finding>, notes: Vec<String>) -> Report {
+        let counts = Counts::tally(&checks, &findings);
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool { name: "vaktpost".into(), version: env!("CARGO_PKG_VERSION").into() },
+            run,
+            status: RunStatus::of_counts(&counts),
+            counts,
+            checks,
+            findings,
+            alerts: Vec::new(),
+            history: BTreeMap::new(),
+            top_errors: Vec::new(),
+            notes,
+        }
+    }
+
     pub fn worst_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
     }

@@ -8,11 +8,13 @@ use super::model::{Action, Report, RunStatus};
 use crate::checks::{CheckResult, Status};
 use crate::config::Severity;
 use crate::rules::Finding;
-use crate::untrusted;
+// Re-exported for `alerts`, which renders issue bodies with them; `crate::markdown` is
+// their home.
+use crate::markdown::safe_link;
+pub use crate::markdown::{cell, code, code_cell};
 
 /// GitHub rejects step summaries over 1 MiB; stay well under it.
 pub const MAX_BYTES: usize = 900 * 1024;
-const MAX_CELL: usize = 160;
 
 pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
     let mut md = String::new();
@@ -338,13 +340,6 @@ fn upstream_status(md: &mut String, report: &Report, max_rows: usize) {
     md.push('\n');
 }
 
-/// A link target that cannot break out of markdown link syntax.
-fn safe_link(u: &str) -> bool {
-    (u.starts_with("https://") || u.starts_with("http://"))
-        && u.len() < 500
-        && !u.chars().any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>' | '"' | '|' | '[' | ']'))
-}
-
 /// "Logs": per `log_files` monitor, rotation health, this run's top error groups and
 /// security events by category. Absent when no `log_files` monitor ran.
 fn logs(md: &mut String, report: &Report, max_rows: usize) {
@@ -554,22 +549,6 @@ pub fn key_metric(r: &CheckResult) -> String {
         _ => {}
     }
     parts.join(" · ")
-}
-
-/// Makes text safe inside a markdown table cell (and anywhere inline): no pipes, newlines,
-/// raw HTML, links, images, emphasis or mentions; see [`untrusted::markdown`].
-pub fn cell(s: &str) -> String {
-    untrusted::markdown(s, MAX_CELL)
-}
-
-/// A code span for list items and paragraphs (`` `name` ``), however many backticks `s` has.
-pub fn code(s: &str) -> String {
-    untrusted::markdown_code(s, MAX_CELL)
-}
-
-/// A code span inside a table cell.
-pub fn code_cell(s: &str) -> String {
-    untrusted::markdown_code_cell(s, MAX_CELL)
 }
 
 #[cfg(test)]

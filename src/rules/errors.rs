@@ -4,8 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Finding, Rule};
-use crate::state::RuleState;
+use super::{Finding, Rule, RuleState};
 
 /// The category of a finding that says a rule could not be evaluated.
 pub const RULE_ERROR: &str = "rule_error";

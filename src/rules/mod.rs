@@ -5,8 +5,11 @@
 
 pub mod defaults;
 pub mod errors;
+pub mod streaks;
 pub mod typecheck;
 pub mod vars;
+
+pub use streaks::{evaluate, evaluate_until, RuleState, StreakStore};
 
 use std::collections::BTreeMap;
 

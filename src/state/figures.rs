@@ -261,6 +261,27 @@ pub fn trend(points: &[(i64, f64)], limit: Option<f64>, window: Duration) -> Opt
     Some(Trend { slope_per_day, days_to_full, samples: pts.len(), positive_share, growth, leak_suspected })
 }
 
+/// Monitor name → variable name → value: the rule variables the figures give each monitor.
+pub type Variables = BTreeMap<String, BTreeMap<String, Value>>;
+
+/// The history stage of a run: its samples added to `hist` (only when the run is
+/// conclusive), the figures of every monitor, and their rule variables (`uptime_24h`, …).
+pub fn of_run(
+    hist: &mut History,
+    results: &[crate::checks::CheckResult],
+    conclusive: bool,
+    cfg: &crate::config::StateConfig,
+    now: DateTime<Utc>,
+) -> (BTreeMap<String, Figures>, Variables) {
+    if conclusive {
+        hist.add(&super::history::samples_from(results));
+    }
+    let leak_window = super::history::HistoryConfig::from_config(cfg).leak_window;
+    let figures = compute(hist, now, leak_window);
+    let vars = figures.iter().map(|(k, f)| (k.clone(), f.variables())).collect();
+    (figures, vars)
+}
+
 /// The figures of every monitor with history, at `now`.
 pub fn compute(h: &History, now: DateTime<Utc>, leak_window: Duration) -> BTreeMap<String, Figures> {
     let names: Vec<&String> = h.monitors().into_iter().collect();

@@ -397,7 +397,7 @@ impl BranchStore {
             let bytes = decode_blob(&b)
                 .map_err(|detail| BranchError::Unexpected { what: format!("reading {rel} from the branch"), detail })?;
             let path = dir.join(rel);
-            crate::report::write_atomic(&path, &bytes).map_err(|source| BranchError::Io { path, source })?;
+            crate::fsutil::write_atomic(&path, &bytes).map_err(|source| BranchError::Io { path, source })?;
         }
         for (rel, (_, path)) in &local {
             if !head.files.contains_key(rel) {
@@ -672,7 +672,7 @@ impl Changes {
                 theirs.as_deref(),
             );
             match merged {
-                Some(bytes) => crate::report::write_atomic(&path, &bytes),
+                Some(bytes) => crate::fsutil::write_atomic(&path, &bytes),
                 None => match std::fs::remove_file(&path) {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                     r => r,
@@ -767,6 +767,114 @@ pub fn check_branch_name(b: &str) -> Result<(), String> {
         return bad("a part starts with '.' or ends with '.lock'");
     }
     Ok(())
+}
+
+/// The data branch as a run pulled it into the state directory, and the directory's
+/// mirrored files right after, so [`push_for_run`] can tell this run's changes apart.
+#[derive(Debug, Clone)]
+pub struct BranchPulled {
+    pub head: Option<Head>,
+    pub before: BTreeMap<String, Vec<u8>>,
+}
+
+/// Whether the config keeps the state store in a data branch.
+pub fn uses_branch(cfg: &StateConfig) -> bool {
+    cfg.backend.as_deref() == Some("github")
+}
+
+/// Pulls the data branch into the state directory before anything reads it (nothing when
+/// the state is not kept in a branch). A failure is a note, and the run then leaves the
+/// branch alone (it never writes what it could not read).
+pub async fn pull_for_run(ctx: &RunContext, cfg: &StateConfig, dir: &Path) -> (Option<BranchPulled>, Vec<String>) {
+    if !uses_branch(cfg) {
+        return (None, vec![]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pulled = async {
+        let store = BranchStore::from_context(ctx, cfg, deadline)?;
+        let head = store.pull(dir).await?;
+        let before = snapshot(dir)?;
+        let note =
+            head.is_none().then(|| format!("state branch {} does not exist yet; this run creates it", store.branch()));
+        Ok::<_, BranchError>((BranchPulled { head, before }, note))
+    }
+    .await;
+    match pulled {
+        Ok((p, note)) => (Some(p), note.into_iter().collect()),
+        Err(e) => (
+            None,
+            vec![format!(
+                "state branch not read: {e}; this run used the local state only and did not write the branch"
+            )],
+        ),
+    }
+}
+
+/// Pushes the state directory to the data branch as one commit, re-applying this run's
+/// changes on top of a concurrent writer's. Returns notes for the report; a failure never
+/// fails the run (the state is saved locally either way).
+pub fn push_for_run(
+    ctx: &RunContext,
+    cfg: &StateConfig,
+    dir: &Path,
+    pulled: &BranchPulled,
+    message: &str,
+) -> Vec<String> {
+    let after = match snapshot(dir) {
+        Ok(a) => a,
+        Err(e) => return vec![format!("state branch not written: {e}")],
+    };
+    // state.json merges key by key with another writer's (monitors, rules, alerts), so
+    // shards and overlapping runs keep each other's data; history aggregates merge by
+    // monitor and hour (or day). Two writers that both added a sample to the same
+    // monitor's same hour keep this run's aggregate: one sample of uptime, not a loss of
+    // state, and only when two runs write one branch at the same moment.
+    let changes = Changes::new(pulled.before.clone(), after);
+    let res = block_on_own_runtime(async {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let store = BranchStore::from_context(ctx, cfg, deadline)?;
+        let synced = store.sync(dir, pulled.head.clone(), message, |d| changes.reapply(d)).await?;
+        Ok::<_, BranchError>((store.branch().to_string(), synced))
+    });
+    match res {
+        Ok(Ok((branch, s))) => match s.outcome {
+            PushOutcome::Committed { commit, created_branch, .. } if created_branch => {
+                vec![format!("state branch {branch} created at {}", short(&commit))]
+            }
+            PushOutcome::Committed { commit, .. } if s.attempts > 1 => vec![format!(
+                "state branch {branch}: another run wrote it meanwhile; merged and committed {} after {} attempts",
+                short(&commit),
+                s.attempts
+            )],
+            _ => vec![],
+        },
+        Ok(Err(e)) => vec![format!("state branch not written: {e}")],
+        Err(e) => vec![format!("state branch not written: {e}")],
+    }
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
+/// Runs a future to completion on a runtime of its own, on a thread of its own:
+/// [`push_for_run`] is synchronous (the run's `write_outputs` calls it) and is called both outside a runtime (the binary) and
+/// inside one (tests, embedders), where blocking the current runtime would panic.
+fn block_on_own_runtime<F: std::future::Future + Send>(f: F) -> Result<F::Output, String>
+where
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+            Ok(rt.block_on(f))
+        })
+        .join()
+        .map_err(|_| "the state branch writer panicked".to_string())?
+    })
 }
 
 #[cfg(test)]

@@ -19,9 +19,6 @@ use crate::checks::{CheckResult, Status};
 use crate::config::StateConfig;
 
 pub const HISTORY_DIR: &str = "history";
-const LOCK_FILE: &str = ".lock";
-/// A lock older than this belongs to a run that died; a write takes seconds at most.
-const STALE_LOCK: Duration = Duration::from_secs(120);
 
 /// Retention and detection settings, resolved from `state:`.
 #[derive(Debug, Clone)]
@@ -214,12 +211,12 @@ pub(crate) fn segments(dir: &Path) -> Vec<Segment> {
 /// stream) are skipped and, with `repair`, the file is moved aside and its readable
 /// lines written back; either way a note says so.
 pub(crate) fn read_segment(seg: &Segment, repair: bool, now: DateTime<Utc>, notes: &mut Vec<String>) -> Vec<Sample> {
-    let file = match super::files::open_read(&seg.path) {
+    let file = match crate::fsutil::open_read(&seg.path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return vec![],
-        Err(e) if super::files::is_symlink(&e) => {
-            let moved = if repair { super::files::move_aside(&seg.path, now) } else { None };
-            notes.push(super::files::symlink_note(&seg.path, moved.as_deref()));
+        Err(e) if crate::fsutil::is_symlink(&e) => {
+            let moved = if repair { crate::fsutil::move_aside(&seg.path, now) } else { None };
+            notes.push(crate::fsutil::symlink_note(&seg.path, moved.as_deref()));
             return vec![];
         }
         Err(e) => {
@@ -270,7 +267,7 @@ pub(crate) fn read_segment(seg: &Segment, repair: bool, now: DateTime<Utc>, note
         ));
         return out;
     }
-    let aside = super::files::aside_path(&seg.path, now);
+    let aside = crate::fsutil::aside_path(&seg.path, now);
     let moved = std::fs::rename(&seg.path, &aside).is_ok();
     let kept = moved && write_segment(seg, &out).is_ok();
     notes.push(if kept {
@@ -306,9 +303,9 @@ pub(crate) fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 pub(crate) fn write_segment(seg: &Segment, samples: &[Sample]) -> std::io::Result<()> {
     let bytes = encode(samples);
     if seg.gz {
-        crate::report::write_atomic(&seg.path, &gzip(&bytes)?)
+        crate::fsutil::write_atomic(&seg.path, &gzip(&bytes)?)
     } else {
-        crate::report::write_atomic(&seg.path, &bytes)
+        crate::fsutil::write_atomic(&seg.path, &bytes)
     }
 }
 
@@ -327,12 +324,12 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     now: DateTime<Utc>,
     notes: &mut Vec<String>,
 ) -> Result<Option<T>, ()> {
-    let bytes = match super::files::read(path) {
+    let bytes = match crate::fsutil::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if super::files::is_symlink(&e) => {
-            let moved = if repair { super::files::move_aside(path, now) } else { None };
-            notes.push(super::files::symlink_note(path, moved.as_deref()));
+        Err(e) if crate::fsutil::is_symlink(&e) => {
+            let moved = if repair { crate::fsutil::move_aside(path, now) } else { None };
+            notes.push(crate::fsutil::symlink_note(path, moved.as_deref()));
             return Err(());
         }
         Err(e) => {
@@ -343,7 +340,7 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     match serde_json::from_slice::<T>(&bytes) {
         Ok(v) => Ok(Some(v)),
         Err(e) if repair => {
-            let aside = super::files::aside_path(path, now);
+            let aside = crate::fsutil::aside_path(path, now);
             let moved = std::fs::rename(path, &aside).is_ok();
             notes.push(format!(
                 "history file {} was corrupt ({e}); {}",
@@ -361,7 +358,7 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
 
 pub(crate) fn write_json<T: Serialize>(path: &Path, v: &T) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(v).map_err(std::io::Error::other)?;
-    crate::report::write_atomic(path, &bytes)
+    crate::fsutil::write_atomic(path, &bytes)
 }
 
 pub(crate) fn read_rollups(path: &Path, repair: bool, now: DateTime<Utc>, notes: &mut Vec<String>) -> RollupFile {
@@ -510,58 +507,10 @@ pub fn load(state_dir: &Path, now: DateTime<Utc>, repair: bool) -> (History, Vec
     let mut notes = Vec::new();
     let dir = history_dir(state_dir);
     if repair {
-        super::files::quarantine_symlinks(&dir, now, &mut notes);
+        crate::fsutil::quarantine_symlinks(&dir, now, &mut notes);
     }
     let h = load_aggregates(&dir, now, repair, true, &mut notes);
     (h, notes)
-}
-
-/// Holds `history/.lock` while alive. Created with O_EXCL; a lock left by a run that
-/// died (older than two minutes) is taken over.
-pub struct Lock {
-    path: PathBuf,
-}
-
-impl Lock {
-    pub fn acquire(dir: &Path, timeout: Duration) -> std::io::Result<Lock> {
-        use std::io::Write;
-        std::fs::create_dir_all(dir)?;
-        let path = dir.join(LOCK_FILE);
-        let start = std::time::Instant::now();
-        loop {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let _ = writeln!(f, "{}", std::process::id());
-                    return Ok(Lock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|m| m.elapsed().ok());
-                    if age.is_some_and(|a| a > STALE_LOCK) {
-                        // Another waiter may remove it first; either way, try again.
-                        let _ = std::fs::remove_file(&path);
-                        continue;
-                    }
-                    if start.elapsed() > timeout {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::WouldBlock,
-                            format!(
-                                "{} is held by another vaktpost run; if none is running, delete it",
-                                path.display()
-                            ),
-                        ));
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 /// Appends samples to the raw segment of their day. The segment is append-only under the
@@ -593,12 +542,12 @@ fn append_raw(
             Some(seg) => {
                 // Never through a symlink: one planted in a restored cache would make the
                 // run append to any file it can write.
-                let mut f = match super::files::open_append(&seg.path) {
+                let mut f = match crate::fsutil::open_append(&seg.path) {
                     Ok(f) => f,
-                    Err(e) if super::files::is_symlink(&e) => {
-                        notes.push(super::files::symlink_note(
+                    Err(e) if crate::fsutil::is_symlink(&e) => {
+                        notes.push(crate::fsutil::symlink_note(
                             &seg.path,
-                            super::files::move_aside(&seg.path, now).as_deref(),
+                            crate::fsutil::move_aside(&seg.path, now).as_deref(),
                         ));
                         write_segment(&Segment { gz: false, ..seg.clone() }, &list)?;
                         continue;
@@ -651,9 +600,9 @@ pub fn save_loaded(
         return Ok(vec![]);
     }
     let dir = history_dir(state_dir);
-    let _lock = Lock::acquire(&dir, cfg.lock_timeout)?;
+    let _lock = crate::fsutil::Lock::acquire(&dir, cfg.lock_timeout)?;
     let mut notes = Vec::new();
-    super::files::quarantine_symlinks(&dir, now, &mut notes);
+    crate::fsutil::quarantine_symlinks(&dir, now, &mut notes);
     let current = Stamp::of(&dir.join(TAILS_FILE));
     let h = match loaded {
         Some(mut h) if h.stamp.is_some() && h.stamp == current => {
@@ -678,7 +627,7 @@ pub fn save_loaded(
         // The aggregates were not all written: take this run's samples out of the raw
         // segments again, so a rebuild does not count a sample the aggregates lack.
         for (path, len) in appended {
-            if let Ok(f) = super::files::open_append(&path) {
+            if let Ok(f) = crate::fsutil::open_append(&path) {
                 let _ = f.set_len(len);
             }
         }
@@ -750,7 +699,7 @@ fn write_aggregates(
 /// runs use [`save`].
 pub fn write_store(state_dir: &Path, now: DateTime<Utc>, cfg: &HistoryConfig, mut h: History) -> std::io::Result<()> {
     let dir = history_dir(state_dir);
-    let _lock = Lock::acquire(&dir, cfg.lock_timeout)?;
+    let _lock = crate::fsutil::Lock::acquire(&dir, cfg.lock_timeout)?;
     let mut notes = Vec::new();
     h.fold_before(now.date_naive() - chrono::Duration::days(1));
     let mut months: BTreeMap<(i32, u32), RollupFile> = BTreeMap::new();
@@ -832,39 +781,5 @@ mod tests {
         assert_eq!((r.count, r.up, r.degraded, r.down, r.errors), (3, 1, 1, 1, 1));
         assert_eq!((r.known_ms, r.up_ms), (900_000, 600_000));
         assert_eq!(r.max_ms, Some(30.0));
-    }
-
-    #[test]
-    fn stale_lock_is_taken_over_and_live_lock_times_out() {
-        use std::time::SystemTime;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(LOCK_FILE);
-        let backdate = |age: Duration| {
-            let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-            f.set_modified(SystemTime::now() - age).unwrap();
-        };
-        // A dead run's lock: last written longer ago than STALE_LOCK. It is taken over at
-        // once, even with no time to wait, and the new holder's lock is a fresh file.
-        std::fs::write(&path, "999999\n").unwrap();
-        backdate(STALE_LOCK + Duration::from_secs(60));
-        let taken = Lock::acquire(dir.path(), Duration::ZERO).expect("a stale lock is taken over");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{}\n", std::process::id()));
-        let age = std::fs::metadata(&path).unwrap().modified().unwrap().elapsed().unwrap_or_default();
-        assert!(age < STALE_LOCK, "the taken-over lock is fresh");
-        // A live lock (the one just taken, and one just under the staleness age) is not:
-        // the waiter gives up after its timeout with WouldBlock and a message saying what
-        // to do, and the lock stays.
-        let err = Lock::acquire(dir.path(), Duration::from_millis(50)).err().expect("a live lock is held");
-        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
-        assert!(err.to_string().contains("held by another vaktpost run; if none is running, delete it"), "{err}");
-        backdate(STALE_LOCK - Duration::from_secs(30));
-        let err =
-            Lock::acquire(dir.path(), Duration::from_millis(50)).err().expect("a lock younger than STALE_LOCK is live");
-        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
-        assert!(path.exists());
-        // Released: free again.
-        drop(taken);
-        assert!(!path.exists());
-        assert!(Lock::acquire(dir.path(), Duration::ZERO).is_ok());
     }
 }

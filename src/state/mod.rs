@@ -6,10 +6,10 @@
 pub mod agg;
 pub mod events;
 pub mod figures;
-pub mod files;
 pub mod github_branch;
 pub mod history;
 pub mod rotate;
+mod streaks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::Status;
+use crate::fsutil::WriteError;
 use crate::rules::Finding;
+/// Rule streaks are the rules' type, kept here under `rules` in `state.json`.
+pub use crate::rules::RuleState;
 
 pub const STATE_FILE: &str = "state.json";
 
@@ -105,24 +108,11 @@ impl MonitorState {
             settled_at: None,
         }
     }
-}
 
-/// Consecutive outcomes of one rule on one monitor (key: the fingerprint).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct RuleState {
-    #[serde(default)]
-    pub failing: u32,
-    #[serde(default)]
-    pub passing: u32,
-    #[serde(default)]
-    pub active: bool,
-    #[serde(default)]
-    pub first_seen: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub last_seen: Option<DateTime<Utc>>,
-    /// The finding as it was last emitted (kept while waiting for `resolve_after`).
-    #[serde(default)]
-    pub finding: Option<Finding>,
+    /// Whether its flapping episode ended in the run at `now`.
+    pub fn settled_in(&self, now: DateTime<Utc>) -> bool {
+        self.settled_at == Some(now)
+    }
 }
 
 /// Loads the state in `dir`. Missing or empty is empty state; anything else that is not
@@ -130,12 +120,12 @@ pub struct RuleState {
 /// moved aside with a note, never overwritten in place.
 pub fn load(dir: &Path, now: DateTime<Utc>) -> (State, Vec<String>) {
     let file = dir.join(STATE_FILE);
-    let bytes = match files::read(&file) {
+    let bytes = match crate::fsutil::read(&file) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (State::default(), vec![]),
-        Err(e) if files::is_symlink(&e) => {
-            let moved = files::move_aside(&file, now);
-            return (State::default(), vec![files::symlink_note(&file, moved.as_deref())]);
+        Err(e) if crate::fsutil::is_symlink(&e) => {
+            let moved = crate::fsutil::move_aside(&file, now);
+            return (State::default(), vec![crate::fsutil::symlink_note(&file, moved.as_deref())]);
         }
         Err(e) => {
             return (
@@ -150,7 +140,7 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> (State, Vec<String>) {
     match parse(&bytes) {
         Ok(s) => (s, vec![]),
         Err(e) => {
-            let note = match files::move_aside(&file, now) {
+            let note = match crate::fsutil::move_aside(&file, now) {
                 Some(aside) => format!(
                     "state file {} was corrupt ({e}); moved to {} and started fresh (streaks for `for:` start over)",
                     file.display(),
@@ -180,7 +170,7 @@ pub fn save(dir: &Path, state: &State) -> std::io::Result<PathBuf> {
     let mut s = state.clone();
     s.version = 1;
     let text = serde_json::to_vec_pretty(&s).map_err(std::io::Error::other)?;
-    crate::report::write_atomic(&file, &text)?;
+    crate::fsutil::write_atomic(&file, &text)?;
     Ok(file)
 }
 
@@ -199,10 +189,10 @@ pub fn save_merged(
     lock_timeout: std::time::Duration,
 ) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
-    let _lock = history::Lock::acquire(dir, lock_timeout)?;
+    let _lock = crate::fsutil::Lock::acquire(dir, lock_timeout)?;
     let file = dir.join(STATE_FILE);
     let mut notes = Vec::new();
-    let theirs = match files::read(&file) {
+    let theirs = match crate::fsutil::read(&file) {
         Ok(b) if b.iter().all(u8::is_ascii_whitespace) => None,
         Ok(b) => match parse(&b) {
             Ok(s) => Some(s),
@@ -213,7 +203,7 @@ pub fn save_merged(
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         // The atomic rename below replaces the link itself, never its target.
-        Err(e) if files::is_symlink(&e) => {
+        Err(e) if crate::fsutil::is_symlink(&e) => {
             notes.push(format!("{} became a symlink during the run; replaced, never followed", file.display()));
             None
         }
@@ -236,8 +226,62 @@ pub fn save_merged(
         _ => ours,
     };
     let text = serde_json::to_vec_pretty(&merged).map_err(std::io::Error::other)?;
-    crate::report::write_atomic(&file, &text)?;
+    crate::fsutil::write_atomic(&file, &text)?;
     Ok(notes)
+}
+
+/// What a run saves besides its state: the history it loaded (with its samples added)
+/// and this run's results, or `None` when it saves no history (a merge, whose shards
+/// saved theirs).
+pub struct RunHistory<'a> {
+    pub loaded: Option<agg::History>,
+    /// This run's results; empty for an inconclusive run, which adds no samples.
+    pub results: &'a [crate::checks::CheckResult],
+}
+
+/// The save stage of a run: the history, then the state (merged with another run's
+/// changes since `base`), then the data branch (`branch`: what was pulled and the commit
+/// message). Returns the notes for the report and the first save that failed, if any;
+/// the branch failing never fails the run (the state is saved locally either way).
+pub fn save_run(
+    ctx: &crate::context::RunContext,
+    cfg: &crate::config::StateConfig,
+    dir: &Path,
+    base: &State,
+    ours: &State,
+    history: Option<RunHistory>,
+    branch: Option<(&github_branch::BranchPulled, String)>,
+) -> (Vec<String>, Option<WriteError>) {
+    let mut notes = Vec::new();
+    let mut failed = None;
+    if let Some(h) = history {
+        let hcfg = history::HistoryConfig::from_config(cfg);
+        match history::save_loaded(dir, ctx.now(), &hcfg, &history::samples_from(h.results), h.loaded) {
+            Ok(n) => notes.extend(n),
+            Err(source) => {
+                let path = history::history_dir(dir);
+                notes.push(format!("history not saved this run: {source} ({}); the run exits 3", path.display()));
+                failed = Some(WriteError { what: "the history", path, source });
+            }
+        }
+    }
+    match save_merged(dir, base, ours, LOCK_TIMEOUT) {
+        Ok(n) => {
+            notes.extend(n);
+            if let Some((pulled, message)) = branch {
+                notes.extend(github_branch::push_for_run(ctx, cfg, dir, pulled, &message));
+            }
+        }
+        Err(source) => {
+            let e = WriteError { what: "the state", path: dir.join(STATE_FILE), source };
+            notes.push(format!("state not saved this run: {e}: {}; the run exits 3", e.source));
+            if branch.is_some() {
+                notes.push("state branch not written: the local state could not be saved".into());
+            }
+            failed.get_or_insert(e);
+        }
+    }
+    (notes, failed)
 }
 
 #[cfg(test)]

@@ -43,13 +43,13 @@ pub(crate) fn rotate(
             remove_file(&seg.path)?;
         } else if !seg.gz && seg.day < today - chrono::Duration::days(1) {
             // Compress every kept segment older than yesterday (`delaycompress`).
-            let bytes = match super::files::read(&seg.path) {
+            let bytes = match crate::fsutil::read(&seg.path) {
                 Ok(b) => b,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
             let gz = seg.path.with_extension("jsonl.gz");
-            crate::report::write_atomic(&gz, &gzip(&bytes)?)?;
+            crate::fsutil::write_atomic(&gz, &gzip(&bytes)?)?;
             remove_file(&seg.path)?;
         }
     }
