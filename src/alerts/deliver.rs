@@ -2,16 +2,21 @@
 //! each filtered by its `min_severity`), together with anything an earlier run failed to
 //! deliver. A failed delivery keeps its events pending in the state.
 
-use super::channel::{self, Channel};
+use super::channel::Channel;
 use super::{AlertEvent, AlertRun, EventKind, Notice, Reconciled};
 use crate::report::{Action, AlertAction};
 use crate::state::State;
 
-/// Delivers to every configured channel that takes events (GitHub issues are synced in
-/// reconciliation).
-pub async fn deliver(run: &AlertRun<'_>, recon: &Reconciled, state: &mut State) -> Vec<AlertAction> {
+/// Delivers to every channel of `channels` ([`super::channel::configured`]) that takes
+/// events (GitHub issues are synced in reconciliation).
+pub async fn deliver(
+    run: &AlertRun<'_>,
+    channels: &[Box<dyn Channel + '_>],
+    recon: &Reconciled,
+    state: &mut State,
+) -> Vec<AlertAction> {
     let mut out = Vec::new();
-    for ch in channel::configured(run.config) {
+    for ch in channels {
         let Some(min) = ch.min_severity() else { continue };
         let name = ch.name();
         let mut events: Vec<AlertEvent> = state.pending.remove(name).unwrap_or_default();

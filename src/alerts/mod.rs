@@ -74,9 +74,10 @@ pub(crate) fn action(fp: &str, channel: &str, a: Action) -> AlertAction {
 /// Reconciles and delivers: the alert actions of this run (GitHub's, then the notice
 /// channels'), with what reconciliation found.
 pub async fn run(run: &AlertRun<'_>, findings: &[Finding], state: &mut State) -> (Reconciled, Vec<AlertAction>) {
+    let channels = channel::configured(run.config);
     let recon = reconcile(run, findings, state).await;
     let mut actions = recon.actions.clone();
-    actions.extend(deliver::deliver(run, &recon, state).await);
+    actions.extend(deliver::deliver(run, &channels, &recon, state).await);
     (recon, actions)
 }
 
