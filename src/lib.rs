@@ -18,6 +18,7 @@ pub mod runner;
 pub mod state;
 pub mod trust;
 pub mod untrusted;
+pub mod values;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,20 +1,19 @@
 //! Configuration: the serde model, loading with located diagnostics, and validation.
 
 pub mod diag;
-pub mod duration;
 pub mod interp;
 pub mod load;
 pub mod locate;
 pub mod model;
 pub mod schema;
-pub mod secret;
 pub mod validate;
 
+pub use crate::values::Secret;
+pub use crate::values::{duration, secret};
+pub use crate::values::{ByteSize, Confirm, Dur, OneOrMany, StatusItem, StatusSpec, CONFIRM_DEFAULT};
 pub use diag::Diagnostic;
-pub use duration::{ByteSize, Dur};
 pub use load::{load_str, Loaded};
 pub use model::*;
-pub use secret::Secret;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
