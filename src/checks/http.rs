@@ -2,6 +2,11 @@
 //! request) so it can time each phase the way blackbox_exporter and curl do, bound
 //! redirects, and cap the body after decompression.
 
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{de, Deserialize, Deserializer, Serialize};
+
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
@@ -15,15 +20,174 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
 use tokio_util::io::StreamReader;
 use url::Url;
 
+use super::kinds::{check_url, url_secrets, Kind};
+use super::metrics::Metric::{self, *};
 use super::ssl::CertFacts;
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::config::{HttpOptions, StatusItem, StatusSpec};
 use crate::retry::{self, Next, Policy};
+use crate::values::{ByteSize, Dur, OneOrMany, Secret, StatusItem, StatusSpec};
 
 mod security;
 
 /// The names of the security violations an `http` monitor with `security:` reports.
 pub use security::RULES as SECURITY_RULES;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpOptions {
+    /// `http://` or `https://` URL.
+    pub url: String,
+    #[serde(default = "d_get")]
+    pub method: String,
+    /// Request headers; values are secrets and never printed.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    /// Request body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// 200, [200, 204], "2xx", or ["2xx", 404]. Default "2xx".
+    #[serde(default)]
+    pub expected_status: Option<StatusSpec>,
+    /// Slower than this (median over samples) ⇒ `degraded`.
+    #[serde(default)]
+    pub max_response_time: Option<Dur>,
+    /// Requests per run; error rate and percentiles come from them.
+    #[serde(default)]
+    pub samples: Option<u32>,
+    /// Text (or list of texts) the body must contain.
+    #[serde(default)]
+    pub body_contains: Option<OneOrMany>,
+    /// Text (or list of texts) the body must not contain.
+    #[serde(default)]
+    pub body_not_contains: Option<OneOrMany>,
+    /// JSON pointer ⇒ expected value, e.g. `{"/status": "ok"}`.
+    #[serde(default)]
+    pub json: BTreeMap<String, serde_json::Value>,
+    /// Metric name ⇒ JSON pointer of a numeric field, e.g. `{percent: /percent}`.
+    #[serde(default)]
+    pub extract: BTreeMap<String, String>,
+    /// The deployed version must equal this (a 7+ character prefix of a commit SHA also matches).
+    #[serde(default)]
+    pub expect_version: Option<String>,
+    /// Where the version is read: `json:/version` (default) or `header:X-Version`.
+    #[serde(default)]
+    pub version_from: Option<String>,
+    #[serde(default = "d_true")]
+    pub follow_redirects: bool,
+    #[serde(default = "d_max_redirects")]
+    pub max_redirects: u32,
+    /// Largest body read, after decompression; larger is a failure.
+    #[serde(default = "d_max_body")]
+    pub max_body_bytes: ByteSize,
+    /// Accept any certificate (self-signed test targets). Certificate problems are
+    /// still reported by an `ssl` monitor.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// Security events: `true` for every check, or a block that chooses them.
+    #[serde(default, deserialize_with = "de_security")]
+    #[schemars(with = "Option<SecuritySetting>")]
+    pub security: Option<Box<SecurityOptions>>,
+}
+
+fn d_get() -> String {
+    "GET".into()
+}
+
+/// The checks behind `security:` on an `http` monitor; each is on unless set to `false`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityOptions {
+    /// HTTPS responses carry `Strict-Transport-Security`.
+    #[serde(default = "d_true")]
+    pub hsts: bool,
+    /// Smallest acceptable HSTS `max-age`.
+    #[serde(default = "d_min_hsts_max_age")]
+    pub min_hsts_max_age: Dur,
+    /// Plain HTTP redirects to HTTPS.
+    #[serde(default = "d_true")]
+    pub redirect_https: bool,
+    /// The plain-HTTP URL to try for `redirect_https`; default: the monitor's URL with
+    /// `http://` on port 80 (an https URL on another port is then not tried).
+    #[serde(default)]
+    pub http_url: Option<String>,
+    /// Responses carry `X-Content-Type-Options: nosniff`.
+    #[serde(default = "d_true")]
+    pub nosniff: bool,
+    /// Responses carry a `Content-Security-Policy`.
+    #[serde(default = "d_true")]
+    pub csp: bool,
+    /// Every `Set-Cookie` has `Secure` and `HttpOnly`.
+    #[serde(default = "d_true")]
+    pub cookies: bool,
+    /// Paths on the monitor's origin that must not be served (a 2xx is a violation).
+    #[serde(default = "d_forbidden_paths")]
+    pub forbidden_paths: Vec<String>,
+}
+
+impl Default for SecurityOptions {
+    fn default() -> Self {
+        SecurityOptions {
+            hsts: true,
+            min_hsts_max_age: d_min_hsts_max_age(),
+            redirect_https: true,
+            http_url: None,
+            nosniff: true,
+            csp: true,
+            cookies: true,
+            forbidden_paths: d_forbidden_paths(),
+        }
+    }
+}
+
+// Mozilla's HTTP Observatory asks for at least six months.
+fn d_min_hsts_max_age() -> Dur {
+    Dur::secs(180 * 86_400)
+}
+fn d_forbidden_paths() -> Vec<String> {
+    ["/.env", "/.git/HEAD", "/.git/config", "/server-status"].map(String::from).to_vec()
+}
+
+/// `security:` as written: `true`/`false` or a block (for the JSON Schema).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum SecuritySetting {
+    On(bool),
+    Options(SecurityOptions),
+}
+
+fn de_security<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<SecurityOptions>>, D::Error> {
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Option<Box<SecurityOptions>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("true, false, or a block such as {hsts: true, forbidden_paths: [/.env]}")
+        }
+        fn visit_bool<E: de::Error>(self, on: bool) -> Result<Self::Value, E> {
+            Ok(on.then(Box::default))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            SecurityOptions::deserialize(de::value::MapAccessDeserializer::new(map)).map(|o| Some(Box::new(o)))
+        }
+    }
+    d.deserialize_any(V)
+}
+fn d_max_redirects() -> u32 {
+    10
+}
+fn d_max_body() -> ByteSize {
+    ByteSize(10 << 20)
+}
+
+fn d_true() -> bool {
+    true
+}
 
 const UA: &str = concat!("vaktpost/", env!("CARGO_PKG_VERSION"), " (+https://github.com/vaktpost/vaktpost)");
 
@@ -849,6 +1013,108 @@ pub fn host_header(url: &url::Url) -> Option<HeaderValue> {
         None => host.to_string(),
     };
     HeaderValue::from_str(&value).ok()
+}
+
+/// The checks of an `http` monitor's options beyond serde's.
+fn validate(p: &str, h: &HttpOptions, err: &mut dyn FnMut(&str, String)) {
+    check_url(&format!("{p}.url"), &h.url, err);
+    if Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).is_err() || h.method.is_empty() {
+        err(&format!("{p}.method"), format!("invalid HTTP method {:?}", h.method));
+    }
+    for (k, v) in &h.headers {
+        if HeaderName::from_bytes(k.as_bytes()).is_err() {
+            err(&format!("{p}.headers.{k}"), format!("invalid header name {k:?}"));
+        } else if HeaderValue::from_str(v.expose()).is_err() {
+            err(&format!("{p}.headers.{k}"), "header value contains characters not allowed in HTTP headers".into());
+        }
+    }
+    if let Some(s) = h.samples {
+        if s == 0 || s > 1000 {
+            err(&format!("{p}.samples"), format!("must be between 1 and 1000, got {s}"));
+        }
+    }
+    for ptr in h.json.keys() {
+        if !ptr.is_empty() && !ptr.starts_with('/') {
+            err(&format!("{p}.json"), format!("{ptr:?} is not a JSON pointer; write it like \"/status\""));
+        }
+    }
+    for (name, ptr) in &h.extract {
+        if !ptr.is_empty() && !ptr.starts_with('/') {
+            err(&format!("{p}.extract.{name}"), format!("{ptr:?} is not a JSON pointer; write it like \"/percent\""));
+        }
+        let ident = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident {
+            err(
+                &format!("{p}.extract.{name}"),
+                "metric names must be letters, digits and _ (they are rule variables)".into(),
+            );
+        }
+    }
+    if let Some(v) = &h.version_from {
+        let ok = v.strip_prefix("header:").is_some_and(|n| HeaderName::from_bytes(n.trim().as_bytes()).is_ok())
+            || v.strip_prefix("json:").is_some_and(|ptr| ptr.is_empty() || ptr.starts_with('/'));
+        if !ok {
+            err(&format!("{p}.version_from"), format!("must be \"json:/pointer\" or \"header:Name\", got {v:?}"));
+        }
+    }
+    if h.max_redirects > 50 {
+        err(&format!("{p}.max_redirects"), "must be at most 50".into());
+    }
+    if h.max_body_bytes.0 == 0 {
+        err(&format!("{p}.max_body_bytes"), "must be more than 0".into());
+    }
+}
+
+impl Kind for HttpOptions {
+    fn secrets(&self, out: &mut Vec<String>) {
+        url_secrets(&self.url, out);
+        for v in self.headers.values() {
+            out.push(v.expose().to_string());
+            // `Bearer X`, `Basic X`, `Token X`: the credential alone, as the redactor has it.
+            let parts: Vec<&str> = v.expose().split_whitespace().collect();
+            out.extend(parts.iter().skip(1).filter(|p| p.len() >= 6).map(|p| p.to_string()));
+        }
+    }
+    fn target(&self) -> String {
+        self.url.clone()
+    }
+    fn validate(&self, at: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
+        validate(at, self, err)
+    }
+    const METRICS: &'static [(&'static str, Metric)] = &[
+        ("response_time_ms", Num),
+        ("samples", Num),
+        ("errors", Num),
+        ("error_rate", Num),
+        ("p50_ms", Num),
+        ("p95_ms", Num),
+        ("dns_ms", Num),
+        ("connect_ms", Num),
+        ("tls_ms", Num),
+        ("ttfb_ms", Num),
+        ("transfer_ms", Num),
+        ("attempts", Num),
+        ("status_code", Num),
+        ("body_bytes", Num),
+        ("redirects", Num),
+        ("http_version", Str),
+        ("tls_version", Str),
+        ("days_left", Num),
+        ("not_after", Str),
+        ("version", Str),
+        ("security_violations", Objs),
+    ];
+    const OPEN_METRICS: Option<Metric> = Some(Metric::Num);
+    fn rule_variables(&self, r: &CheckResult) -> Vec<(&'static str, serde_json::Value)> {
+        // https monitors report `days_left` too; `cert_expiring` needs thresholds there,
+        // and they are the `ssl` defaults (30 and 7 days).
+        if r.metrics.contains_key("days_left") {
+            vec![("warning_days", serde_json::json!(30)), ("critical_days", serde_json::json!(7))]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,13 +18,41 @@ mod instatus;
 mod railway;
 mod statuspage;
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use http::Method;
 use serde_json::Value;
 use url::Url;
 
 use super::http::{api_request, with_retries, ApiRequest};
+use super::kinds::{check_url, url_secrets, Kind};
+use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::config::{Secret, StatusPageOptions};
+use crate::values::hint::hint;
+use crate::values::Secret;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPageOptions {
+    /// The status page's JSON API (`https://status.example.com/api/v2/summary.json`), or
+    /// just the page (`https://status.example.com`): the provider's usual path is then
+    /// tried. With `preset`, overrides the preset's URL (a mirror, a test server).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `openai`, `railway`, `github`, `cloudflare`, `vercel`, `anthropic`: sets `url` and
+    /// `provider`.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// `auto` (default: detected from the JSON), `statuspage`, `incidentio`, `instatus`,
+    /// `railway`, `betterstack`, `checkly`.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Component names to watch (case-insensitive, also inside groups; a group's name
+    /// watches all its members); empty watches the whole page.
+    #[serde(default)]
+    pub components: Vec<String>,
+}
 
 /// Values of `provider:`.
 pub const PROVIDERS: &[&str] = &["auto", "statuspage", "incidentio", "instatus", "railway", "betterstack", "checkly"];
@@ -565,6 +593,69 @@ fn evaluate(o: &StatusPageOptions, provider: &str, page: &Page, r: &mut CheckRes
     }
     if !notes.is_empty() {
         r.message = Some(notes.join("; "));
+    }
+}
+
+impl Kind for StatusPageOptions {
+    fn secrets(&self, out: &mut Vec<String>) {
+        if let Some(u) = &self.url {
+            url_secrets(u, out);
+        }
+    }
+    fn target(&self) -> String {
+        self.url.clone().or_else(|| self.preset.clone()).unwrap_or_default()
+    }
+    fn validate(&self, p: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
+        if self.url.is_none() && self.preset.is_none() {
+            err(p, "a status_page monitor needs `url` or `preset`".into());
+        }
+        if let Some(u) = &self.url {
+            check_url(&format!("{p}.url"), u, err);
+        }
+        if let Some(pr) = &self.provider {
+            if !PROVIDERS.contains(&pr.as_str()) {
+                err(&format!("{p}.provider"), format!("unknown provider {pr:?}{}", hint(pr, PROVIDERS)));
+            }
+        }
+        if let Some(pr) = &self.preset {
+            let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+            if !names.contains(&pr.to_ascii_lowercase().as_str()) {
+                err(
+                    &format!("{p}.preset"),
+                    format!(
+                        "unknown preset {pr:?}{}; known presets: {} (or set `url` to any status page)",
+                        hint(pr, &names),
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
+        for (j, c) in self.components.iter().enumerate() {
+            if c.trim().is_empty() {
+                err(&format!("{p}.components[{j}]"), "must not be empty".into());
+            }
+        }
+    }
+    const METRICS: &'static [(&'static str, Metric)] = &[
+        ("provider", Str),
+        ("indicator", Str),
+        ("page_indicator", Str),
+        ("affected_components", Strs),
+        ("incidents", Num),
+        ("incident_titles", Strs),
+        ("incident_urls", Strs),
+        ("maintenances", Num),
+        ("maintenance_titles", Strs),
+        ("unrecognized_statuses", Strs),
+        ("status_summary", Str),
+        ("components_missing", Strs),
+    ];
+    const METRIC_PATTERNS: &'static [(&'static str, Metric)] = &[(r"^components\.", Metric::Str)];
+    fn summary_parts(r: &CheckResult, parts: &mut Vec<String>) {
+        if let Some(i) = r.metrics.get("indicator").and_then(|v| v.as_str()) {
+            let n = r.metric_f64("incidents").unwrap_or(0.0);
+            parts.push(if n > 0.0 { format!("{i} · {n} incidents") } else { i.to_string() });
+        }
     }
 }
 

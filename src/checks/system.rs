@@ -3,15 +3,27 @@
 //! `total` is MemTotal, `available` is MemAvailable, `percent` is (total − available) /
 //! total × 100 rounded to one decimal; sysinfo reads them on Linux, macOS and Windows.
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use sysinfo::{MemoryRefreshKind, RefreshKind, System};
 
-use super::{CheckError, CheckResult, ErrorKind, Status};
-use crate::config::SystemOptions;
+use super::kinds::{check_memory_thresholds, Kind};
+use super::metrics::Metric::{self, *};
+use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SystemOptions {
+    /// `percent` (used = total − available) above this ⇒ `degraded`.
+    #[serde(default)]
+    pub max_memory_percent: Option<f64>,
+}
 
 /// The metric leak detection trends for this check (bytes).
 pub const MEMORY_SERIES: &[&str] = &["used"];
 
-pub async fn check(o: &SystemOptions, mut r: CheckResult) -> CheckResult {
+pub async fn check(o: &SystemOptions, _: &Effective, _: &CheckEnv, mut r: CheckResult) -> CheckResult {
     // A file read or a syscall: quick, but blocking, so off the async workers.
     let read = tokio::task::spawn_blocking(|| {
         let sys =
@@ -48,6 +60,27 @@ fn evaluate(o: &SystemOptions, total: u64, available: u64, r: &mut CheckResult) 
             r.status = Status::Degraded;
             r.message = Some(format!("memory at {percent}%, over max_memory_percent {max}%"));
         }
+    }
+}
+
+impl Kind for SystemOptions {
+    fn secrets(&self, _: &mut Vec<String>) {}
+    fn target(&self) -> String {
+        "this machine".to_string()
+    }
+    fn validate(&self, p: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
+        check_memory_thresholds(p, self.max_memory_percent, None, None, err)
+    }
+    const METRICS: &'static [(&'static str, Metric)] = &[
+        ("total", Num),
+        ("available", Num),
+        ("used", Num),
+        ("percent", Num),
+        ("memory_series", Strs),
+        ("memory_limit", Num),
+    ];
+    fn rule_variables(&self, _: &CheckResult) -> Vec<(&'static str, serde_json::Value)> {
+        self.max_memory_percent.map(|v| ("max_memory_percent", serde_json::json!(v))).into_iter().collect()
     }
 }
 

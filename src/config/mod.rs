@@ -8,6 +8,15 @@ pub mod model;
 pub mod schema;
 pub mod validate;
 
+pub use crate::checks::chroma::ChromaOptions;
+pub use crate::checks::http::{HttpOptions, SecurityOptions};
+pub use crate::checks::log_files::{LogFilesOptions, NamedPattern, SecurityPattern};
+pub use crate::checks::railway::RailwayOptions;
+pub use crate::checks::redis::RedisOptions;
+pub use crate::checks::ssl::SslOptions;
+pub use crate::checks::status_page::StatusPageOptions;
+pub use crate::checks::system::SystemOptions;
+pub use crate::checks::{Common, Monitor, MonitorKind, COMMON_KEYS};
 pub use crate::values::Secret;
 pub use crate::values::{duration, secret};
 pub use crate::values::{ByteSize, Confirm, Dur, OneOrMany, StatusItem, StatusSpec, CONFIRM_DEFAULT};

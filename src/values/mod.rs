@@ -6,6 +6,7 @@
 
 pub mod confirm;
 pub mod duration;
+pub mod hint;
 pub mod secret;
 pub mod status;
 
