@@ -1,6 +1,7 @@
 //! Configuration: the serde model, loading with located diagnostics, and validation.
 
 pub mod diag;
+pub mod endpoints;
 pub mod interp;
 pub mod load;
 pub mod locate;

@@ -87,12 +87,12 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
         }
     }
     if let Some(b) = &c.state.branch {
-        if let Err(e) = crate::state::github_branch::check_branch_name(b) {
+        if let Err(e) = super::endpoints::check_branch_name(b) {
             err("state.branch", format!("{e}; use a name such as vaktpost-data"));
         }
     }
     for (i, w) in c.alerts.maintenance.iter().enumerate() {
-        for (key, msg) in crate::alerts::maintenance::check(w) {
+        for (key, msg) in super::endpoints::check(w) {
             err(&format!("alerts.maintenance[{i}].{key}"), msg);
         }
     }
@@ -101,18 +101,18 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
     let set = |s: &Option<Secret>| s.as_ref().filter(|u| !u.expose().trim().is_empty()).cloned();
     if let Some(u) = c.alerts.slack.as_ref().filter(|s| s.enabled).and_then(|s| set(&s.webhook_url)) {
         if let Err(e) =
-            crate::alerts::slack::parse_endpoint(&u, "alerts.slack.webhook_url", "https://hooks.slack.com/services/…")
+            super::endpoints::parse_endpoint(&u, "alerts.slack.webhook_url", "https://hooks.slack.com/services/…")
         {
             err("alerts.slack.webhook_url", unprefixed(&e, "alerts.slack.webhook_url"));
         }
     }
     if let Some(u) = c.alerts.email.as_ref().filter(|e| e.enabled).and_then(|e| set(&e.smtp_url)) {
-        if let Err(e) = crate::alerts::email::parse_smtp_url(&u) {
+        if let Err(e) = super::endpoints::parse_smtp_url(&u) {
             err("alerts.email.smtp_url", unprefixed(&e, "alerts.email.smtp_url"));
         }
     }
     if let Some(u) = c.alerts.heartbeat.as_ref().and_then(|h| set(&Some(h.url.clone()))) {
-        if let Err(e) = crate::alerts::heartbeat::ping_url(&u, true) {
+        if let Err(e) = super::endpoints::ping_url(&u, true) {
             err("alerts.heartbeat.url", unprefixed(&e, "alerts.heartbeat.url"));
         }
     }
