@@ -9,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod errgroup;
 pub mod human;
+pub mod load;
 pub mod redact;
 pub mod report;
 pub mod retry;
@@ -19,6 +20,8 @@ pub mod state;
 pub mod trust;
 pub mod untrusted;
 pub mod values;
+
+pub use load::{load_file, load_str};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -227,7 +230,8 @@ pub async fn run(
     let top_errors = hist.top_errors(ctx.now(), TOP_ERRORS_DAYS, TOP_ERRORS);
     let mut extra: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
         figures.iter().map(|(k, f)| (k.clone(), f.variables())).collect();
-    checks::log_files::app_variables(config, &results, &state, &mut extra);
+    let last_status = |n: &str| state.monitors.get(n).map(|s| s.last_status);
+    checks::log_files::app_variables(&config.monitors, &results, &last_status, &mut extra);
     // Rules get the first part of the alert minute at most (a rule can be slow; the run
     // must still end by its deadline plus the alert minute).
     let rules_deadline = Some(deadline + RULES_GRACE);
@@ -902,7 +906,7 @@ mod tests {
     #[test]
     fn rules_stop_at_an_injected_deadline_and_keep_their_streaks() {
         let yaml = "monitors:\n  - name: api\n    type: http\n    url: https://api.example.com/health\nrules:\n  - name: slow_response\n    condition: response_time > 2.0\n    for: 1\n";
-        let loaded = config::load_str(yaml, "t.yml", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e:?}"));
+        let loaded = crate::load_str(yaml, "t.yml", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e:?}"));
         let rules = rules::build(&loaded.config.rules).unwrap_or_else(|e| panic!("{e:?}"));
         let mut r = CheckResult::new(&loaded.config.monitors[0], "https://api.example.com/health".into(), Utc::now());
         r.set("response_time_ms", 5000.0);

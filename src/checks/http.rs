@@ -271,7 +271,7 @@ pub async fn check(h: &HttpOptions, eff: &Effective, env: &CheckEnv, mut r: Chec
 async fn probe(h: &HttpOptions, url: &Url, eff: &Effective, env: &CheckEnv) -> Result<Response, CheckError> {
     let mut p = h.clone();
     p.follow_redirects = false;
-    p.max_body_bytes = crate::config::duration::ByteSize(256 << 10);
+    p.max_body_bytes = crate::values::duration::ByteSize(256 << 10);
     p.headers.clear();
     p.security = None;
     let mut t = Timings::default();
@@ -306,7 +306,7 @@ async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, en
                     ErrorKind::Timeout,
                     format!(
                         "timed out after {} while {}",
-                        crate::config::duration::format_duration(eff.timeout),
+                        crate::values::duration::format_duration(eff.timeout),
                         phase.get()
                     ),
                 ),
@@ -761,7 +761,7 @@ fn evaluate(h: &HttpOptions, samples: Vec<Sample>, r: &mut CheckResult) {
                 r.message = Some(format!(
                     "response time {} is over max_response_time {}",
                     fmt_ms(p50),
-                    crate::config::duration::format_duration(max.get())
+                    crate::values::duration::format_duration(max.get())
                 ));
             }
         }
@@ -919,7 +919,7 @@ pub(crate) struct ApiRequest<'a> {
     pub method: Method,
     pub url: &'a Url,
     /// Header values are secrets (tokens) and never printed.
-    pub headers: std::collections::BTreeMap<String, crate::config::Secret>,
+    pub headers: std::collections::BTreeMap<String, crate::values::Secret>,
     pub body: Option<String>,
     pub max_body_bytes: u64,
     pub timeout: Duration,
@@ -952,7 +952,7 @@ pub(crate) async fn api_request(req: ApiRequest<'_>, env: &CheckEnv) -> Result<A
         version_from: None,
         follow_redirects: true,
         max_redirects: 5,
-        max_body_bytes: crate::config::duration::ByteSize(req.max_body_bytes),
+        max_body_bytes: crate::values::duration::ByteSize(req.max_body_bytes),
         insecure_skip_verify: false,
         security: None,
     };
@@ -967,7 +967,7 @@ pub(crate) async fn api_request(req: ApiRequest<'_>, env: &CheckEnv) -> Result<A
             ErrorKind::Timeout,
             format!(
                 "timed out after {} while {} ({})",
-                crate::config::duration::format_duration(req.timeout),
+                crate::values::duration::format_duration(req.timeout),
                 phase.get(),
                 req.url.path()
             ),
@@ -1164,8 +1164,8 @@ mod tests {
             let yaml = format!(
                 "name: a\ntype: http\nurl: https://example.com\njson: {{{ptr:?}: 1}}\nextract: {{x: {ptr:?}, p: /percent}}\nexpect_version: abc1234\n"
             );
-            let m: crate::config::Monitor = yaml_serde::from_str(&yaml).unwrap();
-            let crate::config::MonitorKind::Http(h) = &m.kind else { unreachable!() };
+            let m: crate::checks::Monitor = yaml_serde::from_str(&yaml).unwrap();
+            let crate::checks::MonitorKind::Http(h) = &m.kind else { unreachable!() };
             let resp = response(body);
             if let Err(e) = assertions(h, &resp) {
                 proptest::prop_assert!(e.message.chars().count() < 4_000, "{}", e.message);

@@ -208,23 +208,23 @@ pub fn rule_variables(o: &LogFilesOptions) -> Vec<(&'static str, serde_json::Val
 }
 
 /// `app_up` for `log_files` monitors with `app_monitor`: whether that monitor is up in
-/// this run, or was at its last check when it did not run now. Unknown ⇒ not set, and
-/// `log_file_stopped_growing` does not apply.
+/// this run, or was at its last check (`last_status`, from the state) when it did not run
+/// now. Unknown ⇒ not set, and `log_file_stopped_growing` does not apply.
 pub fn app_variables(
-    config: &crate::config::Config,
+    monitors: &[super::Monitor],
     results: &[CheckResult],
-    state: &crate::state::State,
+    last_status: &dyn Fn(&str) -> Option<Status>,
     extra: &mut BTreeMap<String, BTreeMap<String, serde_json::Value>>,
 ) {
-    for m in &config.monitors {
-        let crate::config::MonitorKind::LogFiles(o) = &m.kind else { continue };
+    for m in monitors {
+        let super::MonitorKind::LogFiles(o) = &m.kind else { continue };
         let Some(app) = &o.app_monitor else { continue };
         let status = results
             .iter()
             .find(|r| &r.name == app)
             .map(|r| r.status)
             .filter(|s| *s != Status::Skipped)
-            .or_else(|| state.monitors.get(app).map(|s| s.last_status));
+            .or_else(|| last_status(app));
         if let Some(s) = status {
             extra.entry(m.common.name.clone()).or_default().insert("app_up".into(), json!(s.is_up()));
         }

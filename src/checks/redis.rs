@@ -609,7 +609,7 @@ impl Kind for RedisOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use crate::values::Secret;
 
     fn opts(url: &str) -> RedisOptions {
         RedisOptions {
@@ -641,9 +641,9 @@ mod tests {
 
     #[test]
     fn info_becomes_metrics_with_lifetime_rate_on_first_run() {
-        let m: crate::config::Monitor =
+        let m: crate::checks::Monitor =
             yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\nmax_fragmentation_ratio: 1.2\n").unwrap();
-        let crate::config::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
+        let crate::checks::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
         let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());
         evaluate(o, INFO, None, &mut r).unwrap();
         assert_eq!(r.metric_f64("percent"), Some(25.0));
@@ -689,8 +689,8 @@ mod tests {
 
     #[test]
     fn no_used_memory_is_a_protocol_error() {
-        let m: crate::config::Monitor = yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\n").unwrap();
-        let crate::config::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
+        let m: crate::checks::Monitor = yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\n").unwrap();
+        let crate::checks::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
         let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());
         assert_eq!(evaluate(o, "hello", None, &mut r).unwrap_err().kind, ErrorKind::Protocol);
     }
@@ -711,9 +711,9 @@ mod tests {
                 0..16),
             prev_hits in proptest::option::of(0u64..u64::MAX),
         ) {
-            let m: crate::config::Monitor =
+            let m: crate::checks::Monitor =
                 yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\nmax_memory_percent: 80\n").unwrap();
-            let crate::config::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
+            let crate::checks::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
             let mut text = noise.clone();
             for (k, v) in &fields {
                 text.push_str(&format!("\r\n{k}:{v}"));

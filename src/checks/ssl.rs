@@ -309,7 +309,7 @@ pub async fn check(s: &SslOptions, eff: &Effective, env: &CheckEnv, mut r: Check
                     ErrorKind::Timeout,
                     format!(
                         "timed out after {} while {}",
-                        crate::config::duration::format_duration(eff.timeout),
+                        crate::values::duration::format_duration(eff.timeout),
                         phase.get()
                     ),
                 )),

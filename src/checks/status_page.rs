@@ -783,10 +783,10 @@ mod tests {
         /// Reads then evaluates as the check does, watching `watch`.
         fn evaluate_all(provider: &'static str, body: &[u8], watch: &[String]) -> Result<CheckResult, CheckError> {
             let (kind, page) = read_page(provider, body, &url())?;
-            let m: crate::config::Monitor =
+            let m: crate::checks::Monitor =
                 yaml_serde::from_str("name: s\ntype: status_page\nurl: http://127.0.0.1:9/x\n")
                     .map_err(|_| CheckError::new(ErrorKind::Config, "test monitor"))?;
-            let crate::config::MonitorKind::StatusPage(o) = &m.kind else { unreachable!() };
+            let crate::checks::MonitorKind::StatusPage(o) = &m.kind else { unreachable!() };
             let mut o = o.clone();
             o.components = watch.to_vec();
             let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());

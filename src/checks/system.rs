@@ -90,9 +90,9 @@ mod tests {
 
     #[test]
     fn percent_is_psutils() {
-        let m: crate::config::Monitor =
+        let m: crate::checks::Monitor =
             yaml_serde::from_str("name: s\ntype: system\nmax_memory_percent: 50\n").unwrap();
-        let crate::config::MonitorKind::System(o) = &m.kind else { unreachable!() };
+        let crate::checks::MonitorKind::System(o) = &m.kind else { unreachable!() };
         let mut r = CheckResult::new(&m, "this machine".into(), chrono::Utc::now());
         evaluate(o, 8_000, 2_001, &mut r);
         assert_eq!(r.metric_f64("percent"), Some(75.0));

@@ -14,6 +14,7 @@ use super::interp::{interpolate, InterpError};
 use super::locate::{join_index, join_key, LocationIndex};
 use super::model::*;
 use super::secret::Secret;
+use super::validate::RuleCheck;
 use super::{Common, Monitor, MonitorKind, COMMON_KEYS};
 
 /// A config that parsed and validated, with what it needs to run.
@@ -60,8 +61,14 @@ impl Ctx<'_> {
     }
 }
 
-/// Parses, interpolates and validates `text`. `file` is used in diagnostics only.
-pub fn load_str(text: &str, file: &str, env: &BTreeMap<String, String>) -> Result<Loaded, Vec<Diagnostic>> {
+/// Parses, interpolates and validates `text`, the rules with `rules` (see `crate::load`,
+/// which passes the real check). `file` is used in diagnostics only.
+pub fn load_str_with(
+    text: &str,
+    file: &str,
+    env: &BTreeMap<String, String>,
+    rules: RuleCheck,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let mut root: Value = match yaml_serde::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -152,7 +159,7 @@ pub fn load_str(text: &str, file: &str, env: &BTreeMap<String, String>) -> Resul
             m.common.labels.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    super::validate::validate(&config, &mut |path: &str, msg: String| cx.at_value(path, msg));
+    super::validate::validate(&config, &mut |path: &str, msg: String| cx.at_value(path, msg), rules);
     nothing_to_check(&mut cx, &config, listed);
 
     if !cx.diags.is_empty() {

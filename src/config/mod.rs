@@ -22,8 +22,9 @@ pub use crate::values::Secret;
 pub use crate::values::{duration, secret};
 pub use crate::values::{ByteSize, Confirm, Dur, OneOrMany, StatusItem, StatusSpec, CONFIRM_DEFAULT};
 pub use diag::Diagnostic;
-pub use load::{load_str, Loaded};
+pub use load::{load_str_with, Loaded};
 pub use model::*;
+pub use validate::RuleCheck;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,11 +47,16 @@ pub fn find_config(explicit: Option<&Path>, env: &BTreeMap<String, String>, cwd:
 /// endless (`/dev/zero`, a huge log by mistake) must fail, not fill memory.
 pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
 
-/// Reads and loads a config file. A file that cannot be read is one diagnostic.
-pub fn load_file(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Vec<Diagnostic>> {
+/// Reads and loads a config file, the rules with `rules` (see `crate::load`). A file that
+/// cannot be read is one diagnostic.
+pub fn load_file_with(
+    path: &Path,
+    env: &BTreeMap<String, String>,
+    rules: RuleCheck,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let shown = path.display().to_string();
     match read_config(path, MAX_CONFIG_BYTES) {
-        Ok(text) => load_str(&text, &shown, env),
+        Ok(text) => load_str_with(&text, &shown, env, rules),
         Err(message) => Err(vec![Diagnostic { file: shown, line: 0, column: 0, path: String::new(), message }]),
     }
 }

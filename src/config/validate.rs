@@ -1,5 +1,5 @@
 //! Checks that span fields or need parsing beyond serde: unique names, URLs, methods,
-//! header names, JSON pointers, CEL conditions, ranges. Reported through a callback so
+//! header names, JSON pointers, ranges (CEL conditions through [`RuleCheck`]). Reported through a callback so
 //! the loader can locate each one.
 
 use std::collections::BTreeSet;
@@ -10,7 +10,11 @@ use super::Secret;
 /// Longest monitor name.
 pub const MAX_NAME_CHARS: usize = 200;
 
-pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
+/// How the rules are checked (compiled, type-checked against the monitors): passed in by
+/// `crate::load`, as `rules` sits above `config`.
+pub type RuleCheck<'a> = &'a dyn Fn(&Config, &mut dyn FnMut(&str, String));
+
+pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String), rules: RuleCheck) {
     let d = &c.defaults;
     if d.concurrency == 0 {
         err("defaults.concurrency", "must be at least 1".into());
@@ -74,12 +78,9 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String)) {
             err(&format!("rules[{i}].name"), format!("duplicate rule name \"{}\"", r.name));
         }
     }
-    if let Err(errs) = crate::rules::build(&c.rules) {
-        for (path, msg) in errs {
-            err(&path, msg);
-        }
-    }
-    crate::rules::typecheck::check(c, err);
+    // Conditions, messages and variables: `rules` sits above `config`, so the loader one
+    // level up (`crate::load`) passes this check in.
+    rules(c, err);
 
     if let Some(b) = &c.state.backend {
         if !matches!(b.as_str(), "file" | "github") {
