@@ -16,7 +16,6 @@ use http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, HOST, USER_AG
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 
 use super::kinds::{check_url, url_secrets, Kind};
@@ -58,8 +57,7 @@ const UA: &str = concat!("vaktpost/", env!("CARGO_PKG_VERSION"), " (+https://git
 /// Chroma's answers here are tiny JSON documents; anything bigger is not Chroma.
 const MAX_BODY: usize = 1 << 20;
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+use super::transport::Io;
 
 pub async fn check(c: &ChromaOptions, eff: &Effective, env: &CheckEnv, mut r: CheckResult) -> CheckResult {
     let base = match Url::parse(&c.url) {
@@ -262,7 +260,7 @@ impl Api<'_> {
             .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot build the request: {e}")))?;
         let headers = req.headers_mut();
         if !h2 {
-            if let Some(v) = super::http::host_header(url) {
+            if let Some(v) = super::transport::host_header(url) {
                 headers.insert(HOST, v);
             }
         }
@@ -338,7 +336,7 @@ fn status_error(url: &Url, status: u16, body: &[u8]) -> CheckError {
 }
 
 fn hyper_error(e: &hyper::Error) -> CheckError {
-    let msg = super::http::describe_hyper(e);
+    let msg = super::transport::describe_hyper(e);
     if e.is_parse() || e.is_parse_status() {
         CheckError::new(ErrorKind::Protocol, format!("the server does not speak HTTP as expected: {msg}"))
     } else {

@@ -8,21 +8,16 @@ use schemars::JsonSchema;
 use serde::{de, Deserialize, Deserializer, Serialize};
 
 use std::cell::Cell;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
-use http::header::{HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, HOST, LOCATION, USER_AGENT};
-use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyStream, Full};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
-use tokio_util::io::StreamReader;
+use http::header::{HeaderName, HeaderValue};
+use http::{Method, StatusCode};
 use url::Url;
 
 use super::kinds::{check_url, url_secrets, Kind};
 use super::metrics::Metric::{self, *};
-use super::ssl::CertFacts;
+use super::transport::{attempt, exchange, retry_next, retryable_status, Request, Response, Timings};
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::retry::{self, Next, Policy};
 use crate::values::{ByteSize, Dur, OneOrMany, Secret, StatusItem, StatusSpec};
@@ -189,33 +184,6 @@ fn d_true() -> bool {
     true
 }
 
-const UA: &str = concat!("vaktpost/", env!("CARGO_PKG_VERSION"), " (+https://github.com/vaktpost/vaktpost)");
-
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Timings {
-    dns: Duration,
-    connect: Duration,
-    tls: Duration,
-    ttfb: Duration,
-    transfer: Duration,
-    total: Duration,
-}
-
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
-    version: &'static str,
-    tls_version: Option<&'static str>,
-    /// The leaf certificate of the TLS connection that carried this response.
-    cert: Option<CertFacts>,
-    redirects: u32,
-}
-
 struct Sample {
     /// The last response, also when its status was wrong (for `status_code`).
     resp: Option<Response>,
@@ -238,10 +206,11 @@ pub async fn check(h: &HttpOptions, eff: &Effective, env: &CheckEnv, mut r: Chec
         Ok(m) => m,
         Err(_) => return r.fail(CheckError::new(ErrorKind::Config, format!("invalid HTTP method {:?}", h.method))),
     };
+    let req = request(h, &url, &method, eff.timeout);
     let samples_n = eff.samples.max(1);
     let mut samples = Vec::with_capacity(samples_n as usize);
     for _ in 0..samples_n {
-        samples.push(sample(h, &url, &method, eff, env).await);
+        samples.push(sample(h, &req, eff, env).await);
     }
     let violations = match &h.security {
         Some(opts) => {
@@ -269,11 +238,17 @@ pub async fn check(h: &HttpOptions, eff: &Effective, env: &CheckEnv, mut r: Chec
 /// One extra GET for the security checks: no configured headers or credentials (what
 /// anyone on the internet gets), no redirects followed, a small body cap.
 async fn probe(h: &HttpOptions, url: &Url, eff: &Effective, env: &CheckEnv) -> Result<Response, CheckError> {
-    let mut p = h.clone();
-    p.follow_redirects = false;
-    p.max_body_bytes = crate::values::duration::ByteSize(256 << 10);
-    p.headers.clear();
-    p.security = None;
+    let p = Request {
+        method: Method::GET,
+        url: url.clone(),
+        headers: Default::default(),
+        body: None,
+        timeout: eff.timeout,
+        follow_redirects: false,
+        max_redirects: h.max_redirects,
+        max_body_bytes: 256 << 10,
+        insecure_skip_verify: h.insecure_skip_verify,
+    };
     let mut t = Timings::default();
     let phase = Cell::new("resolving the host");
     match tokio::time::timeout(eff.timeout, exchange(&p, url, &Method::GET, Bytes::new(), false, env, &mut t, &phase))
@@ -284,16 +259,31 @@ async fn probe(h: &HttpOptions, url: &Url, eff: &Effective, env: &CheckEnv) -> R
     }
 }
 
+/// The transport request of one sample of `h`.
+fn request(h: &HttpOptions, url: &Url, method: &Method, timeout: std::time::Duration) -> Request {
+    Request {
+        method: method.clone(),
+        url: url.clone(),
+        headers: h.headers.clone(),
+        body: h.body.clone(),
+        timeout,
+        follow_redirects: h.follow_redirects,
+        max_redirects: h.max_redirects,
+        max_body_bytes: h.max_body_bytes.0,
+        insecure_skip_verify: h.insecure_skip_verify,
+    }
+}
+
 /// One sample: an attempt, retried (`retry::run`, the check policy) while the failure is
 /// retryable: connect errors, timeouts, 5xx, 408 and 429, after backoff or the server's
 /// `Retry-After`.
-async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, env: &CheckEnv) -> Sample {
+async fn sample(h: &HttpOptions, req: &Request, eff: &Effective, env: &CheckEnv) -> Sample {
     type Tried = (Result<Response, (CheckError, Option<Response>)>, Timings);
     let op = |_| async move {
         let mut timings = Timings::default();
         let phase = Cell::new("resolving the host");
         let t0 = Instant::now();
-        let res = tokio::time::timeout(eff.timeout, attempt(h, url, method, env, &mut timings, &phase)).await;
+        let res = tokio::time::timeout(eff.timeout, attempt(req, env, &mut timings, &phase)).await;
         timings.total = t0.elapsed();
         let outcome = match res {
             Ok(Ok(resp)) => match status_error(h, &resp) {
@@ -337,16 +327,6 @@ async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, en
     }
 }
 
-/// A status another attempt may change: 5xx, 408 Request Timeout, 429 Too Many Requests.
-fn retryable_status(status: u16) -> bool {
-    status >= 500 || status == 408 || status == 429
-}
-
-/// Retry after the server's `Retry-After` when it gave one, else after backoff.
-fn retry_next(headers: &HeaderMap) -> Next {
-    retry::retry_after(headers).map_or(Next::Retry, Next::RetryAfter)
-}
-
 fn status_error(h: &HttpOptions, resp: &Response) -> Option<CheckError> {
     let ok = match &h.expected_status {
         Some(spec) => spec.matches(resp.status),
@@ -361,308 +341,6 @@ fn status_error(h: &HttpOptions, resp: &Response) -> Option<CheckError> {
         ErrorKind::HttpStatus,
         format!("HTTP {} {reason}, expected {want}", resp.status).replace("  ", " "),
     ))
-}
-
-/// One request, following redirects.
-async fn attempt(
-    h: &HttpOptions,
-    start: &Url,
-    method: &Method,
-    env: &CheckEnv,
-    t: &mut Timings,
-    phase: &Cell<&'static str>,
-) -> Result<Response, CheckError> {
-    let mut url = start.clone();
-    let mut method = method.clone();
-    let mut body = h.body.clone().map(Bytes::from).unwrap_or_default();
-    let mut redirects = 0;
-    loop {
-        // Configured headers and URL credentials go to the configured origin only; a
-        // redirect elsewhere (another host, or https→http) drops them, as curl does.
-        let credentials = url.origin() == start.origin();
-        let mut resp = exchange(h, &url, &method, body.clone(), credentials, env, t, phase).await?;
-        let is_redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
-        if h.follow_redirects && is_redirect {
-            if let Some(loc) = resp.headers.get(LOCATION).and_then(|v| v.to_str().ok()) {
-                // Messages name the absolute URL, never the raw Location, so redaction of
-                // secret query parameters applies to relative redirects too.
-                let next = url.join(loc).map_err(|e| {
-                    CheckError::new(ErrorKind::Protocol, format!("redirect to an invalid Location header: {e}"))
-                })?;
-                if redirects >= h.max_redirects {
-                    return Err(CheckError::new(
-                        ErrorKind::Protocol,
-                        format!("too many redirects (more than {}); the last pointed to {next}", h.max_redirects),
-                    ));
-                }
-                if !matches!(next.scheme(), "http" | "https") {
-                    return Err(CheckError::new(
-                        ErrorKind::Protocol,
-                        format!("redirect to unsupported scheme: {next}"),
-                    ));
-                }
-                let to_get = resp.status == 303 || (matches!(resp.status, 301 | 302) && method == Method::POST);
-                if to_get && method != Method::HEAD {
-                    method = Method::GET;
-                    body = Bytes::new();
-                }
-                url = next;
-                redirects += 1;
-                continue;
-            }
-        }
-        resp.redirects = redirects;
-        return Ok(resp);
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn exchange(
-    h: &HttpOptions,
-    url: &Url,
-    method: &Method,
-    body: Bytes,
-    credentials: bool,
-    env: &CheckEnv,
-    t: &mut Timings,
-    phase: &Cell<&'static str>,
-) -> Result<Response, CheckError> {
-    let host = url.host_str().unwrap_or_default().to_string();
-    let port = url.port_or_known_default().unwrap_or(80);
-    let https = url.scheme() == "https";
-
-    phase.set("resolving the host");
-    let t0 = Instant::now();
-    let addrs = env.net.resolve(&host).await?;
-    t.dns += t0.elapsed();
-
-    phase.set("connecting");
-    let t0 = Instant::now();
-    let tcp = env.net.connect(&addrs, port).await?;
-    t.connect += t0.elapsed();
-
-    let mut h2 = false;
-    let mut tls_version = None;
-    let mut cert = None;
-    let io: Box<dyn Io> = if https {
-        phase.set("in the TLS handshake");
-        let t0 = Instant::now();
-        let tls = env.net.tls(tcp, &host, h.insecure_skip_verify).await?;
-        t.tls += t0.elapsed();
-        let (_, conn) = tls.get_ref();
-        h2 = conn.alpn_protocol() == Some(b"h2");
-        tls_version = conn.protocol_version().map(super::ssl::tls_version_name);
-        cert = conn.peer_certificates().and_then(|c| c.first()).and_then(|d| CertFacts::parse(d));
-        Box::new(tls)
-    } else {
-        Box::new(tcp)
-    };
-
-    phase.set("sending the request");
-    let io = TokioIo::new(io);
-    let (mut sender, conn_task) = if h2 {
-        let (s, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.map_err(hyper_error)?;
-        (
-            Sender::H2(s),
-            tokio::spawn(async move {
-                let _ = conn.await;
-            }),
-        )
-    } else {
-        let (s, conn) = hyper::client::conn::http1::handshake(io).await.map_err(hyper_error)?;
-        (
-            Sender::H1(s),
-            tokio::spawn(async move {
-                let _ = conn.await;
-            }),
-        )
-    };
-    let _abort = AbortOnDrop(conn_task);
-
-    let uri: http::Uri =
-        if h2 { url.as_str().parse() } else { url[url::Position::BeforePath..url::Position::AfterQuery].parse() }
-            .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot use URL {url}: {e}")))?;
-    let mut req = Request::builder()
-        .method(method.clone())
-        .uri(uri)
-        .body(Full::new(body))
-        .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot build the request: {e}")))?;
-    let headers = req.headers_mut();
-    if !h2 {
-        if let Some(v) = host_header(url) {
-            headers.insert(HOST, v);
-        }
-    }
-    headers.insert(USER_AGENT, HeaderValue::from_static(UA));
-    headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-    headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br, zstd"));
-    if credentials && !url.username().is_empty() {
-        // Credentials in the URL mean HTTP Basic auth, as in curl.
-        use base64::Engine;
-        let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy().into_owned();
-        let pass = url
-            .password()
-            .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
-            .unwrap_or_default();
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-        if let Ok(v) = HeaderValue::from_str(&format!("Basic {token}")) {
-            headers.insert(http::header::AUTHORIZATION, v);
-        }
-    }
-    for (k, v) in h.headers.iter().filter(|_| credentials) {
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| CheckError::new(ErrorKind::Config, format!("invalid header name {k:?}")))?;
-        let value = HeaderValue::from_str(v.expose())
-            .map_err(|_| CheckError::new(ErrorKind::Config, format!("invalid value for header {k:?}")))?;
-        headers.insert(name, value);
-    }
-
-    phase.set("waiting for the response headers");
-    let t0 = Instant::now();
-    let resp = match &mut sender {
-        Sender::H1(s) => s.send_request(req).await,
-        Sender::H2(s) => s.send_request(req).await,
-    }
-    .map_err(hyper_error)?;
-    t.ttfb += t0.elapsed();
-
-    let status = resp.status().as_u16();
-    let version = match resp.version() {
-        http::Version::HTTP_2 => "2",
-        http::Version::HTTP_10 => "1.0",
-        _ => "1.1",
-    };
-    let (parts, incoming) = resp.into_parts();
-    let is_redirect =
-        h.follow_redirects && matches!(status, 301 | 302 | 303 | 307 | 308) && parts.headers.contains_key(LOCATION);
-    let body = if is_redirect || *method == Method::HEAD {
-        Vec::new()
-    } else {
-        phase.set("reading the body");
-        let t0 = Instant::now();
-        let b = read_body(incoming, &parts.headers, h.max_body_bytes.0).await?;
-        t.transfer += t0.elapsed();
-        b
-    };
-    Ok(Response { status, headers: parts.headers, body, version, tls_version, cert, redirects: 0 })
-}
-
-enum Sender {
-    H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
-    H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Reads at most `max` bytes of decoded body; more is an error, and reading stops there.
-async fn read_body(body: hyper::body::Incoming, headers: &HeaderMap, max: u64) -> Result<Vec<u8>, CheckError> {
-    let stream = Box::pin(
-        BodyStream::new(body)
-            .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
-            .map_err(|e| std::io::Error::other(HyperIoError(e))),
-    );
-    let reader = StreamReader::new(stream);
-    let encoding = headers
-        .get(CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
-    let decoded: Box<dyn AsyncRead + Unpin + Send> = match encoding.as_str() {
-        "gzip" | "x-gzip" => Box::new(GzipDecoder::new(BufReader::new(reader))),
-        "deflate" => Box::new(ZlibDecoder::new(BufReader::new(reader))),
-        "br" => Box::new(BrotliDecoder::new(BufReader::new(reader))),
-        "zstd" => Box::new(ZstdDecoder::new(BufReader::new(reader))),
-        _ => Box::new(reader),
-    };
-    let mut buf = Vec::new();
-    let res = decoded.take(max.saturating_add(1)).read_to_end(&mut buf).await;
-    if let Err(e) = res {
-        let kind = if is_reset(&e) { ErrorKind::Connect } else { ErrorKind::Protocol };
-        let what = if encoding.is_empty() || kind == ErrorKind::Connect {
-            "reading the body failed".to_string()
-        } else {
-            format!("decoding the {encoding} body failed")
-        };
-        return Err(CheckError::new(kind, format!("{what}: {}", io_message(&e))));
-    }
-    if buf.len() as u64 > max {
-        let how = if encoding.is_empty() { String::new() } else { format!(" after {encoding} decoding") };
-        return Err(CheckError::new(
-            ErrorKind::Protocol,
-            format!("response body is larger than max_body_bytes ({} bytes){how}", max),
-        ));
-    }
-    Ok(buf)
-}
-
-#[derive(Debug)]
-struct HyperIoError(hyper::Error);
-impl std::fmt::Display for HyperIoError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&describe_hyper(&self.0))
-    }
-}
-impl std::error::Error for HyperIoError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
-fn io_message(e: &std::io::Error) -> String {
-    match e.get_ref().and_then(|i| i.downcast_ref::<HyperIoError>()) {
-        Some(h) => h.to_string(),
-        None => e.to_string(),
-    }
-}
-
-fn is_reset(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionAborted
-                    | std::io::ErrorKind::BrokenPipe
-            ) {
-                return true;
-            }
-        }
-        cur = err.source();
-    }
-    false
-}
-
-/// A hyper error with its chain of causes, `: `-separated.
-pub(crate) fn describe_hyper(e: &hyper::Error) -> String {
-    use std::error::Error;
-    let mut msg = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
-}
-
-fn hyper_error(e: hyper::Error) -> CheckError {
-    if is_reset(&e) {
-        return CheckError::new(ErrorKind::Connect, format!("connection reset by the server ({})", describe_hyper(&e)));
-    }
-    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        return CheckError::new(
-            ErrorKind::Connect,
-            format!("the server closed the connection before answering ({})", describe_hyper(&e)),
-        );
-    }
-    CheckError::new(ErrorKind::Protocol, format!("HTTP protocol error: {}", describe_hyper(&e)))
 }
 
 /// Turns the samples into status, error and metrics.
@@ -910,111 +588,6 @@ pub fn version_matches(got: &str, want: &str) -> bool {
     short.len() >= 7 && long.starts_with(short) && short.chars().all(|c| c.is_ascii_hexdigit())
 }
 
-/// A request made for another check kind that talks to an HTTP API (status pages,
-/// Railway's GraphQL API): the same DNS, connect, TLS, redirect, decompression and body
-/// cap as an `http` monitor, so failures carry the same error kinds. No status assertion
-/// and no retries: the caller decides what an answer means.
-#[derive(Clone)]
-pub(crate) struct ApiRequest<'a> {
-    pub method: Method,
-    pub url: &'a Url,
-    /// Header values are secrets (tokens) and never printed.
-    pub headers: std::collections::BTreeMap<String, crate::values::Secret>,
-    pub body: Option<String>,
-    pub max_body_bytes: u64,
-    pub timeout: Duration,
-}
-
-/// The answer to an [`ApiRequest`], whatever its status.
-pub(crate) struct ApiResponse {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-    /// Why retrying stopped before `retries` ran out ("; not retried, as …"), or "":
-    /// for the caller's message about this answer.
-    pub retry_note: String,
-}
-
-pub(crate) async fn api_request(req: ApiRequest<'_>, env: &CheckEnv) -> Result<ApiResponse, CheckError> {
-    let h = HttpOptions {
-        url: req.url.to_string(),
-        method: req.method.to_string(),
-        headers: req.headers,
-        body: req.body,
-        expected_status: None,
-        max_response_time: None,
-        samples: None,
-        body_contains: None,
-        body_not_contains: None,
-        json: Default::default(),
-        extract: Default::default(),
-        expect_version: None,
-        version_from: None,
-        follow_redirects: true,
-        max_redirects: 5,
-        max_body_bytes: crate::values::duration::ByteSize(req.max_body_bytes),
-        insecure_skip_verify: false,
-        security: None,
-    };
-    let mut t = Timings::default();
-    let phase = Cell::new("resolving the host");
-    match tokio::time::timeout(req.timeout, attempt(&h, req.url, &req.method, env, &mut t, &phase)).await {
-        Ok(Ok(resp)) => {
-            Ok(ApiResponse { status: resp.status, headers: resp.headers, body: resp.body, retry_note: String::new() })
-        }
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(CheckError::new(
-            ErrorKind::Timeout,
-            format!(
-                "timed out after {} while {} ({})",
-                crate::values::duration::format_duration(req.timeout),
-                phase.get(),
-                req.url.path()
-            ),
-        )),
-    }
-}
-
-/// `f` again while it fails in a retryable way (connect, timeout, 5xx, 408, 429), up to
-/// the monitor's `retries`, with backoff or the server's `Retry-After` (`retry::run`, the
-/// check policy: a wait longer than 10 s, or one past the run's deadline, is not made).
-/// Why retrying stopped early goes into the error, or into [`ApiResponse::retry_note`].
-pub(crate) async fn with_retries<F, Fut>(retries: u32, waiter: &retry::Waiter, f: F) -> Result<ApiResponse, CheckError>
-where
-    F: FnMut(u32) -> Fut,
-    Fut: std::future::Future<Output = Result<ApiResponse, CheckError>>,
-{
-    let judge = |res: &Result<ApiResponse, CheckError>| match res {
-        Ok(r) if retryable_status(r.status) => retry_next(&r.headers),
-        Ok(_) => Next::Done,
-        Err(e) if matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout) => Next::Retry,
-        Err(_) => Next::Done,
-    };
-    let out = retry::run(&Policy::check(retries), waiter, f, judge).await;
-    let clause = out.stop.clause();
-    match out.value {
-        Ok(mut r) => {
-            r.retry_note = clause;
-            Ok(r)
-        }
-        Err(mut e) => {
-            e.message.push_str(&clause);
-            Err(e)
-        }
-    }
-}
-
-/// The `Host` header of an HTTP/1.1 request to `url`: host and, when not the scheme's
-/// default, port (`url` leaves a default port out). HTTP/2 uses `:authority` instead.
-pub fn host_header(url: &url::Url) -> Option<HeaderValue> {
-    let host = url.host_str()?;
-    let value = match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    };
-    HeaderValue::from_str(&value).ok()
-}
-
 /// The checks of an `http` monitor's options beyond serde's.
 fn validate(p: &str, h: &HttpOptions, err: &mut dyn FnMut(&str, String)) {
     check_url(&format!("{p}.url"), &h.url, err);
@@ -1133,7 +706,7 @@ mod tests {
     fn response(body: Vec<u8>) -> Response {
         Response {
             status: 200,
-            headers: HeaderMap::new(),
+            headers: http::HeaderMap::new(),
             body,
             version: "HTTP/1.1",
             tls_version: None,

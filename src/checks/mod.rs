@@ -14,6 +14,7 @@ pub mod redis;
 pub mod ssl;
 pub mod status_page;
 pub mod system;
+pub mod transport;
 
 use std::time::Duration;
 

@@ -29,9 +29,9 @@ use http::Method;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::http::{api_request, with_retries, ApiRequest, ApiResponse};
 use super::kinds::{check_url, url_secrets, Kind};
 use super::metrics::Metric::{self, *};
+use super::transport::{api_request, with_retries, ApiResponse, Request};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::retry::{self, Next, Policy, Stop};
 use crate::values::duration::format_duration;
@@ -137,14 +137,9 @@ async fn post(
     now: DateTime<Utc>,
     r: &mut CheckResult,
 ) -> Result<ApiResponse, CheckError> {
-    let req = ApiRequest {
-        method: Method::POST,
-        url,
-        headers: headers.clone(),
-        body: Some(body.to_string()),
-        max_body_bytes: 1 << 20,
-        timeout: eff.timeout,
-    };
+    let mut req = Request::api(Method::POST, url.clone(), eff.timeout, 1 << 20);
+    req.headers = headers.clone();
+    req.body = Some(body.to_string());
     let op = |_| with_retries(eff.retries, &env.waiter, |_| api_request(req.clone(), env));
     let judge = |res: &Result<ApiResponse, CheckError>| match res {
         Ok(resp) if resp.status == 429 => rate_limit_wait(resp, now).map_or(Next::Done, Next::RetryAfter),

@@ -57,8 +57,7 @@ pub struct RedisOptions {
 /// The metrics leak detection trends for this check (bytes).
 pub const MEMORY_SERIES: &[&str] = &["used_memory", "used_memory_rss"];
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+use super::transport::Io;
 
 /// Most bytes read from one connection: the handshake replies and `INFO` (a few KB on a
 /// real server) fit many times over. The `redis` crate buffers a reply until it is whole,

@@ -25,9 +25,9 @@ use http::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::http::{api_request, with_retries, ApiRequest};
 use super::kinds::{check_url, url_secrets, Kind};
 use super::metrics::Metric::{self, *};
+use super::transport::{api_request, with_retries, Request};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::values::hint::hint;
 use crate::values::Secret;
@@ -353,10 +353,8 @@ async fn fetch_page(
 }
 
 async fn fetch_json(url: &Url, eff: &Effective, env: &CheckEnv) -> Result<Value, CheckError> {
-    let mut headers = std::collections::BTreeMap::new();
-    headers.insert("Accept".to_string(), Secret::new("application/json"));
-    let req =
-        ApiRequest { method: Method::GET, url, headers, body: None, max_body_bytes: MAX_BODY, timeout: eff.timeout };
+    let mut req = Request::api(Method::GET, url.clone(), eff.timeout, MAX_BODY);
+    req.headers.insert("Accept".to_string(), Secret::new("application/json"));
     let resp = with_retries(eff.retries, &env.waiter, |_| api_request(req.clone(), env)).await?;
     if !(200..300).contains(&resp.status) {
         let reason = http::StatusCode::from_u16(resp.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
