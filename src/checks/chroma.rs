@@ -22,6 +22,7 @@ use super::kinds::{check_url, url_secrets, Kind};
 use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::values::duration::format_duration;
+use crate::values::vartype::Ty;
 use crate::values::Secret;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -345,6 +346,16 @@ fn hyper_error(e: &hyper::Error) -> CheckError {
 }
 
 impl Kind for ChromaOptions {
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("heartbeat_ok", B),
+            ("version", S),
+            ("collections_count", N),
+            ("records", MAP_N),
+            ("collections_missing", LIST_S),
+        ]
+    };
     fn secrets(&self, out: &mut Vec<String>) {
         url_secrets(&self.url, out);
         out.extend(self.token.iter().map(|t| t.expose().to_string()));

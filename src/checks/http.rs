@@ -20,6 +20,7 @@ use super::metrics::Metric::{self, *};
 use super::transport::{attempt, exchange, retry_next, retryable_status, Request, Response, Timings};
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::retry::{self, Next, Policy};
+use crate::values::vartype::Ty;
 use crate::values::{ByteSize, Dur, OneOrMany, Secret, StatusItem, StatusSpec};
 
 mod security;
@@ -678,6 +679,37 @@ impl Kind for HttpOptions {
         ("version", Str),
         ("security_violations", Objs),
     ];
+    /// `days_left`/`not_after` of a served leaf certificate (`ssl::set_expiry`, also https `http`).
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("response_time_ms", N),
+            ("response_time", N),
+            ("samples", N),
+            ("errors", N),
+            ("error_rate", N),
+            ("p50_ms", N),
+            ("p95_ms", N),
+            ("dns_ms", N),
+            ("connect_ms", N),
+            ("tls_ms", N),
+            ("ttfb_ms", N),
+            ("transfer_ms", N),
+            ("attempts", N),
+            ("status_code", N),
+            ("body_bytes", N),
+            ("redirects", N),
+            ("http_version", S),
+            ("tls_version", S),
+            ("days_left", N),
+            ("not_after", S),
+            ("warning_days", N),
+            ("critical_days", N),
+            ("version", S),
+            ("security_violations", Ty::List(&MAP_S)),
+            ("security_rules", LIST_S),
+        ]
+    };
     const OPEN_METRICS: Option<Metric> = Some(Metric::Num);
     fn rule_variables(&self, r: &CheckResult) -> Vec<(&'static str, serde_json::Value)> {
         // https monitors report `days_left` too; `cert_expiring` needs thresholds there,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::metrics::Metric;
 use super::{CheckEnv, CheckResult, Effective};
+use crate::values::vartype::Ty;
 
 /// What a check kind provides beside its `check` function, implemented by its options type.
 pub trait Kind {
@@ -28,6 +29,9 @@ pub trait Kind {
     fn validate(&self, at: &str, monitor_named: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String));
     /// The metrics this kind's check sets, by name, for the report schema.
     const METRICS: &'static [(&'static str, Metric)];
+    /// The rule variables the kind's results offer (its metrics and its
+    /// [`Kind::rule_variables`]), with their types, for type-checking conditions.
+    const VARIABLES: &'static [(&'static str, Ty)];
     /// Metric families named by a regex (`^records\.`).
     const METRIC_PATTERNS: &'static [(&'static str, Metric)] = &[];
     /// The shape of any other metric (an `http` monitor's `extract:` names), or `None`
@@ -103,6 +107,14 @@ macro_rules! kinds {
             /// Runs the kind's check.
             pub async fn check(&self, eff: &Effective, env: &CheckEnv, r: CheckResult) -> CheckResult {
                 match self { $(MonitorKind::$variant(o) => super::$module::check(o, eff, env, r).await,)+ }
+            }
+        }
+
+        /// The rule variables of a kind, by its `type` (none for an unknown one).
+        pub fn variables(kind: &str) -> &'static [(&'static str, Ty)] {
+            match kind {
+                $($name => <super::$module::$opts as Kind>::VARIABLES,)+
+                _ => &[],
             }
         }
 

@@ -26,6 +26,7 @@ use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::redact::Redactor;
 use crate::values::duration::{format_bytes, format_duration};
+use crate::values::vartype::Ty;
 use crate::values::{ByteSize, Dur};
 use events::{Assembler, Classifier, Tally};
 
@@ -694,6 +695,47 @@ fn glob_base(glob: &str) -> (PathBuf, usize) {
 }
 
 impl Kind for LogFilesOptions {
+    /// The check's metrics, then `log_files::rule_variables` (thresholds) and `app_up`.
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("files", N),
+            ("rotated_files", N),
+            ("compressed_files", N),
+            ("total_bytes", N),
+            ("largest_bytes", N),
+            ("largest_file", S),
+            ("largest_size", S),
+            ("oldest_uncompressed_age_s", N),
+            ("oldest_uncompressed_file", S),
+            ("oldest_uncompressed_age", S),
+            ("stale_files", LIST_S),
+            ("bytes_read", N),
+            ("bytes_skipped", N),
+            ("lines_read", N),
+            ("binary_lines_skipped", N),
+            ("rotations", N),
+            ("truncations", N),
+            ("error_count", N),
+            ("error_groups_total", N),
+            ("new_error_groups", N),
+            ("new_error_sample", S),
+            ("top_error", S),
+            ("error_groups", LIST_D),
+            ("security_events", N),
+            ("security_by_category", MAP_N),
+            ("security_samples", MAP_S),
+            ("security_summary", S),
+            ("security_threshold", N),
+            ("max_file_bytes", N),
+            ("max_file_size", S),
+            ("max_age_s", N),
+            ("max_age", S),
+            ("stale_after", S),
+            ("app_up", B),
+            ("max_errors", N),
+        ]
+    };
     fn secrets(&self, _: &mut Vec<String>) {}
     fn target(&self) -> String {
         self.path.clone()

@@ -35,6 +35,7 @@ use super::transport::{api_request, with_retries, ApiResponse, Request};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::retry::{self, Next, Policy, Stop};
 use crate::values::duration::format_duration;
+use crate::values::vartype::Ty;
 use crate::values::{Dur, Secret};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -298,6 +299,22 @@ fn auth_error(detail: &str) -> CheckError {
 }
 
 impl Kind for RailwayOptions {
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("max_build_time_s", N),
+            ("rate_limit_remaining", N),
+            ("rate_limited_wait_ms", N),
+            ("deployment_status", S),
+            ("deployment_id", S),
+            ("deployment_url", S),
+            ("deployment_created_at", S),
+            ("deployment_age_s", N),
+            ("deployment_age", S),
+            ("deployment_in_progress", B),
+            ("unrecognized_statuses", LIST_S),
+        ]
+    };
     fn secrets(&self, out: &mut Vec<String>) {
         if let Some(u) = &self.api_url {
             url_secrets(u, out);

@@ -26,6 +26,7 @@ use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::retry::{self, Next, Policy};
 use crate::values::duration::format_duration;
+use crate::values::vartype::Ty;
 use crate::values::Secret;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -595,6 +596,43 @@ impl Kind for RedisOptions {
         ("hit_rate", Num),
         ("percent_unknown", Bool),
     ];
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("attempts", N),
+            ("used_memory", N),
+            ("used_memory_rss", N),
+            ("used_memory_peak", N),
+            ("maxmemory", N),
+            ("total_system_memory", N),
+            ("percent", N),
+            ("percent_unknown", B),
+            ("percent_of", S),
+            ("memory_limit", N),
+            ("memory_series", LIST_S),
+            ("fragmentation_ratio", N),
+            ("maxmemory_policy", S),
+            ("connected_clients", N),
+            ("blocked_clients", N),
+            ("redis_version", S),
+            ("uptime_s", N),
+            ("evicted_keys", N),
+            ("rejected_connections", N),
+            ("keyspace_hits", N),
+            ("keyspace_misses", N),
+            ("restarted", B),
+            ("evicted_keys_delta", N),
+            ("rejected_connections_delta", N),
+            ("lookups", N),
+            ("keyspace_hits_delta", N),
+            ("keyspace_misses_delta", N),
+            ("hit_rate_scope", S),
+            ("hit_rate", N),
+            ("max_memory_percent", N),
+            ("min_hit_rate", N),
+            ("max_fragmentation_ratio", N),
+        ]
+    };
     fn rule_variables(&self, _: &CheckResult) -> Vec<(&'static str, serde_json::Value)> {
         let t = [
             ("max_memory_percent", self.max_memory_percent),

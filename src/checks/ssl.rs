@@ -22,6 +22,7 @@ use super::kinds::Kind;
 use super::metrics::Metric::{self, *};
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::retry::{self, Next, Policy};
+use crate::values::vartype::Ty;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -579,6 +580,31 @@ impl Kind for SslOptions {
         ("expired", Bool),
         ("cert_error", Str),
     ];
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("days_left", N),
+            ("not_after", S),
+            ("warning_days", N),
+            ("critical_days", N),
+            ("attempts", N),
+            ("dns_ms", N),
+            ("connect_ms", N),
+            ("tls_ms", N),
+            ("tls_version", S),
+            ("issuer", S),
+            ("subject", S),
+            ("sans", LIST_S),
+            ("chain_length", N),
+            ("chain_days_left", N),
+            ("chain_not_after", S),
+            ("chain_valid", B),
+            ("chain_error", S),
+            ("hostname_valid", B),
+            ("expired", B),
+            ("cert_error", S),
+        ]
+    };
     fn rule_variables(&self, _: &CheckResult) -> Vec<(&'static str, serde_json::Value)> {
         vec![
             ("warning_days", serde_json::json!(self.warning_days)),

@@ -30,6 +30,7 @@ use super::metrics::Metric::{self, *};
 use super::transport::{api_request, with_retries, Request};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::values::hint::hint;
+use crate::values::vartype::Ty;
 use crate::values::Secret;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -595,6 +596,24 @@ fn evaluate(o: &StatusPageOptions, provider: &str, page: &Page, r: &mut CheckRes
 }
 
 impl Kind for StatusPageOptions {
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("provider", S),
+            ("indicator", S),
+            ("page_indicator", S),
+            ("components", MAP_S),
+            ("affected_components", LIST_S),
+            ("incidents", N),
+            ("incident_titles", LIST_S),
+            ("incident_urls", LIST_S),
+            ("maintenances", N),
+            ("maintenance_titles", LIST_S),
+            ("unrecognized_statuses", LIST_S),
+            ("status_summary", S),
+            ("components_missing", LIST_S),
+        ]
+    };
     fn secrets(&self, out: &mut Vec<String>) {
         if let Some(u) = &self.url {
             url_secrets(u, out);

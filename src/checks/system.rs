@@ -11,6 +11,7 @@ use sysinfo::{MemoryRefreshKind, RefreshKind, System};
 use super::kinds::{check_memory_thresholds, Kind};
 use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
+use crate::values::vartype::Ty;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +65,18 @@ fn evaluate(o: &SystemOptions, total: u64, available: u64, r: &mut CheckResult) 
 }
 
 impl Kind for SystemOptions {
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("total", N),
+            ("available", N),
+            ("used", N),
+            ("percent", N),
+            ("memory_series", LIST_S),
+            ("memory_limit", N),
+            ("max_memory_percent", N),
+        ]
+    };
     fn secrets(&self, _: &mut Vec<String>) {}
     fn target(&self) -> String {
         "this machine".to_string()

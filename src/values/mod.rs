@@ -9,6 +9,7 @@ pub mod duration;
 pub mod hint;
 pub mod secret;
 pub mod status;
+pub mod vartype;
 
 pub use confirm::{Confirm, CONFIRM_DEFAULT};
 pub use duration::{ByteSize, Dur};
