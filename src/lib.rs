@@ -13,6 +13,7 @@ pub mod errgroup;
 pub mod fsutil;
 pub mod github;
 pub mod human;
+pub mod load;
 pub mod markdown;
 pub mod redact;
 pub mod report;
@@ -23,6 +24,9 @@ pub mod runner;
 pub mod state;
 pub mod trust;
 pub mod untrusted;
+pub mod values;
+
+pub use load::{load_file, load_str};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -159,7 +163,8 @@ pub async fn run(
     notes.extend(hist_notes);
     let conclusive = inconclusive.is_none();
     let (figures, mut extra) = state::figures::of_run(&mut hist, &results, conclusive, &config.state, ctx.now());
-    checks::log_files::app_variables(config, &results, &state, &mut extra);
+    let last_status = |n: &str| state.monitors.get(n).map(|s| s.last_status);
+    checks::log_files::app_variables(&config.monitors, &results, &last_status, &mut extra);
     // Rules: streaks for `for:`/`resolve_after:`, within the first part of the alert minute.
     let rules_deadline = Some(deadline + RULES_GRACE);
     let findings = match &inconclusive {

@@ -184,7 +184,7 @@ fn load(ctx: &RunContext, explicit: Option<&std::path::Path>) -> Result<Loaded> 
     };
     let path = if path.is_absolute() { path } else { ctx.cwd.join(&path) };
     let shown = path.strip_prefix(&ctx.cwd).map(|p| p.to_path_buf()).unwrap_or(path.clone());
-    config::load_file(&shown_or(&path, &shown), &ctx.env).map_err(|diags| {
+    vaktpost::load_file(&shown_or(&path, &shown), &ctx.env).map_err(|diags| {
         print_diags(&diags);
         Reported(EXIT_USAGE).into()
     })

@@ -25,7 +25,9 @@ use super::channel::{self, Channel, SendError, Sending};
 use super::event::{AlertEvent, EventKind, Notice};
 use super::slack::severity_emoji;
 use super::AlertRun;
-use crate::config::{EmailAlerts, Secret, Severity};
+use crate::config::{EmailAlerts, Severity};
+#[cfg(test)]
+use crate::config::Secret;
 use crate::{retry, untrusted};
 
 /// Longest wait for one SMTP command (capped by the deadline).
@@ -39,71 +41,7 @@ const MAX_MESSAGE: usize = 2000;
 const MAX_URL: usize = 1000;
 
 /// How the connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// `smtp://`: plain connect, then STARTTLS, which the server must offer.
-    StartTls,
-    /// `smtps://`: TLS from the first byte.
-    Implicit,
-    /// `smtp://…?tls=none`: no TLS at all.
-    None,
-}
-
-/// A parsed `smtp_url`. `Debug` shows no password (it is a [`Secret`]).
-#[derive(Debug, Clone)]
-pub struct SmtpTarget {
-    pub host: String,
-    pub port: u16,
-    pub security: Security,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-}
-
-/// Parses `smtp_url` (forms in the module docs). Errors never contain the URL.
-pub fn parse_smtp_url(url: &Secret) -> Result<SmtpTarget, String> {
-    let bad = |why: &str| {
-        format!("alerts.email.smtp_url {why}; use smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 or smtp://host:25?tls=none")
-    };
-    let u = url::Url::parse(url.expose().trim()).map_err(|_| bad("is not a valid URL"))?;
-    let host = match u.host() {
-        Some(url::Host::Domain(d)) => d.to_string(),
-        Some(url::Host::Ipv4(ip)) => ip.to_string(),
-        Some(url::Host::Ipv6(ip)) => ip.to_string(),
-        None => return Err(bad("has no host")),
-    };
-    let mut tls_param: Option<String> = None;
-    for (k, v) in u.query_pairs() {
-        match k.as_ref() {
-            "tls" => tls_param = Some(v.to_ascii_lowercase()),
-            _ => {
-                return Err(bad(&format!("has an unknown parameter {:?} (only tls=required or tls=none)", k.as_ref())))
-            }
-        }
-    }
-    let security = match (u.scheme(), tls_param.as_deref()) {
-        ("smtps", None) => Security::Implicit,
-        ("smtp", None | Some("required")) => Security::StartTls,
-        ("smtp", Some("none")) => Security::None,
-        ("smtps", Some(_)) => return Err(bad("uses smtps://, which is always TLS; drop the tls parameter")),
-        ("smtp", Some(_)) => return Err(bad("has tls set to something other than required or none")),
-        _ => return Err(bad("must start with smtp:// or smtps://")),
-    };
-    let port = u.port().unwrap_or(match security {
-        Security::StartTls => 587,
-        Security::Implicit => 465,
-        Security::None => 25,
-    });
-    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
-    let username = Some(decode(u.username())).filter(|s| !s.is_empty());
-    let password = u.password().map(|p| Secret::new(decode(p)));
-    if security == Security::None && (username.is_some() || password.is_some()) {
-        return Err(bad("has credentials but tls=none would send them unencrypted; use STARTTLS or smtps://"));
-    }
-    if password.is_some() && username.is_none() {
-        return Err(bad("has a password but no user name"));
-    }
-    Ok(SmtpTarget { host, port, security, username, password })
-}
+pub use crate::config::endpoints::{parse_smtp_url, Security, SmtpTarget};
 
 /// Sends `notice` as one email to every address in `cfg.to`, introducing itself as
 /// `hostname` (the run's [`crate::context::RunContext::hostname`]; also the default

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::channel::{Channel, SendError, Sending};
-use super::slack::{describe_error, parse_endpoint, scrub};
+use super::slack::{describe_error, scrub};
 use super::AlertRun;
 use crate::config::{Config, HeartbeatAlerts, Secret};
 use crate::context::RunContext;
@@ -15,17 +15,7 @@ use crate::retry;
 
 /// One request attempt (capped by the deadline).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// The URL to ping: `url` itself when the run went well, else `url` with `/fail` appended
-/// to its path (a trailing slash is dropped first; the query string and fragment stay):
-/// `https://hc-ping.com/uuid?x=1` → `https://hc-ping.com/uuid/fail?x=1`.
-pub fn ping_url(url: &Secret, ok: bool) -> Result<reqwest::Url, String> {
-    let mut u = parse_endpoint(url, "alerts.heartbeat.url", "https://hc-ping.com/<uuid>")?;
-    if !ok {
-        let path = format!("{}/fail", u.path().trim_end_matches('/'));
-        u.set_path(&path);
-    }
-    Ok(u)
-}
+pub use crate::config::endpoints::ping_url;
 
 /// A ping is cheap and late is still useful, but it must not hold the run up for long:
 /// the delivery policy with 3 attempts, a server's wait up to 10 s.

@@ -3,67 +3,12 @@
 //! (`start: "2026-12-01T02:00"`) or recurring (`start: "02:00"`, optionally on
 //! `weekdays`), in a time zone (default UTC).
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday};
 
 use crate::config::MaintenanceWindow;
 
-#[derive(Debug, Clone, PartialEq)]
-enum Start {
-    Once(NaiveDateTime),
-    Daily(NaiveTime),
-}
-
-fn parse_start(s: &str) -> Result<Start, String> {
-    let t = s.trim();
-    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
-            return Ok(Start::Once(d));
-        }
-    }
-    for f in ["%H:%M:%S", "%H:%M"] {
-        if let Ok(d) = NaiveTime::parse_from_str(t, f) {
-            return Ok(Start::Daily(d));
-        }
-    }
-    Err(format!("invalid start {t:?}; write \"2026-12-01T02:00\" for one window or \"02:00\" for every day"))
-}
-
-fn parse_tz(s: Option<&str>) -> Result<Tz, String> {
-    match s {
-        None => Ok(Tz::UTC),
-        Some(name) => name
-            .parse::<Tz>()
-            .map_err(|_| format!("unknown time zone {name:?}; use an IANA name such as Europe/Stockholm")),
-    }
-}
-
-fn parse_weekday(s: &str) -> Result<Weekday, String> {
-    s.trim().parse::<Weekday>().map_err(|_| format!("invalid weekday {s:?}; use mon, tue, wed, thu, fri, sat or sun"))
-}
-
-/// Every problem with a window, for validation: (key, message).
-pub fn check(w: &MaintenanceWindow) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    if let Err(e) = parse_start(&w.start) {
-        out.push(("start", e));
-    }
-    if let Err(e) = parse_tz(w.timezone.as_deref()) {
-        out.push(("timezone", e));
-    }
-    for d in &w.weekdays {
-        if let Err(e) = parse_weekday(d) {
-            out.push(("weekdays", e));
-        }
-    }
-    if w.duration.get().is_zero() {
-        out.push(("duration", "must be more than 0".into()));
-    }
-    if let Err(e) = crate::rules::globs(&w.monitors) {
-        out.push(("monitors", e));
-    }
-    out
-}
+pub use crate::config::endpoints::check;
+use crate::config::endpoints::{parse_start, parse_tz, parse_weekday, Start};
 
 /// Whether `w` covers `now` (monitor filtering is separate: [`covers`]).
 pub fn active(w: &MaintenanceWindow, now: DateTime<Utc>) -> bool {

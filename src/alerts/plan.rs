@@ -179,7 +179,7 @@ mod tests {
         now: DateTime<Utc>,
         maintenance_issue: bool,
     ) -> Plan {
-        let loaded = crate::config::load_str(YAML, "t.yml", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e:?}"));
+        let loaded = crate::load_str(YAML, "t.yml", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e:?}"));
         let config = &loaded.config;
         let checks: Vec<CheckResult> = config
             .monitors

@@ -438,13 +438,7 @@ fn with_text(t: &str) -> String {
     }
 }
 
-/// A validated http(s) URL from a secret. The error names the setting, never the value.
-pub(crate) fn parse_endpoint(secret: &Secret, setting: &str, example: &str) -> Result<reqwest::Url, String> {
-    match reqwest::Url::parse(secret.expose().trim()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u),
-        _ => Err(format!("{setting} is not a valid http(s) URL; use a full URL such as {example}")),
-    }
-}
+pub(crate) use crate::config::endpoints::parse_endpoint;
 
 /// Up to [`MAX_ERROR_BODY`] bytes of an error response, printable and on one line.
 async fn error_body(mut resp: reqwest::Response) -> String {

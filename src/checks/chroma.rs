@@ -6,6 +6,9 @@
 //! resolve in a `scratch` container), and the five-or-so calls of one check share one
 //! keep-alive connection.
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,19 +16,49 @@ use http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, HOST, USER_AG
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 
+use super::kinds::{check_url, url_secrets, Kind};
+use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::config::duration::format_duration;
-use crate::config::ChromaOptions;
+use crate::values::duration::format_duration;
+use crate::values::vartype::Ty;
+use crate::values::Secret;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChromaOptions {
+    /// Base URL of the Chroma server, e.g. `http://chroma:8000` (the check adds `/api/v2/...`).
+    pub url: String,
+    #[serde(default = "d_tenant")]
+    pub tenant: String,
+    #[serde(default = "d_database")]
+    pub database: String,
+    /// Collections whose record counts are reported; a missing one is a finding.
+    #[serde(default)]
+    pub collections: Vec<String>,
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// Header that carries `token` (default `Authorization: Bearer`).
+    #[serde(default)]
+    pub auth_header: Option<String>,
+    /// Accept any certificate (self-signed test targets).
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
+
+fn d_tenant() -> String {
+    "default_tenant".into()
+}
+fn d_database() -> String {
+    "default_database".into()
+}
 
 const UA: &str = concat!("vaktpost/", env!("CARGO_PKG_VERSION"), " (+https://github.com/vaktpost/vaktpost)");
 /// Chroma's answers here are tiny JSON documents; anything bigger is not Chroma.
 const MAX_BODY: usize = 1 << 20;
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+use super::transport::Io;
 
 pub async fn check(c: &ChromaOptions, eff: &Effective, env: &CheckEnv, mut r: CheckResult) -> CheckResult {
     let base = match Url::parse(&c.url) {
@@ -228,7 +261,7 @@ impl Api<'_> {
             .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot build the request: {e}")))?;
         let headers = req.headers_mut();
         if !h2 {
-            if let Some(v) = super::http::host_header(url) {
+            if let Some(v) = super::transport::host_header(url) {
                 headers.insert(HOST, v);
             }
         }
@@ -304,11 +337,52 @@ fn status_error(url: &Url, status: u16, body: &[u8]) -> CheckError {
 }
 
 fn hyper_error(e: &hyper::Error) -> CheckError {
-    let msg = super::http::describe_hyper(e);
+    let msg = super::transport::describe_hyper(e);
     if e.is_parse() || e.is_parse_status() {
         CheckError::new(ErrorKind::Protocol, format!("the server does not speak HTTP as expected: {msg}"))
     } else {
         CheckError::new(ErrorKind::Connect, format!("the connection to the Chroma server failed: {msg}"))
+    }
+}
+
+impl Kind for ChromaOptions {
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("heartbeat_ok", B),
+            ("version", S),
+            ("collections_count", N),
+            ("records", MAP_N),
+            ("collections_missing", LIST_S),
+        ]
+    };
+    fn secrets(&self, out: &mut Vec<String>) {
+        url_secrets(&self.url, out);
+        out.extend(self.token.iter().map(|t| t.expose().to_string()));
+    }
+    fn target(&self) -> String {
+        self.url.clone()
+    }
+    fn validate(&self, p: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
+        check_url(&format!("{p}.url"), &self.url, err);
+        if let Some(h) = &self.auth_header {
+            if HeaderName::from_bytes(h.trim().as_bytes()).is_err() {
+                err(&format!("{p}.auth_header"), format!("{h:?} is not a header name; write e.g. X-Chroma-Token"));
+            }
+        }
+        for (j, c) in self.collections.iter().enumerate() {
+            if c.trim().is_empty() {
+                err(&format!("{p}.collections[{j}]"), "must not be empty".into());
+            }
+        }
+    }
+    const METRICS: &'static [(&'static str, Metric)] =
+        &[("heartbeat_ok", Bool), ("version", Str), ("collections_count", Num), ("collections_missing", Strs)];
+    const METRIC_PATTERNS: &'static [(&'static str, Metric)] = &[(r"^records\.", Metric::Num)];
+    fn summary_parts(r: &CheckResult, parts: &mut Vec<String>) {
+        if let Some(c) = r.metric_f64("collections_count") {
+            parts.push(format!("{c} collections"));
+        }
     }
 }
 

@@ -2,54 +2,187 @@
 //! request) so it can time each phase the way blackbox_exporter and curl do, bound
 //! redirects, and cap the body after decompression.
 
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{de, Deserialize, Deserializer, Serialize};
+
 use std::cell::Cell;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
-use http::header::{HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, HOST, LOCATION, USER_AGENT};
-use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyStream, Full};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
-use tokio_util::io::StreamReader;
+use http::header::{HeaderName, HeaderValue};
+use http::{Method, StatusCode};
 use url::Url;
 
-use super::ssl::CertFacts;
+use super::kinds::{check_url, url_secrets, Kind};
+use super::metrics::Metric::{self, *};
+use super::transport::{attempt, exchange, retry_next, retryable_status, Request, Response, Timings};
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::config::{HttpOptions, StatusItem, StatusSpec};
 use crate::retry::{self, Next, Policy};
+use crate::values::vartype::Ty;
+use crate::values::{ByteSize, Dur, OneOrMany, Secret, StatusItem, StatusSpec};
 
 mod security;
 
 /// The names of the security violations an `http` monitor with `security:` reports.
 pub use security::RULES as SECURITY_RULES;
 
-const UA: &str = concat!("vaktpost/", env!("CARGO_PKG_VERSION"), " (+https://github.com/vaktpost/vaktpost)");
-
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Timings {
-    dns: Duration,
-    connect: Duration,
-    tls: Duration,
-    ttfb: Duration,
-    transfer: Duration,
-    total: Duration,
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpOptions {
+    /// `http://` or `https://` URL.
+    pub url: String,
+    #[serde(default = "d_get")]
+    pub method: String,
+    /// Request headers; values are secrets and never printed.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    /// Request body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// 200, [200, 204], "2xx", or ["2xx", 404]. Default "2xx".
+    #[serde(default)]
+    pub expected_status: Option<StatusSpec>,
+    /// Slower than this (median over samples) ⇒ `degraded`.
+    #[serde(default)]
+    pub max_response_time: Option<Dur>,
+    /// Requests per run; error rate and percentiles come from them.
+    #[serde(default)]
+    pub samples: Option<u32>,
+    /// Text (or list of texts) the body must contain.
+    #[serde(default)]
+    pub body_contains: Option<OneOrMany>,
+    /// Text (or list of texts) the body must not contain.
+    #[serde(default)]
+    pub body_not_contains: Option<OneOrMany>,
+    /// JSON pointer ⇒ expected value, e.g. `{"/status": "ok"}`.
+    #[serde(default)]
+    pub json: BTreeMap<String, serde_json::Value>,
+    /// Metric name ⇒ JSON pointer of a numeric field, e.g. `{percent: /percent}`.
+    #[serde(default)]
+    pub extract: BTreeMap<String, String>,
+    /// The deployed version must equal this (a 7+ character prefix of a commit SHA also matches).
+    #[serde(default)]
+    pub expect_version: Option<String>,
+    /// Where the version is read: `json:/version` (default) or `header:X-Version`.
+    #[serde(default)]
+    pub version_from: Option<String>,
+    #[serde(default = "d_true")]
+    pub follow_redirects: bool,
+    #[serde(default = "d_max_redirects")]
+    pub max_redirects: u32,
+    /// Largest body read, after decompression; larger is a failure.
+    #[serde(default = "d_max_body")]
+    pub max_body_bytes: ByteSize,
+    /// Accept any certificate (self-signed test targets). Certificate problems are
+    /// still reported by an `ssl` monitor.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// Security events: `true` for every check, or a block that chooses them.
+    #[serde(default, deserialize_with = "de_security")]
+    #[schemars(with = "Option<SecuritySetting>")]
+    pub security: Option<Box<SecurityOptions>>,
 }
 
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
-    version: &'static str,
-    tls_version: Option<&'static str>,
-    /// The leaf certificate of the TLS connection that carried this response.
-    cert: Option<CertFacts>,
-    redirects: u32,
+fn d_get() -> String {
+    "GET".into()
+}
+
+/// The checks behind `security:` on an `http` monitor; each is on unless set to `false`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityOptions {
+    /// HTTPS responses carry `Strict-Transport-Security`.
+    #[serde(default = "d_true")]
+    pub hsts: bool,
+    /// Smallest acceptable HSTS `max-age`.
+    #[serde(default = "d_min_hsts_max_age")]
+    pub min_hsts_max_age: Dur,
+    /// Plain HTTP redirects to HTTPS.
+    #[serde(default = "d_true")]
+    pub redirect_https: bool,
+    /// The plain-HTTP URL to try for `redirect_https`; default: the monitor's URL with
+    /// `http://` on port 80 (an https URL on another port is then not tried).
+    #[serde(default)]
+    pub http_url: Option<String>,
+    /// Responses carry `X-Content-Type-Options: nosniff`.
+    #[serde(default = "d_true")]
+    pub nosniff: bool,
+    /// Responses carry a `Content-Security-Policy`.
+    #[serde(default = "d_true")]
+    pub csp: bool,
+    /// Every `Set-Cookie` has `Secure` and `HttpOnly`.
+    #[serde(default = "d_true")]
+    pub cookies: bool,
+    /// Paths on the monitor's origin that must not be served (a 2xx is a violation).
+    #[serde(default = "d_forbidden_paths")]
+    pub forbidden_paths: Vec<String>,
+}
+
+impl Default for SecurityOptions {
+    fn default() -> Self {
+        SecurityOptions {
+            hsts: true,
+            min_hsts_max_age: d_min_hsts_max_age(),
+            redirect_https: true,
+            http_url: None,
+            nosniff: true,
+            csp: true,
+            cookies: true,
+            forbidden_paths: d_forbidden_paths(),
+        }
+    }
+}
+
+// Mozilla's HTTP Observatory asks for at least six months.
+fn d_min_hsts_max_age() -> Dur {
+    Dur::secs(180 * 86_400)
+}
+fn d_forbidden_paths() -> Vec<String> {
+    ["/.env", "/.git/HEAD", "/.git/config", "/server-status"].map(String::from).to_vec()
+}
+
+/// `security:` as written: `true`/`false` or a block (for the JSON Schema).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum SecuritySetting {
+    On(bool),
+    Options(SecurityOptions),
+}
+
+fn de_security<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<SecurityOptions>>, D::Error> {
+    struct V;
+    impl<'de> de::Visitor<'de> for V {
+        type Value = Option<Box<SecurityOptions>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("true, false, or a block such as {hsts: true, forbidden_paths: [/.env]}")
+        }
+        fn visit_bool<E: de::Error>(self, on: bool) -> Result<Self::Value, E> {
+            Ok(on.then(Box::default))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            SecurityOptions::deserialize(de::value::MapAccessDeserializer::new(map)).map(|o| Some(Box::new(o)))
+        }
+    }
+    d.deserialize_any(V)
+}
+fn d_max_redirects() -> u32 {
+    10
+}
+fn d_max_body() -> ByteSize {
+    ByteSize(10 << 20)
+}
+
+fn d_true() -> bool {
+    true
 }
 
 struct Sample {
@@ -74,10 +207,11 @@ pub async fn check(h: &HttpOptions, eff: &Effective, env: &CheckEnv, mut r: Chec
         Ok(m) => m,
         Err(_) => return r.fail(CheckError::new(ErrorKind::Config, format!("invalid HTTP method {:?}", h.method))),
     };
+    let req = request(h, &url, &method, eff.timeout);
     let samples_n = eff.samples.max(1);
     let mut samples = Vec::with_capacity(samples_n as usize);
     for _ in 0..samples_n {
-        samples.push(sample(h, &url, &method, eff, env).await);
+        samples.push(sample(h, &req, eff, env).await);
     }
     let violations = match &h.security {
         Some(opts) => {
@@ -105,11 +239,17 @@ pub async fn check(h: &HttpOptions, eff: &Effective, env: &CheckEnv, mut r: Chec
 /// One extra GET for the security checks: no configured headers or credentials (what
 /// anyone on the internet gets), no redirects followed, a small body cap.
 async fn probe(h: &HttpOptions, url: &Url, eff: &Effective, env: &CheckEnv) -> Result<Response, CheckError> {
-    let mut p = h.clone();
-    p.follow_redirects = false;
-    p.max_body_bytes = crate::config::duration::ByteSize(256 << 10);
-    p.headers.clear();
-    p.security = None;
+    let p = Request {
+        method: Method::GET,
+        url: url.clone(),
+        headers: Default::default(),
+        body: None,
+        timeout: eff.timeout,
+        follow_redirects: false,
+        max_redirects: h.max_redirects,
+        max_body_bytes: 256 << 10,
+        insecure_skip_verify: h.insecure_skip_verify,
+    };
     let mut t = Timings::default();
     let phase = Cell::new("resolving the host");
     match tokio::time::timeout(eff.timeout, exchange(&p, url, &Method::GET, Bytes::new(), false, env, &mut t, &phase))
@@ -120,16 +260,31 @@ async fn probe(h: &HttpOptions, url: &Url, eff: &Effective, env: &CheckEnv) -> R
     }
 }
 
+/// The transport request of one sample of `h`.
+fn request(h: &HttpOptions, url: &Url, method: &Method, timeout: std::time::Duration) -> Request {
+    Request {
+        method: method.clone(),
+        url: url.clone(),
+        headers: h.headers.clone(),
+        body: h.body.clone(),
+        timeout,
+        follow_redirects: h.follow_redirects,
+        max_redirects: h.max_redirects,
+        max_body_bytes: h.max_body_bytes.0,
+        insecure_skip_verify: h.insecure_skip_verify,
+    }
+}
+
 /// One sample: an attempt, retried (`retry::run`, the check policy) while the failure is
 /// retryable: connect errors, timeouts, 5xx, 408 and 429, after backoff or the server's
 /// `Retry-After`.
-async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, env: &CheckEnv) -> Sample {
+async fn sample(h: &HttpOptions, req: &Request, eff: &Effective, env: &CheckEnv) -> Sample {
     type Tried = (Result<Response, (CheckError, Option<Response>)>, Timings);
     let op = |_| async move {
         let mut timings = Timings::default();
         let phase = Cell::new("resolving the host");
         let t0 = Instant::now();
-        let res = tokio::time::timeout(eff.timeout, attempt(h, url, method, env, &mut timings, &phase)).await;
+        let res = tokio::time::timeout(eff.timeout, attempt(req, env, &mut timings, &phase)).await;
         timings.total = t0.elapsed();
         let outcome = match res {
             Ok(Ok(resp)) => match status_error(h, &resp) {
@@ -142,7 +297,7 @@ async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, en
                     ErrorKind::Timeout,
                     format!(
                         "timed out after {} while {}",
-                        crate::config::duration::format_duration(eff.timeout),
+                        crate::values::duration::format_duration(eff.timeout),
                         phase.get()
                     ),
                 ),
@@ -173,16 +328,6 @@ async fn sample(h: &HttpOptions, url: &Url, method: &Method, eff: &Effective, en
     }
 }
 
-/// A status another attempt may change: 5xx, 408 Request Timeout, 429 Too Many Requests.
-fn retryable_status(status: u16) -> bool {
-    status >= 500 || status == 408 || status == 429
-}
-
-/// Retry after the server's `Retry-After` when it gave one, else after backoff.
-fn retry_next(headers: &HeaderMap) -> Next {
-    retry::retry_after(headers).map_or(Next::Retry, Next::RetryAfter)
-}
-
 fn status_error(h: &HttpOptions, resp: &Response) -> Option<CheckError> {
     let ok = match &h.expected_status {
         Some(spec) => spec.matches(resp.status),
@@ -197,308 +342,6 @@ fn status_error(h: &HttpOptions, resp: &Response) -> Option<CheckError> {
         ErrorKind::HttpStatus,
         format!("HTTP {} {reason}, expected {want}", resp.status).replace("  ", " "),
     ))
-}
-
-/// One request, following redirects.
-async fn attempt(
-    h: &HttpOptions,
-    start: &Url,
-    method: &Method,
-    env: &CheckEnv,
-    t: &mut Timings,
-    phase: &Cell<&'static str>,
-) -> Result<Response, CheckError> {
-    let mut url = start.clone();
-    let mut method = method.clone();
-    let mut body = h.body.clone().map(Bytes::from).unwrap_or_default();
-    let mut redirects = 0;
-    loop {
-        // Configured headers and URL credentials go to the configured origin only; a
-        // redirect elsewhere (another host, or https→http) drops them, as curl does.
-        let credentials = url.origin() == start.origin();
-        let mut resp = exchange(h, &url, &method, body.clone(), credentials, env, t, phase).await?;
-        let is_redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
-        if h.follow_redirects && is_redirect {
-            if let Some(loc) = resp.headers.get(LOCATION).and_then(|v| v.to_str().ok()) {
-                // Messages name the absolute URL, never the raw Location, so redaction of
-                // secret query parameters applies to relative redirects too.
-                let next = url.join(loc).map_err(|e| {
-                    CheckError::new(ErrorKind::Protocol, format!("redirect to an invalid Location header: {e}"))
-                })?;
-                if redirects >= h.max_redirects {
-                    return Err(CheckError::new(
-                        ErrorKind::Protocol,
-                        format!("too many redirects (more than {}); the last pointed to {next}", h.max_redirects),
-                    ));
-                }
-                if !matches!(next.scheme(), "http" | "https") {
-                    return Err(CheckError::new(
-                        ErrorKind::Protocol,
-                        format!("redirect to unsupported scheme: {next}"),
-                    ));
-                }
-                let to_get = resp.status == 303 || (matches!(resp.status, 301 | 302) && method == Method::POST);
-                if to_get && method != Method::HEAD {
-                    method = Method::GET;
-                    body = Bytes::new();
-                }
-                url = next;
-                redirects += 1;
-                continue;
-            }
-        }
-        resp.redirects = redirects;
-        return Ok(resp);
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn exchange(
-    h: &HttpOptions,
-    url: &Url,
-    method: &Method,
-    body: Bytes,
-    credentials: bool,
-    env: &CheckEnv,
-    t: &mut Timings,
-    phase: &Cell<&'static str>,
-) -> Result<Response, CheckError> {
-    let host = url.host_str().unwrap_or_default().to_string();
-    let port = url.port_or_known_default().unwrap_or(80);
-    let https = url.scheme() == "https";
-
-    phase.set("resolving the host");
-    let t0 = Instant::now();
-    let addrs = env.net.resolve(&host).await?;
-    t.dns += t0.elapsed();
-
-    phase.set("connecting");
-    let t0 = Instant::now();
-    let tcp = env.net.connect(&addrs, port).await?;
-    t.connect += t0.elapsed();
-
-    let mut h2 = false;
-    let mut tls_version = None;
-    let mut cert = None;
-    let io: Box<dyn Io> = if https {
-        phase.set("in the TLS handshake");
-        let t0 = Instant::now();
-        let tls = env.net.tls(tcp, &host, h.insecure_skip_verify).await?;
-        t.tls += t0.elapsed();
-        let (_, conn) = tls.get_ref();
-        h2 = conn.alpn_protocol() == Some(b"h2");
-        tls_version = conn.protocol_version().map(super::ssl::tls_version_name);
-        cert = conn.peer_certificates().and_then(|c| c.first()).and_then(|d| CertFacts::parse(d));
-        Box::new(tls)
-    } else {
-        Box::new(tcp)
-    };
-
-    phase.set("sending the request");
-    let io = TokioIo::new(io);
-    let (mut sender, conn_task) = if h2 {
-        let (s, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.map_err(hyper_error)?;
-        (
-            Sender::H2(s),
-            tokio::spawn(async move {
-                let _ = conn.await;
-            }),
-        )
-    } else {
-        let (s, conn) = hyper::client::conn::http1::handshake(io).await.map_err(hyper_error)?;
-        (
-            Sender::H1(s),
-            tokio::spawn(async move {
-                let _ = conn.await;
-            }),
-        )
-    };
-    let _abort = AbortOnDrop(conn_task);
-
-    let uri: http::Uri =
-        if h2 { url.as_str().parse() } else { url[url::Position::BeforePath..url::Position::AfterQuery].parse() }
-            .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot use URL {url}: {e}")))?;
-    let mut req = Request::builder()
-        .method(method.clone())
-        .uri(uri)
-        .body(Full::new(body))
-        .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot build the request: {e}")))?;
-    let headers = req.headers_mut();
-    if !h2 {
-        if let Some(v) = host_header(url) {
-            headers.insert(HOST, v);
-        }
-    }
-    headers.insert(USER_AGENT, HeaderValue::from_static(UA));
-    headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-    headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br, zstd"));
-    if credentials && !url.username().is_empty() {
-        // Credentials in the URL mean HTTP Basic auth, as in curl.
-        use base64::Engine;
-        let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy().into_owned();
-        let pass = url
-            .password()
-            .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
-            .unwrap_or_default();
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-        if let Ok(v) = HeaderValue::from_str(&format!("Basic {token}")) {
-            headers.insert(http::header::AUTHORIZATION, v);
-        }
-    }
-    for (k, v) in h.headers.iter().filter(|_| credentials) {
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| CheckError::new(ErrorKind::Config, format!("invalid header name {k:?}")))?;
-        let value = HeaderValue::from_str(v.expose())
-            .map_err(|_| CheckError::new(ErrorKind::Config, format!("invalid value for header {k:?}")))?;
-        headers.insert(name, value);
-    }
-
-    phase.set("waiting for the response headers");
-    let t0 = Instant::now();
-    let resp = match &mut sender {
-        Sender::H1(s) => s.send_request(req).await,
-        Sender::H2(s) => s.send_request(req).await,
-    }
-    .map_err(hyper_error)?;
-    t.ttfb += t0.elapsed();
-
-    let status = resp.status().as_u16();
-    let version = match resp.version() {
-        http::Version::HTTP_2 => "2",
-        http::Version::HTTP_10 => "1.0",
-        _ => "1.1",
-    };
-    let (parts, incoming) = resp.into_parts();
-    let is_redirect =
-        h.follow_redirects && matches!(status, 301 | 302 | 303 | 307 | 308) && parts.headers.contains_key(LOCATION);
-    let body = if is_redirect || *method == Method::HEAD {
-        Vec::new()
-    } else {
-        phase.set("reading the body");
-        let t0 = Instant::now();
-        let b = read_body(incoming, &parts.headers, h.max_body_bytes.0).await?;
-        t.transfer += t0.elapsed();
-        b
-    };
-    Ok(Response { status, headers: parts.headers, body, version, tls_version, cert, redirects: 0 })
-}
-
-enum Sender {
-    H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
-    H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Reads at most `max` bytes of decoded body; more is an error, and reading stops there.
-async fn read_body(body: hyper::body::Incoming, headers: &HeaderMap, max: u64) -> Result<Vec<u8>, CheckError> {
-    let stream = Box::pin(
-        BodyStream::new(body)
-            .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
-            .map_err(|e| std::io::Error::other(HyperIoError(e))),
-    );
-    let reader = StreamReader::new(stream);
-    let encoding = headers
-        .get(CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
-    let decoded: Box<dyn AsyncRead + Unpin + Send> = match encoding.as_str() {
-        "gzip" | "x-gzip" => Box::new(GzipDecoder::new(BufReader::new(reader))),
-        "deflate" => Box::new(ZlibDecoder::new(BufReader::new(reader))),
-        "br" => Box::new(BrotliDecoder::new(BufReader::new(reader))),
-        "zstd" => Box::new(ZstdDecoder::new(BufReader::new(reader))),
-        _ => Box::new(reader),
-    };
-    let mut buf = Vec::new();
-    let res = decoded.take(max.saturating_add(1)).read_to_end(&mut buf).await;
-    if let Err(e) = res {
-        let kind = if is_reset(&e) { ErrorKind::Connect } else { ErrorKind::Protocol };
-        let what = if encoding.is_empty() || kind == ErrorKind::Connect {
-            "reading the body failed".to_string()
-        } else {
-            format!("decoding the {encoding} body failed")
-        };
-        return Err(CheckError::new(kind, format!("{what}: {}", io_message(&e))));
-    }
-    if buf.len() as u64 > max {
-        let how = if encoding.is_empty() { String::new() } else { format!(" after {encoding} decoding") };
-        return Err(CheckError::new(
-            ErrorKind::Protocol,
-            format!("response body is larger than max_body_bytes ({} bytes){how}", max),
-        ));
-    }
-    Ok(buf)
-}
-
-#[derive(Debug)]
-struct HyperIoError(hyper::Error);
-impl std::fmt::Display for HyperIoError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&describe_hyper(&self.0))
-    }
-}
-impl std::error::Error for HyperIoError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
-fn io_message(e: &std::io::Error) -> String {
-    match e.get_ref().and_then(|i| i.downcast_ref::<HyperIoError>()) {
-        Some(h) => h.to_string(),
-        None => e.to_string(),
-    }
-}
-
-fn is_reset(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionAborted
-                    | std::io::ErrorKind::BrokenPipe
-            ) {
-                return true;
-            }
-        }
-        cur = err.source();
-    }
-    false
-}
-
-/// A hyper error with its chain of causes, `: `-separated.
-pub(crate) fn describe_hyper(e: &hyper::Error) -> String {
-    use std::error::Error;
-    let mut msg = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
-}
-
-fn hyper_error(e: hyper::Error) -> CheckError {
-    if is_reset(&e) {
-        return CheckError::new(ErrorKind::Connect, format!("connection reset by the server ({})", describe_hyper(&e)));
-    }
-    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        return CheckError::new(
-            ErrorKind::Connect,
-            format!("the server closed the connection before answering ({})", describe_hyper(&e)),
-        );
-    }
-    CheckError::new(ErrorKind::Protocol, format!("HTTP protocol error: {}", describe_hyper(&e)))
 }
 
 /// Turns the samples into status, error and metrics.
@@ -597,7 +440,7 @@ fn evaluate(h: &HttpOptions, samples: Vec<Sample>, r: &mut CheckResult) {
                 r.message = Some(format!(
                     "response time {} is over max_response_time {}",
                     fmt_ms(p50),
-                    crate::config::duration::format_duration(max.get())
+                    crate::values::duration::format_duration(max.get())
                 ));
             }
         }
@@ -746,109 +589,137 @@ pub fn version_matches(got: &str, want: &str) -> bool {
     short.len() >= 7 && long.starts_with(short) && short.chars().all(|c| c.is_ascii_hexdigit())
 }
 
-/// A request made for another check kind that talks to an HTTP API (status pages,
-/// Railway's GraphQL API): the same DNS, connect, TLS, redirect, decompression and body
-/// cap as an `http` monitor, so failures carry the same error kinds. No status assertion
-/// and no retries: the caller decides what an answer means.
-#[derive(Clone)]
-pub(crate) struct ApiRequest<'a> {
-    pub method: Method,
-    pub url: &'a Url,
-    /// Header values are secrets (tokens) and never printed.
-    pub headers: std::collections::BTreeMap<String, crate::config::Secret>,
-    pub body: Option<String>,
-    pub max_body_bytes: u64,
-    pub timeout: Duration,
-}
-
-/// The answer to an [`ApiRequest`], whatever its status.
-pub(crate) struct ApiResponse {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-    /// Why retrying stopped before `retries` ran out ("; not retried, as …"), or "":
-    /// for the caller's message about this answer.
-    pub retry_note: String,
-}
-
-pub(crate) async fn api_request(req: ApiRequest<'_>, env: &CheckEnv) -> Result<ApiResponse, CheckError> {
-    let h = HttpOptions {
-        url: req.url.to_string(),
-        method: req.method.to_string(),
-        headers: req.headers,
-        body: req.body,
-        expected_status: None,
-        max_response_time: None,
-        samples: None,
-        body_contains: None,
-        body_not_contains: None,
-        json: Default::default(),
-        extract: Default::default(),
-        expect_version: None,
-        version_from: None,
-        follow_redirects: true,
-        max_redirects: 5,
-        max_body_bytes: crate::config::duration::ByteSize(req.max_body_bytes),
-        insecure_skip_verify: false,
-        security: None,
-    };
-    let mut t = Timings::default();
-    let phase = Cell::new("resolving the host");
-    match tokio::time::timeout(req.timeout, attempt(&h, req.url, &req.method, env, &mut t, &phase)).await {
-        Ok(Ok(resp)) => {
-            Ok(ApiResponse { status: resp.status, headers: resp.headers, body: resp.body, retry_note: String::new() })
+/// The checks of an `http` monitor's options beyond serde's.
+fn validate(p: &str, h: &HttpOptions, err: &mut dyn FnMut(&str, String)) {
+    check_url(&format!("{p}.url"), &h.url, err);
+    if Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).is_err() || h.method.is_empty() {
+        err(&format!("{p}.method"), format!("invalid HTTP method {:?}", h.method));
+    }
+    for (k, v) in &h.headers {
+        if HeaderName::from_bytes(k.as_bytes()).is_err() {
+            err(&format!("{p}.headers.{k}"), format!("invalid header name {k:?}"));
+        } else if HeaderValue::from_str(v.expose()).is_err() {
+            err(&format!("{p}.headers.{k}"), "header value contains characters not allowed in HTTP headers".into());
         }
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(CheckError::new(
-            ErrorKind::Timeout,
-            format!(
-                "timed out after {} while {} ({})",
-                crate::config::duration::format_duration(req.timeout),
-                phase.get(),
-                req.url.path()
-            ),
-        )),
+    }
+    if let Some(s) = h.samples {
+        if s == 0 || s > 1000 {
+            err(&format!("{p}.samples"), format!("must be between 1 and 1000, got {s}"));
+        }
+    }
+    for ptr in h.json.keys() {
+        if !ptr.is_empty() && !ptr.starts_with('/') {
+            err(&format!("{p}.json"), format!("{ptr:?} is not a JSON pointer; write it like \"/status\""));
+        }
+    }
+    for (name, ptr) in &h.extract {
+        if !ptr.is_empty() && !ptr.starts_with('/') {
+            err(&format!("{p}.extract.{name}"), format!("{ptr:?} is not a JSON pointer; write it like \"/percent\""));
+        }
+        let ident = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident {
+            err(
+                &format!("{p}.extract.{name}"),
+                "metric names must be letters, digits and _ (they are rule variables)".into(),
+            );
+        }
+    }
+    if let Some(v) = &h.version_from {
+        let ok = v.strip_prefix("header:").is_some_and(|n| HeaderName::from_bytes(n.trim().as_bytes()).is_ok())
+            || v.strip_prefix("json:").is_some_and(|ptr| ptr.is_empty() || ptr.starts_with('/'));
+        if !ok {
+            err(&format!("{p}.version_from"), format!("must be \"json:/pointer\" or \"header:Name\", got {v:?}"));
+        }
+    }
+    if h.max_redirects > 50 {
+        err(&format!("{p}.max_redirects"), "must be at most 50".into());
+    }
+    if h.max_body_bytes.0 == 0 {
+        err(&format!("{p}.max_body_bytes"), "must be more than 0".into());
     }
 }
 
-/// `f` again while it fails in a retryable way (connect, timeout, 5xx, 408, 429), up to
-/// the monitor's `retries`, with backoff or the server's `Retry-After` (`retry::run`, the
-/// check policy: a wait longer than 10 s, or one past the run's deadline, is not made).
-/// Why retrying stopped early goes into the error, or into [`ApiResponse::retry_note`].
-pub(crate) async fn with_retries<F, Fut>(retries: u32, waiter: &retry::Waiter, f: F) -> Result<ApiResponse, CheckError>
-where
-    F: FnMut(u32) -> Fut,
-    Fut: std::future::Future<Output = Result<ApiResponse, CheckError>>,
-{
-    let judge = |res: &Result<ApiResponse, CheckError>| match res {
-        Ok(r) if retryable_status(r.status) => retry_next(&r.headers),
-        Ok(_) => Next::Done,
-        Err(e) if matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout) => Next::Retry,
-        Err(_) => Next::Done,
-    };
-    let out = retry::run(&Policy::check(retries), waiter, f, judge).await;
-    let clause = out.stop.clause();
-    match out.value {
-        Ok(mut r) => {
-            r.retry_note = clause;
-            Ok(r)
-        }
-        Err(mut e) => {
-            e.message.push_str(&clause);
-            Err(e)
+impl Kind for HttpOptions {
+    fn secrets(&self, out: &mut Vec<String>) {
+        url_secrets(&self.url, out);
+        for v in self.headers.values() {
+            out.push(v.expose().to_string());
+            // `Bearer X`, `Basic X`, `Token X`: the credential alone, as the redactor has it.
+            let parts: Vec<&str> = v.expose().split_whitespace().collect();
+            out.extend(parts.iter().skip(1).filter(|p| p.len() >= 6).map(|p| p.to_string()));
         }
     }
-}
-
-/// The `Host` header of an HTTP/1.1 request to `url`: host and, when not the scheme's
-/// default, port (`url` leaves a default port out). HTTP/2 uses `:authority` instead.
-pub fn host_header(url: &url::Url) -> Option<HeaderValue> {
-    let host = url.host_str()?;
-    let value = match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
+    fn target(&self) -> String {
+        self.url.clone()
+    }
+    fn validate(&self, at: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
+        validate(at, self, err)
+    }
+    const METRICS: &'static [(&'static str, Metric)] = &[
+        ("response_time_ms", Num),
+        ("samples", Num),
+        ("errors", Num),
+        ("error_rate", Num),
+        ("p50_ms", Num),
+        ("p95_ms", Num),
+        ("dns_ms", Num),
+        ("connect_ms", Num),
+        ("tls_ms", Num),
+        ("ttfb_ms", Num),
+        ("transfer_ms", Num),
+        ("attempts", Num),
+        ("status_code", Num),
+        ("body_bytes", Num),
+        ("redirects", Num),
+        ("http_version", Str),
+        ("tls_version", Str),
+        ("days_left", Num),
+        ("not_after", Str),
+        ("version", Str),
+        ("security_violations", Objs),
+    ];
+    /// `days_left`/`not_after` of a served leaf certificate (`ssl::set_expiry`, also https `http`).
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("response_time_ms", N),
+            ("response_time", N),
+            ("samples", N),
+            ("errors", N),
+            ("error_rate", N),
+            ("p50_ms", N),
+            ("p95_ms", N),
+            ("dns_ms", N),
+            ("connect_ms", N),
+            ("tls_ms", N),
+            ("ttfb_ms", N),
+            ("transfer_ms", N),
+            ("attempts", N),
+            ("status_code", N),
+            ("body_bytes", N),
+            ("redirects", N),
+            ("http_version", S),
+            ("tls_version", S),
+            ("days_left", N),
+            ("not_after", S),
+            ("warning_days", N),
+            ("critical_days", N),
+            ("version", S),
+            ("security_violations", Ty::List(&MAP_S)),
+            ("security_rules", LIST_S),
+        ]
     };
-    HeaderValue::from_str(&value).ok()
+    const OPEN_METRICS: Option<Metric> = Some(Metric::Num);
+    fn rule_variables(&self, r: &CheckResult) -> Vec<(&'static str, serde_json::Value)> {
+        // https monitors report `days_left` too; `cert_expiring` needs thresholds there,
+        // and they are the `ssl` defaults (30 and 7 days).
+        if r.metrics.contains_key("days_left") {
+            vec![("warning_days", serde_json::json!(30)), ("critical_days", serde_json::json!(7))]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -867,7 +738,7 @@ mod tests {
     fn response(body: Vec<u8>) -> Response {
         Response {
             status: 200,
-            headers: HeaderMap::new(),
+            headers: http::HeaderMap::new(),
             body,
             version: "HTTP/1.1",
             tls_version: None,
@@ -898,8 +769,8 @@ mod tests {
             let yaml = format!(
                 "name: a\ntype: http\nurl: https://example.com\njson: {{{ptr:?}: 1}}\nextract: {{x: {ptr:?}, p: /percent}}\nexpect_version: abc1234\n"
             );
-            let m: crate::config::Monitor = yaml_serde::from_str(&yaml).unwrap();
-            let crate::config::MonitorKind::Http(h) = &m.kind else { unreachable!() };
+            let m: crate::checks::Monitor = yaml_serde::from_str(&yaml).unwrap();
+            let crate::checks::MonitorKind::Http(h) = &m.kind else { unreachable!() };
             let resp = response(body);
             if let Err(e) = assertions(h, &resp) {
                 proptest::prop_assert!(e.message.chars().count() < 4_000, "{}", e.message);

@@ -7,6 +7,8 @@
 
 pub mod events;
 
+use schemars::JsonSchema;
+
 use std::collections::BTreeMap;
 use std::fs::{File, Metadata};
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -19,11 +21,110 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::config::duration::{format_bytes, format_duration};
-use crate::config::LogFilesOptions;
+use super::kinds::Kind;
+use super::metrics::Metric::{self, *};
+use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::redact::Redactor;
+use crate::values::duration::{format_bytes, format_duration};
+use crate::values::vartype::Ty;
+use crate::values::{ByteSize, Dur};
 use events::{Assembler, Classifier, Tally};
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogFilesOptions {
+    /// A glob such as `/var/log/app/*.log` (`*` stays within one directory, `**` crosses
+    /// them). Rotated siblings (`app.log.1`, `app.log.2.gz`, `app.log-20260101`) are found
+    /// next to each match for the rotation-health figures.
+    pub path: String,
+    /// A live log file larger than this ⇒ `degraded` and `log_file_too_large`
+    /// (rotation is not keeping up). Default: not checked.
+    #[serde(default)]
+    pub max_file_bytes: Option<ByteSize>,
+    /// A rotated file still uncompressed this long after its last write ⇒ `degraded`
+    /// and `log_rotation_stale` (compression or rotation stopped). Default: not checked.
+    #[serde(default)]
+    pub max_age: Option<Dur>,
+    /// A live log file not written for this long ⇒ `degraded` and
+    /// `log_file_stopped_growing` (the app writes to a rotated-away file, or stopped
+    /// logging). Default: not checked.
+    #[serde(default)]
+    pub stale_after: Option<Dur>,
+    /// The monitor of the app that writes these logs (e.g. its health endpoint):
+    /// `log_file_stopped_growing` then fires only while that monitor is up. Default:
+    /// none (a stale file fires regardless).
+    #[serde(default)]
+    pub app_monitor: Option<String>,
+    /// Regex for lines that start an error event. Default: `ERROR`, `FATAL`, `CRITICAL`,
+    /// `level=error`, `"level":"error"` and similar; Python tracebacks and Rust panics
+    /// are always events.
+    #[serde(default)]
+    pub error_pattern: Option<String>,
+    /// More security-event patterns: a regex (category `custom`) or `{name, pattern}`.
+    /// They add to the built-in categories unless `security_defaults: false`.
+    #[serde(default)]
+    pub security_patterns: Vec<SecurityPattern>,
+    /// Keep the built-in security categories (`sensitive_path`, `auth_failure`,
+    /// `http_401_403`). Default: true.
+    #[serde(default = "d_true")]
+    pub security_defaults: bool,
+    /// More security events than this in one run ⇒ `log_security_events`. Default: 20.
+    #[serde(default = "d_security_threshold")]
+    pub security_threshold: u64,
+    /// More error events than this in one run ⇒ `log_errors`. Default: not checked
+    /// (new error groups are reported by `log_new_errors` regardless).
+    #[serde(default)]
+    pub max_errors: Option<u64>,
+    /// Bytes read per file per run; a larger backlog is skipped to its newest part.
+    /// Default: 8MiB.
+    #[serde(default = "d_max_bytes_per_run")]
+    pub max_bytes_per_run: ByteSize,
+}
+
+fn d_security_threshold() -> u64 {
+    20
+}
+
+fn d_max_bytes_per_run() -> ByteSize {
+    ByteSize(8 << 20)
+}
+
+/// A security-event pattern of a `log_files` monitor.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SecurityPattern {
+    /// A regex; matching lines count under category `custom`.
+    Regex(String),
+    /// A named category.
+    Named(NamedPattern),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamedPattern {
+    /// The category, e.g. `sql_injection`; a metric key, so letters, digits and `_`.
+    pub name: String,
+    pub pattern: String,
+}
+
+impl SecurityPattern {
+    pub fn name(&self) -> &str {
+        match self {
+            SecurityPattern::Regex(_) => "custom",
+            SecurityPattern::Named(n) => &n.name,
+        }
+    }
+    pub fn pattern(&self) -> &str {
+        match self {
+            SecurityPattern::Regex(p) => p,
+            SecurityPattern::Named(n) => &n.pattern,
+        }
+    }
+}
+
+fn d_true() -> bool {
+    true
+}
 
 /// Error groups listed in the report, most frequent first.
 pub const TOP_GROUPS: usize = 10;
@@ -73,7 +174,8 @@ struct Found {
     compressed: bool,
 }
 
-pub async fn check(o: &LogFilesOptions, eff: &Effective, redactor: &Redactor, r: CheckResult) -> CheckResult {
+pub async fn check(o: &LogFilesOptions, eff: &Effective, env: &CheckEnv, r: CheckResult) -> CheckResult {
+    let redactor = &env.redactor;
     let (o, prev, red, fallback) = (o.clone(), eff.prev.clone(), redactor.clone(), r.clone());
     // Directory walks and file reads: blocking, so off the async workers.
     match tokio::task::spawn_blocking(move || scan(&o, prev.as_ref(), &red, r)).await {
@@ -107,23 +209,23 @@ pub fn rule_variables(o: &LogFilesOptions) -> Vec<(&'static str, serde_json::Val
 }
 
 /// `app_up` for `log_files` monitors with `app_monitor`: whether that monitor is up in
-/// this run, or was at its last check when it did not run now. Unknown ⇒ not set, and
-/// `log_file_stopped_growing` does not apply.
+/// this run, or was at its last check (`last_status`, from the state) when it did not run
+/// now. Unknown ⇒ not set, and `log_file_stopped_growing` does not apply.
 pub fn app_variables(
-    config: &crate::config::Config,
+    monitors: &[super::Monitor],
     results: &[CheckResult],
-    state: &crate::state::State,
+    last_status: &dyn Fn(&str) -> Option<Status>,
     extra: &mut BTreeMap<String, BTreeMap<String, serde_json::Value>>,
 ) {
-    for m in &config.monitors {
-        let crate::config::MonitorKind::LogFiles(o) = &m.kind else { continue };
+    for m in monitors {
+        let super::MonitorKind::LogFiles(o) = &m.kind else { continue };
         let Some(app) = &o.app_monitor else { continue };
         let status = results
             .iter()
             .find(|r| &r.name == app)
             .map(|r| r.status)
             .filter(|s| *s != Status::Skipped)
-            .or_else(|| state.monitors.get(app).map(|s| s.last_status));
+            .or_else(|| last_status(app));
         if let Some(s) = status {
             extra.entry(m.common.name.clone()).or_default().insert("app_up".into(), json!(s.is_up()));
         }
@@ -590,6 +692,132 @@ fn glob_base(glob: &str) -> (PathBuf, usize) {
         base.push(".");
     }
     (base, if deep { 32 } else { rest.max(1) })
+}
+
+impl Kind for LogFilesOptions {
+    /// The check's metrics, then `log_files::rule_variables` (thresholds) and `app_up`.
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("files", N),
+            ("rotated_files", N),
+            ("compressed_files", N),
+            ("total_bytes", N),
+            ("largest_bytes", N),
+            ("largest_file", S),
+            ("largest_size", S),
+            ("oldest_uncompressed_age_s", N),
+            ("oldest_uncompressed_file", S),
+            ("oldest_uncompressed_age", S),
+            ("stale_files", LIST_S),
+            ("bytes_read", N),
+            ("bytes_skipped", N),
+            ("lines_read", N),
+            ("binary_lines_skipped", N),
+            ("rotations", N),
+            ("truncations", N),
+            ("error_count", N),
+            ("error_groups_total", N),
+            ("new_error_groups", N),
+            ("new_error_sample", S),
+            ("top_error", S),
+            ("error_groups", LIST_D),
+            ("security_events", N),
+            ("security_by_category", MAP_N),
+            ("security_samples", MAP_S),
+            ("security_summary", S),
+            ("security_threshold", N),
+            ("max_file_bytes", N),
+            ("max_file_size", S),
+            ("max_age_s", N),
+            ("max_age", S),
+            ("stale_after", S),
+            ("app_up", B),
+            ("max_errors", N),
+        ]
+    };
+    fn secrets(&self, _: &mut Vec<String>) {}
+    fn target(&self) -> String {
+        self.path.clone()
+    }
+    fn validate(&self, p: &str, monitor_named: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
+        if let Err(e) = globset::Glob::new(&self.path) {
+            err(&format!("{p}.path"), format!("invalid glob: {e}"));
+        }
+        if let Some(re) = &self.error_pattern {
+            if let Err(e) = Regex::new(re) {
+                err(&format!("{p}.error_pattern"), format!("invalid regular expression: {e}"));
+            }
+        }
+        for (j, sp) in self.security_patterns.iter().enumerate() {
+            if let Err(e) = Regex::new(sp.pattern()) {
+                err(&format!("{p}.security_patterns[{j}]"), format!("invalid regular expression: {e}"));
+            }
+            let n = sp.name();
+            if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                err(
+                    &format!("{p}.security_patterns[{j}].name"),
+                    format!("{n:?} is not a category name; use letters, digits and _ (it is a metric key)"),
+                );
+            }
+        }
+        if let Some(app) = &self.app_monitor {
+            if !monitor_named(app) {
+                err(&format!("{p}.app_monitor"), format!("no monitor is named \"{app}\""));
+            }
+        }
+        if self.max_bytes_per_run.0 < 1024 {
+            err(&format!("{p}.max_bytes_per_run"), "must be at least 1KiB (one long line)".into());
+        }
+        if self.max_file_bytes.is_some_and(|b| b.0 == 0) {
+            err(&format!("{p}.max_file_bytes"), "must be more than 0".into());
+        }
+        for (key, d) in [("max_age", self.max_age), ("stale_after", self.stale_after)] {
+            if d.is_some_and(|d| d.get().is_zero()) {
+                err(&format!("{p}.{key}"), "must be more than 0, e.g. \"2d\"".into());
+            }
+        }
+    }
+    const METRICS: &'static [(&'static str, Metric)] = &[
+        ("files", Num),
+        ("rotated_files", Num),
+        ("compressed_files", Num),
+        ("total_bytes", Num),
+        ("largest_bytes", Num),
+        ("largest_file", Str),
+        ("largest_size", Str),
+        ("oldest_uncompressed_age_s", Num),
+        ("oldest_uncompressed_file", Str),
+        ("oldest_uncompressed_age", Str),
+        ("stale_files", Strs),
+        ("bytes_read", Num),
+        ("bytes_skipped", Num),
+        ("lines_read", Num),
+        ("binary_lines_skipped", Num),
+        ("rotations", Num),
+        ("truncations", Num),
+        ("error_count", Num),
+        ("error_groups_total", Num),
+        ("new_error_groups", Num),
+        ("new_error_sample", Str),
+        ("top_error", Str),
+        ("error_groups", Objs),
+        ("security_events", Num),
+        ("security_by_category", Map),
+        ("security_samples", Map),
+        ("security_summary", Str),
+    ];
+    fn rule_variables(&self, _: &CheckResult) -> Vec<(&'static str, serde_json::Value)> {
+        rule_variables(self)
+    }
+    fn summary_parts(r: &CheckResult, parts: &mut Vec<String>) {
+        if let Some(n) = r.metric_f64("error_count") {
+            parts.push(format!("{n} errors"));
+        }
+        if let Some(n) = r.metric_f64("security_events").filter(|n| *n > 0.0) {
+            parts.push(format!("{n} security events"));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,16 +1,20 @@
-//! What a check produces, and the one `match` that sends a monitor to its check kind.
+//! What a check produces, and how a monitor is sent to its check kind (listed in `kinds.rs`).
 //! A check never returns `Err` for a target problem: a target that is down is a
 //! [`CheckResult`] with `status: down` and an [`ErrorKind`].
 
 pub mod chroma;
 pub mod http;
+pub mod kinds;
 pub mod log_files;
+pub mod metrics;
+pub mod monitor;
 pub mod net;
 pub mod railway;
 pub mod redis;
 pub mod ssl;
 pub mod status_page;
 pub mod system;
+pub mod transport;
 
 use std::time::Duration;
 
@@ -18,7 +22,8 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Monitor, MonitorKind};
+pub use kinds::{Kind, MonitorKind};
+pub use monitor::{Common, Monitor, COMMON_KEYS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -113,7 +118,7 @@ pub type Metrics = serde_json::Map<String, serde_json::Value>;
 
 /// The outcome of one monitor in one run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[schemars(transform = crate::report::typed_metrics)]
+#[schemars(transform = metrics::typed_metrics)]
 pub struct CheckResult {
     pub name: String,
     #[serde(rename = "type")]
@@ -123,7 +128,7 @@ pub struct CheckResult {
     pub status: Status,
     pub started_at: DateTime<Utc>,
     pub duration_ms: f64,
-    #[schemars(with = "crate::report::MetricsSchema")]
+    #[schemars(with = "metrics::MetricsSchema")]
     pub metrics: Metrics,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<CheckError>,
@@ -217,33 +222,14 @@ impl CheckEnv {
 
 /// What a monitor points at, redacted, for the report.
 pub fn target_of(m: &Monitor, redactor: &crate::redact::Redactor) -> String {
-    let raw = match &m.kind {
-        MonitorKind::Http(h) => h.url.clone(),
-        MonitorKind::Ssl(s) => format!("{}:{}", s.host, s.port),
-        MonitorKind::Redis(r) => r.url.expose().to_string(),
-        MonitorKind::Chroma(c) => c.url.clone(),
-        MonitorKind::StatusPage(s) => s.url.clone().or_else(|| s.preset.clone()).unwrap_or_default(),
-        MonitorKind::Railway(r) => format!("railway service {}", r.service_id),
-        MonitorKind::System(_) => "this machine".to_string(),
-        MonitorKind::LogFiles(l) => l.path.clone(),
-    };
-    redactor.redact_url(&raw)
+    redactor.redact_url(&m.kind.target())
 }
 
 /// Runs one monitor once. Never panics on target behaviour; never returns `Err`.
 pub async fn run_check(m: &Monitor, eff: &Effective, env: &CheckEnv, started_at: DateTime<Utc>) -> CheckResult {
     let t0 = std::time::Instant::now();
     let result = CheckResult::new(m, target_of(m, &env.redactor), started_at);
-    let mut result = match &m.kind {
-        MonitorKind::Http(h) => http::check(h, eff, env, result).await,
-        MonitorKind::Redis(o) => redis::check(o, eff, env, result).await,
-        MonitorKind::Chroma(c) => chroma::check(c, eff, env, result).await,
-        MonitorKind::System(o) => system::check(o, result).await,
-        MonitorKind::Ssl(s) => ssl::check(s, eff, env, result).await,
-        MonitorKind::StatusPage(s) => status_page::check(s, eff, env, result).await,
-        MonitorKind::Railway(o) => railway::check(o, eff, env, result).await,
-        MonitorKind::LogFiles(l) => log_files::check(l, eff, &env.redactor, result).await,
-    };
+    let mut result = m.kind.check(eff, env, result).await;
     result.duration_ms = ms(t0.elapsed());
     scrub(&mut result, &env.redactor);
     result

@@ -18,6 +18,9 @@
 //! answer; those are failures here too. A 429 is waited out once when `Retry-After` (or
 //! `X-RateLimit-Reset`) asks for a short wait, and reported otherwise.
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -26,11 +29,43 @@ use http::Method;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::http::{api_request, with_retries, ApiRequest, ApiResponse};
+use super::kinds::{check_url, url_secrets, Kind};
+use super::metrics::Metric::{self, *};
+use super::transport::{api_request, with_retries, ApiResponse, Request};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::config::duration::format_duration;
-use crate::config::{RailwayOptions, Secret};
 use crate::retry::{self, Next, Policy, Stop};
+use crate::values::duration::format_duration;
+use crate::values::vartype::Ty;
+use crate::values::{Dur, Secret};
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RailwayOptions {
+    /// The service whose latest deployment is checked (Railway dashboard: service
+    /// settings, or `railway status --json`).
+    pub service_id: String,
+    /// The environment (e.g. production) of that service; without it Railway answers
+    /// for all of the service's environments.
+    #[serde(default)]
+    pub environment_id: Option<String>,
+    /// The project, to narrow the query further (optional).
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// An account or workspace token, sent as `Authorization: Bearer`. Defaults to
+    /// `${RAILWAY_TOKEN}` when neither `token` nor `project_token` is set.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// A project token, sent as `Project-Access-Token` (what the Railway CLI reads from
+    /// `RAILWAY_TOKEN`; write `project_token: ${RAILWAY_TOKEN}` for one).
+    #[serde(default)]
+    pub project_token: Option<Secret>,
+    /// Railway's public GraphQL endpoint; default `https://backboard.railway.com/graphql/v2`.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// A deployment still building or deploying after this long is stuck (default 20m).
+    #[serde(default)]
+    pub max_build_time: Option<Dur>,
+}
 
 pub const DEFAULT_API_URL: &str = "https://backboard.railway.com/graphql/v2";
 /// `max_build_time` when unset: Railway builds usually finish in minutes.
@@ -103,14 +138,9 @@ async fn post(
     now: DateTime<Utc>,
     r: &mut CheckResult,
 ) -> Result<ApiResponse, CheckError> {
-    let req = ApiRequest {
-        method: Method::POST,
-        url,
-        headers: headers.clone(),
-        body: Some(body.to_string()),
-        max_body_bytes: 1 << 20,
-        timeout: eff.timeout,
-    };
+    let mut req = Request::api(Method::POST, url.clone(), eff.timeout, 1 << 20);
+    req.headers = headers.clone();
+    req.body = Some(body.to_string());
     let op = |_| with_retries(eff.retries, &env.waiter, |_| api_request(req.clone(), env));
     let judge = |res: &Result<ApiResponse, CheckError>| match res {
         Ok(resp) if resp.status == 429 => rate_limit_wait(resp, now).map_or(Next::Done, Next::RetryAfter),
@@ -266,4 +296,67 @@ fn auth_error(detail: &str) -> CheckError {
             "Railway rejected the token ({detail}); an account or workspace token goes in `token` (RAILWAY_TOKEN), a project token in `project_token`"
         ),
     )
+}
+
+impl Kind for RailwayOptions {
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("max_build_time_s", N),
+            ("rate_limit_remaining", N),
+            ("rate_limited_wait_ms", N),
+            ("deployment_status", S),
+            ("deployment_id", S),
+            ("deployment_url", S),
+            ("deployment_created_at", S),
+            ("deployment_age_s", N),
+            ("deployment_age", S),
+            ("deployment_in_progress", B),
+            ("unrecognized_statuses", LIST_S),
+        ]
+    };
+    fn secrets(&self, out: &mut Vec<String>) {
+        if let Some(u) = &self.api_url {
+            url_secrets(u, out);
+        }
+        out.extend(self.token.iter().chain(&self.project_token).map(|t| t.expose().to_string()));
+    }
+    fn target(&self) -> String {
+        format!("railway service {}", self.service_id)
+    }
+    fn validate(&self, p: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
+        if let Some(u) = &self.api_url {
+            check_url(&format!("{p}.api_url"), u, err);
+        }
+        if self.service_id.trim().is_empty() {
+            err(&format!("{p}.service_id"), "must be the Railway service's id (a UUID)".into());
+        }
+        if self.token.is_some() && self.project_token.is_some() {
+            err(
+                &format!("{p}.project_token"),
+                "set `token` (account or workspace token) or `project_token`, not both".into(),
+            );
+        }
+        if self.max_build_time.is_some_and(|d| d.get().is_zero()) {
+            err(&format!("{p}.max_build_time"), "must be more than 0".into());
+        }
+    }
+    const METRICS: &'static [(&'static str, Metric)] = &[
+        ("max_build_time_s", Num),
+        ("rate_limit_remaining", Num),
+        ("rate_limited_wait_ms", Num),
+        ("deployment_status", Str),
+        ("deployment_id", Str),
+        ("deployment_url", Str),
+        ("deployment_created_at", Str),
+        ("deployment_age_s", Num),
+        ("deployment_age", Str),
+        ("deployment_in_progress", Bool),
+        ("unrecognized_statuses", Strs),
+    ];
+    fn summary_parts(r: &CheckResult, parts: &mut Vec<String>) {
+        if let Some(s) = r.metrics.get("deployment_status").and_then(|v| v.as_str()) {
+            parts.push(s.to_string());
+        }
+    }
 }

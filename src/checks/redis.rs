@@ -6,6 +6,8 @@
 //! Counters (`keyspace_hits`, `evicted_keys`, …) only mean something as changes, so the
 //! check carries them to its next run ([`CheckResult::carry`]) and reports the deltas.
 
+use schemars::JsonSchema;
+
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -19,16 +21,44 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use url::Url;
 
+use super::kinds::{check_memory_thresholds, Kind};
+use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::config::duration::format_duration;
-use crate::config::RedisOptions;
 use crate::retry::{self, Next, Policy};
+use crate::values::duration::format_duration;
+use crate::values::vartype::Ty;
+use crate::values::Secret;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisOptions {
+    /// `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS) or
+    /// `unix:///path/to.sock?db=N`; credentials in it are secrets.
+    pub url: Secret,
+    /// ACL user; overrides the URL's.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Overrides the URL's password.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// `percent` (of maxmemory, or of total_system_memory) above this ⇒ `degraded`.
+    #[serde(default)]
+    pub max_memory_percent: Option<f64>,
+    /// `hit_rate` (0–1) below this ⇒ `degraded`.
+    #[serde(default)]
+    pub min_hit_rate: Option<f64>,
+    /// `fragmentation_ratio` (RSS / used) above this ⇒ `degraded`.
+    #[serde(default)]
+    pub max_fragmentation_ratio: Option<f64>,
+    /// `rediss://`: accept any certificate (self-signed managed Redis).
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
 
 /// The metrics leak detection trends for this check (bytes).
 pub const MEMORY_SERIES: &[&str] = &["used_memory", "used_memory_rss"];
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+use super::transport::Io;
 
 /// Most bytes read from one connection: the handshake replies and `INFO` (a few KB on a
 /// real server) fit many times over. The `redis` crate buffers a reply until it is whole,
@@ -505,10 +535,118 @@ fn evaluate(
     Ok(())
 }
 
+impl Kind for RedisOptions {
+    fn secrets(&self, out: &mut Vec<String>) {
+        // The URL's password is the secret, not its host: the report still names the
+        // target, as `redis://***@host:6379`.
+        match Url::parse(self.url.expose()) {
+            Ok(u) => {
+                let query = u.query_pairs().filter(|(k, _)| k == "password").map(|(_, v)| v.into_owned());
+                for p in u.password().into_iter().map(str::to_string).chain(query) {
+                    out.push(percent_encoding::percent_decode_str(&p).decode_utf8_lossy().into_owned());
+                    out.push(p);
+                }
+            }
+            Err(_) => out.push(self.url.expose().to_string()),
+        }
+        if let Some(p) = &self.password {
+            out.push(p.expose().to_string())
+        }
+    }
+    fn target(&self) -> String {
+        self.url.expose().to_string()
+    }
+    fn validate(&self, p: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
+        let u = self.url.expose();
+        if !(u.starts_with("redis://") || u.starts_with("rediss://") || u.starts_with("unix://"))
+            || Url::parse(u).is_err()
+        {
+            err(&format!("{p}.url"), "must be a redis://, rediss:// or unix:// URL".into());
+        }
+        check_memory_thresholds(p, self.max_memory_percent, self.min_hit_rate, self.max_fragmentation_ratio, err);
+    }
+    const METRICS: &'static [(&'static str, Metric)] = &[
+        ("attempts", Num),
+        ("used_memory", Num),
+        ("used_memory_rss", Num),
+        ("used_memory_peak", Num),
+        ("maxmemory", Num),
+        ("total_system_memory", Num),
+        ("percent", Num),
+        ("percent_of", Str),
+        ("memory_limit", Num),
+        ("memory_series", Strs),
+        ("fragmentation_ratio", Num),
+        ("maxmemory_policy", Str),
+        ("connected_clients", Num),
+        ("blocked_clients", Num),
+        ("redis_version", Str),
+        ("uptime_s", Num),
+        ("evicted_keys", Num),
+        ("rejected_connections", Num),
+        ("keyspace_hits", Num),
+        ("keyspace_misses", Num),
+        ("restarted", Bool),
+        ("evicted_keys_delta", Num),
+        ("rejected_connections_delta", Num),
+        ("lookups", Num),
+        ("keyspace_hits_delta", Num),
+        ("keyspace_misses_delta", Num),
+        ("hit_rate_scope", Str),
+        ("hit_rate", Num),
+        ("percent_unknown", Bool),
+    ];
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("attempts", N),
+            ("used_memory", N),
+            ("used_memory_rss", N),
+            ("used_memory_peak", N),
+            ("maxmemory", N),
+            ("total_system_memory", N),
+            ("percent", N),
+            ("percent_unknown", B),
+            ("percent_of", S),
+            ("memory_limit", N),
+            ("memory_series", LIST_S),
+            ("fragmentation_ratio", N),
+            ("maxmemory_policy", S),
+            ("connected_clients", N),
+            ("blocked_clients", N),
+            ("redis_version", S),
+            ("uptime_s", N),
+            ("evicted_keys", N),
+            ("rejected_connections", N),
+            ("keyspace_hits", N),
+            ("keyspace_misses", N),
+            ("restarted", B),
+            ("evicted_keys_delta", N),
+            ("rejected_connections_delta", N),
+            ("lookups", N),
+            ("keyspace_hits_delta", N),
+            ("keyspace_misses_delta", N),
+            ("hit_rate_scope", S),
+            ("hit_rate", N),
+            ("max_memory_percent", N),
+            ("min_hit_rate", N),
+            ("max_fragmentation_ratio", N),
+        ]
+    };
+    fn rule_variables(&self, _: &CheckResult) -> Vec<(&'static str, serde_json::Value)> {
+        let t = [
+            ("max_memory_percent", self.max_memory_percent),
+            ("min_hit_rate", self.min_hit_rate),
+            ("max_fragmentation_ratio", self.max_fragmentation_ratio),
+        ];
+        t.into_iter().filter_map(|(k, v)| v.map(|v| (k, serde_json::json!(v)))).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use crate::values::Secret;
 
     fn opts(url: &str) -> RedisOptions {
         RedisOptions {
@@ -540,9 +678,9 @@ mod tests {
 
     #[test]
     fn info_becomes_metrics_with_lifetime_rate_on_first_run() {
-        let m: crate::config::Monitor =
+        let m: crate::checks::Monitor =
             yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\nmax_fragmentation_ratio: 1.2\n").unwrap();
-        let crate::config::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
+        let crate::checks::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
         let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());
         evaluate(o, INFO, None, &mut r).unwrap();
         assert_eq!(r.metric_f64("percent"), Some(25.0));
@@ -588,8 +726,8 @@ mod tests {
 
     #[test]
     fn no_used_memory_is_a_protocol_error() {
-        let m: crate::config::Monitor = yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\n").unwrap();
-        let crate::config::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
+        let m: crate::checks::Monitor = yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\n").unwrap();
+        let crate::checks::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
         let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());
         assert_eq!(evaluate(o, "hello", None, &mut r).unwrap_err().kind, ErrorKind::Protocol);
     }
@@ -610,9 +748,9 @@ mod tests {
                 0..16),
             prev_hits in proptest::option::of(0u64..u64::MAX),
         ) {
-            let m: crate::config::Monitor =
+            let m: crate::checks::Monitor =
                 yaml_serde::from_str("name: r\ntype: redis\nurl: redis://h\nmax_memory_percent: 80\n").unwrap();
-            let crate::config::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
+            let crate::checks::MonitorKind::Redis(o) = &m.kind else { unreachable!() };
             let mut text = noise.clone();
             for (k, v) in &fields {
                 text.push_str(&format!("\r\n{k}:{v}"));

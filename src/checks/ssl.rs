@@ -3,6 +3,9 @@
 //! names, issuer) — that is the point of a certificate monitor — so the verifier records
 //! rustls's verdict instead of aborting the handshake.
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,9 +18,42 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::AsyncWriteExt;
 
+use super::kinds::Kind;
+use super::metrics::Metric::{self, *};
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::config::SslOptions;
 use crate::retry::{self, Next, Policy};
+use crate::values::vartype::Ty;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SslOptions {
+    pub host: String,
+    #[serde(default = "d_443")]
+    pub port: u16,
+    /// SNI name, when it differs from `host`.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    #[serde(default = "d_warning_days")]
+    pub warning_days: u32,
+    #[serde(default = "d_critical_days")]
+    pub critical_days: u32,
+    /// "1.2" or "1.3".
+    #[serde(default)]
+    pub min_tls_version: Option<String>,
+    /// PEM file with a private CA to trust.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+}
+
+fn d_443() -> u16 {
+    443
+}
+fn d_warning_days() -> u32 {
+    30
+}
+fn d_critical_days() -> u32 {
+    7
+}
 
 const DAY: i64 = 86_400;
 
@@ -274,7 +310,7 @@ pub async fn check(s: &SslOptions, eff: &Effective, env: &CheckEnv, mut r: Check
                     ErrorKind::Timeout,
                     format!(
                         "timed out after {} while {}",
-                        crate::config::duration::format_duration(eff.timeout),
+                        crate::values::duration::format_duration(eff.timeout),
                         phase.get()
                     ),
                 )),
@@ -503,6 +539,77 @@ fn describe(e: &rustls::Error, leaf: &CertFacts, chain: &[CertFacts], now: DateT
             "the certificate is not meant for TLS server authentication (extended key usage)".to_string()
         }
         other => format!("invalid certificate: {other}"),
+    }
+}
+
+impl Kind for SslOptions {
+    fn secrets(&self, _: &mut Vec<String>) {}
+    fn target(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+    fn validate(&self, p: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
+        if self.host.trim().is_empty() || self.host.contains("://") {
+            err(&format!("{p}.host"), format!("must be a host name such as api.example.com, got {:?}", self.host));
+        }
+        if self.critical_days > self.warning_days {
+            err(&format!("{p}.critical_days"), "must not be more than warning_days".into());
+        }
+        if let Some(v) = &self.min_tls_version {
+            if !matches!(v.as_str(), "1.2" | "1.3") {
+                err(&format!("{p}.min_tls_version"), format!("must be \"1.2\" or \"1.3\", got {v:?}"));
+            }
+        }
+    }
+    const METRICS: &'static [(&'static str, Metric)] = &[
+        ("days_left", Num),
+        ("not_after", Str),
+        ("attempts", Num),
+        ("dns_ms", Num),
+        ("connect_ms", Num),
+        ("tls_ms", Num),
+        ("tls_version", Str),
+        ("issuer", Str),
+        ("subject", Str),
+        ("sans", Strs),
+        ("chain_length", Num),
+        ("chain_days_left", Num),
+        ("chain_not_after", Str),
+        ("chain_valid", Bool),
+        ("chain_error", Str),
+        ("hostname_valid", Bool),
+        ("expired", Bool),
+        ("cert_error", Str),
+    ];
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("days_left", N),
+            ("not_after", S),
+            ("warning_days", N),
+            ("critical_days", N),
+            ("attempts", N),
+            ("dns_ms", N),
+            ("connect_ms", N),
+            ("tls_ms", N),
+            ("tls_version", S),
+            ("issuer", S),
+            ("subject", S),
+            ("sans", LIST_S),
+            ("chain_length", N),
+            ("chain_days_left", N),
+            ("chain_not_after", S),
+            ("chain_valid", B),
+            ("chain_error", S),
+            ("hostname_valid", B),
+            ("expired", B),
+            ("cert_error", S),
+        ]
+    };
+    fn rule_variables(&self, _: &CheckResult) -> Vec<(&'static str, serde_json::Value)> {
+        vec![
+            ("warning_days", serde_json::json!(self.warning_days)),
+            ("critical_days", serde_json::json!(self.critical_days)),
+        ]
     }
 }
 

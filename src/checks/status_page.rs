@@ -18,13 +18,42 @@ mod instatus;
 mod railway;
 mod statuspage;
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use http::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::http::{api_request, with_retries, ApiRequest};
+use super::kinds::{check_url, url_secrets, Kind};
+use super::metrics::Metric::{self, *};
+use super::transport::{api_request, with_retries, Request};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::config::{Secret, StatusPageOptions};
+use crate::values::hint::hint;
+use crate::values::vartype::Ty;
+use crate::values::Secret;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPageOptions {
+    /// The status page's JSON API (`https://status.example.com/api/v2/summary.json`), or
+    /// just the page (`https://status.example.com`): the provider's usual path is then
+    /// tried. With `preset`, overrides the preset's URL (a mirror, a test server).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `openai`, `railway`, `github`, `cloudflare`, `vercel`, `anthropic`: sets `url` and
+    /// `provider`.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// `auto` (default: detected from the JSON), `statuspage`, `incidentio`, `instatus`,
+    /// `railway`, `betterstack`, `checkly`.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Component names to watch (case-insensitive, also inside groups; a group's name
+    /// watches all its members); empty watches the whole page.
+    #[serde(default)]
+    pub components: Vec<String>,
+}
 
 /// Values of `provider:`.
 pub const PROVIDERS: &[&str] = &["auto", "statuspage", "incidentio", "instatus", "railway", "betterstack", "checkly"];
@@ -325,10 +354,8 @@ async fn fetch_page(
 }
 
 async fn fetch_json(url: &Url, eff: &Effective, env: &CheckEnv) -> Result<Value, CheckError> {
-    let mut headers = std::collections::BTreeMap::new();
-    headers.insert("Accept".to_string(), Secret::new("application/json"));
-    let req =
-        ApiRequest { method: Method::GET, url, headers, body: None, max_body_bytes: MAX_BODY, timeout: eff.timeout };
+    let mut req = Request::api(Method::GET, url.clone(), eff.timeout, MAX_BODY);
+    req.headers.insert("Accept".to_string(), Secret::new("application/json"));
     let resp = with_retries(eff.retries, &env.waiter, |_| api_request(req.clone(), env)).await?;
     if !(200..300).contains(&resp.status) {
         let reason = http::StatusCode::from_u16(resp.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
@@ -568,6 +595,87 @@ fn evaluate(o: &StatusPageOptions, provider: &str, page: &Page, r: &mut CheckRes
     }
 }
 
+impl Kind for StatusPageOptions {
+    const VARIABLES: &'static [(&'static str, Ty)] = {
+        use crate::values::vartype::short::*;
+        &[
+            ("provider", S),
+            ("indicator", S),
+            ("page_indicator", S),
+            ("components", MAP_S),
+            ("affected_components", LIST_S),
+            ("incidents", N),
+            ("incident_titles", LIST_S),
+            ("incident_urls", LIST_S),
+            ("maintenances", N),
+            ("maintenance_titles", LIST_S),
+            ("unrecognized_statuses", LIST_S),
+            ("status_summary", S),
+            ("components_missing", LIST_S),
+        ]
+    };
+    fn secrets(&self, out: &mut Vec<String>) {
+        if let Some(u) = &self.url {
+            url_secrets(u, out);
+        }
+    }
+    fn target(&self) -> String {
+        self.url.clone().or_else(|| self.preset.clone()).unwrap_or_default()
+    }
+    fn validate(&self, p: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
+        if self.url.is_none() && self.preset.is_none() {
+            err(p, "a status_page monitor needs `url` or `preset`".into());
+        }
+        if let Some(u) = &self.url {
+            check_url(&format!("{p}.url"), u, err);
+        }
+        if let Some(pr) = &self.provider {
+            if !PROVIDERS.contains(&pr.as_str()) {
+                err(&format!("{p}.provider"), format!("unknown provider {pr:?}{}", hint(pr, PROVIDERS)));
+            }
+        }
+        if let Some(pr) = &self.preset {
+            let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+            if !names.contains(&pr.to_ascii_lowercase().as_str()) {
+                err(
+                    &format!("{p}.preset"),
+                    format!(
+                        "unknown preset {pr:?}{}; known presets: {} (or set `url` to any status page)",
+                        hint(pr, &names),
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
+        for (j, c) in self.components.iter().enumerate() {
+            if c.trim().is_empty() {
+                err(&format!("{p}.components[{j}]"), "must not be empty".into());
+            }
+        }
+    }
+    const METRICS: &'static [(&'static str, Metric)] = &[
+        ("provider", Str),
+        ("indicator", Str),
+        ("page_indicator", Str),
+        ("affected_components", Strs),
+        ("incidents", Num),
+        ("incident_titles", Strs),
+        ("incident_urls", Strs),
+        ("maintenances", Num),
+        ("maintenance_titles", Strs),
+        ("unrecognized_statuses", Strs),
+        ("status_summary", Str),
+        ("components_missing", Strs),
+    ];
+    const METRIC_PATTERNS: &'static [(&'static str, Metric)] = &[(r"^components\.", Metric::Str)];
+    fn summary_parts(r: &CheckResult, parts: &mut Vec<String>) {
+        if let Some(i) = r.metrics.get("indicator").and_then(|v| v.as_str()) {
+            let n = r.metric_f64("incidents").unwrap_or(0.0);
+            parts.push(if n > 0.0 { format!("{i} · {n} incidents") } else { i.to_string() });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -692,10 +800,10 @@ mod tests {
         /// Reads then evaluates as the check does, watching `watch`.
         fn evaluate_all(provider: &'static str, body: &[u8], watch: &[String]) -> Result<CheckResult, CheckError> {
             let (kind, page) = read_page(provider, body, &url())?;
-            let m: crate::config::Monitor =
+            let m: crate::checks::Monitor =
                 yaml_serde::from_str("name: s\ntype: status_page\nurl: http://127.0.0.1:9/x\n")
                     .map_err(|_| CheckError::new(ErrorKind::Config, "test monitor"))?;
-            let crate::config::MonitorKind::StatusPage(o) = &m.kind else { unreachable!() };
+            let crate::checks::MonitorKind::StatusPage(o) = &m.kind else { unreachable!() };
             let mut o = o.clone();
             o.components = watch.to_vec();
             let mut r = CheckResult::new(&m, "t".into(), chrono::Utc::now());

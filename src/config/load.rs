@@ -14,6 +14,8 @@ use super::interp::{interpolate, InterpError};
 use super::locate::{join_index, join_key, LocationIndex};
 use super::model::*;
 use super::secret::Secret;
+use super::validate::RuleCheck;
+use super::{Common, Monitor, MonitorKind, COMMON_KEYS};
 
 /// A config that parsed and validated, with what it needs to run.
 #[derive(Debug, Clone)]
@@ -59,8 +61,14 @@ impl Ctx<'_> {
     }
 }
 
-/// Parses, interpolates and validates `text`. `file` is used in diagnostics only.
-pub fn load_str(text: &str, file: &str, env: &BTreeMap<String, String>) -> Result<Loaded, Vec<Diagnostic>> {
+/// Parses, interpolates and validates `text`, the rules with `rules` (see `crate::load`,
+/// which passes the real check). `file` is used in diagnostics only.
+pub fn load_str_with(
+    text: &str,
+    file: &str,
+    env: &BTreeMap<String, String>,
+    rules: RuleCheck,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let mut root: Value = match yaml_serde::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -151,7 +159,7 @@ pub fn load_str(text: &str, file: &str, env: &BTreeMap<String, String>) -> Resul
             m.common.labels.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    super::validate::validate(&config, &mut |path: &str, msg: String| cx.at_value(path, msg));
+    super::validate::validate(&config, &mut |path: &str, msg: String| cx.at_value(path, msg), rules);
     nothing_to_check(&mut cx, &config, listed);
 
     if !cx.diags.is_empty() {
@@ -365,29 +373,31 @@ fn section<T: DeserializeOwned>(cx: &mut Ctx, name: &str, v: Value) -> Option<T>
     }
 }
 
-const TYPES: &[&str] = &["http", "ssl", "redis", "chroma", "status_page", "railway", "system", "log_files"];
+use crate::checks::kinds::{ReadOptions, TYPES};
 
 /// Reads a monitor's own options by its `type`, so errors keep their full key path.
 fn kind_of(cx: &mut Ctx, path: &str, ty: &str, v: Value) -> Result<MonitorKind, (String, String)> {
-    Ok(match ty {
-        "http" => MonitorKind::Http(typed(cx, path, v)?),
-        "ssl" => MonitorKind::Ssl(typed(cx, path, v)?),
-        "redis" => MonitorKind::Redis(typed(cx, path, v)?),
-        "chroma" => MonitorKind::Chroma(typed(cx, path, v)?),
-        "status_page" => MonitorKind::StatusPage(typed(cx, path, v)?),
-        "railway" => MonitorKind::Railway(typed(cx, path, v)?),
-        "system" => MonitorKind::System(typed(cx, path, v)?),
-        "log_files" => MonitorKind::LogFiles(typed(cx, path, v)?),
-        other => {
-            return Err((
-                join_key(path, "type"),
-                format!(
-                    "unknown variant `{other}`, expected one of {}",
-                    TYPES.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
-                ),
-            ))
+    struct Reader<'a, 'b> {
+        cx: &'a mut Ctx<'b>,
+        path: &'a str,
+        v: Option<Value>,
+    }
+    impl ReadOptions for Reader<'_, '_> {
+        type Error = (String, String);
+        fn read<T: DeserializeOwned>(&mut self) -> Result<T, (String, String)> {
+            typed(self.cx, self.path, self.v.take().unwrap_or(Value::Null))
         }
-    })
+    }
+    match MonitorKind::read(ty, &mut Reader { cx, path, v: Some(v) }) {
+        Some(k) => k,
+        None => Err((
+            join_key(path, "type"),
+            format!(
+                "unknown variant `{ty}`, expected one of {}",
+                TYPES.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
 }
 
 fn monitors(cx: &mut Ctx, v: Value) -> Vec<Monitor> {
@@ -526,57 +536,10 @@ fn collect_secrets(c: &Config) -> Vec<String> {
         }
     };
     for m in &c.monitors {
-        // Secrets inside monitor URLs (userinfo password, its `Authorization: Basic` value,
-        // secret query parameters), also when the URL does not parse.
-        let url = match &m.kind {
-            MonitorKind::Http(h) => Some(h.url.as_str()),
-            MonitorKind::Chroma(ch) => Some(ch.url.as_str()),
-            MonitorKind::StatusPage(sp) => sp.url.as_deref(),
-            MonitorKind::Railway(r) => r.api_url.as_deref(),
-            _ => None,
-        };
-        for x in url.map(crate::redact::url_secrets).unwrap_or_default() {
+        let mut found = Vec::new();
+        m.kind.secrets(&mut found);
+        for x in found {
             add(&Secret::new(x));
-        }
-        match &m.kind {
-            MonitorKind::Http(h) => {
-                for v in h.headers.values() {
-                    add(v);
-                    // `Bearer X`, `Basic X`, `Token X`: the credential alone, as the redactor has it.
-                    let parts: Vec<&str> = v.expose().split_whitespace().collect();
-                    for p in parts.iter().skip(1).filter(|p| p.len() >= 6) {
-                        add(&Secret::new(*p));
-                    }
-                }
-            }
-            MonitorKind::Redis(r) => {
-                // The URL's password is the secret, not its host: the report still names
-                // the target, as `redis://***@host:6379`.
-                match url::Url::parse(r.url.expose()) {
-                    Ok(u) => {
-                        let query = u.query_pairs().filter(|(k, _)| k == "password").map(|(_, v)| v.into_owned());
-                        for p in u.password().into_iter().map(str::to_string).chain(query) {
-                            add(&Secret::new(percent_encoding::percent_decode_str(&p).decode_utf8_lossy()));
-                            add(&Secret::new(p));
-                        }
-                    }
-                    Err(_) => add(&r.url),
-                }
-                if let Some(p) = &r.password {
-                    add(p)
-                }
-            }
-            MonitorKind::Chroma(ch) => {
-                if let Some(t) = &ch.token {
-                    add(t)
-                }
-            }
-            MonitorKind::Railway(r) => {
-                for t in r.token.iter().chain(&r.project_token) {
-                    add(t)
-                }
-            }
-            _ => {}
         }
     }
     if let Some(sl) = &c.alerts.slack {

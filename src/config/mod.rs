@@ -1,20 +1,30 @@
 //! Configuration: the serde model, loading with located diagnostics, and validation.
 
 pub mod diag;
-pub mod duration;
+pub mod endpoints;
 pub mod interp;
 pub mod load;
 pub mod locate;
 pub mod model;
 pub mod schema;
-pub mod secret;
 pub mod validate;
 
+pub use crate::checks::chroma::ChromaOptions;
+pub use crate::checks::http::{HttpOptions, SecurityOptions};
+pub use crate::checks::log_files::{LogFilesOptions, NamedPattern, SecurityPattern};
+pub use crate::checks::railway::RailwayOptions;
+pub use crate::checks::redis::RedisOptions;
+pub use crate::checks::ssl::SslOptions;
+pub use crate::checks::status_page::StatusPageOptions;
+pub use crate::checks::system::SystemOptions;
+pub use crate::checks::{Common, Monitor, MonitorKind, COMMON_KEYS};
+pub use crate::values::Secret;
+pub use crate::values::{duration, secret};
+pub use crate::values::{ByteSize, Confirm, Dur, OneOrMany, StatusItem, StatusSpec, CONFIRM_DEFAULT};
 pub use diag::Diagnostic;
-pub use duration::{ByteSize, Dur};
-pub use load::{load_str, Loaded};
+pub use load::{load_str_with, Loaded};
 pub use model::*;
-pub use secret::Secret;
+pub use validate::RuleCheck;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,11 +47,16 @@ pub fn find_config(explicit: Option<&Path>, env: &BTreeMap<String, String>, cwd:
 /// endless (`/dev/zero`, a huge log by mistake) must fail, not fill memory.
 pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
 
-/// Reads and loads a config file. A file that cannot be read is one diagnostic.
-pub fn load_file(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Vec<Diagnostic>> {
+/// Reads and loads a config file, the rules with `rules` (see `crate::load`). A file that
+/// cannot be read is one diagnostic.
+pub fn load_file_with(
+    path: &Path,
+    env: &BTreeMap<String, String>,
+    rules: RuleCheck,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let shown = path.display().to_string();
     match read_config(path, MAX_CONFIG_BYTES) {
-        Ok(text) => load_str(&text, &shown, env),
+        Ok(text) => load_str_with(&text, &shown, env, rules),
         Err(message) => Err(vec![Diagnostic { file: shown, line: 0, column: 0, path: String::new(), message }]),
     }
 }

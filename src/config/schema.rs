@@ -74,22 +74,3 @@ fn wrap(schema: &mut Schema) {
     outer.insert("anyOf".into(), json!([inner, {"$ref": format!("#/$defs/{INTERPOLATION_DEF}")}]));
     *o = outer;
 }
-
-/// The monitor schema rejects unknown keys as the loader does. Its common keys and each
-/// type's own keys live in different subschemas (`properties` and `oneOf`), so each type's
-/// branch lists the common keys too and gets `additionalProperties: false`: this works in
-/// editors that implement only draft 7, where `unevaluatedProperties` is ignored.
-pub fn close_monitor(schema: &mut Schema) {
-    let common: Vec<String> =
-        schema.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
-    let Some(branches) = schema.get_mut("oneOf").and_then(Value::as_array_mut) else { return };
-    for branch in branches.iter_mut().filter_map(Value::as_object_mut) {
-        if let Some(props) = branch.entry("properties").or_insert_with(|| json!({})).as_object_mut() {
-            for k in &common {
-                // Checked by the outer `properties`; listed here so it is not "additional".
-                props.entry(k.clone()).or_insert(Value::Bool(true));
-            }
-        }
-        branch.insert("additionalProperties".into(), Value::Bool(false));
-    }
-}

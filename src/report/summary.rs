@@ -519,35 +519,10 @@ pub fn key_metric(r: &CheckResult) -> String {
     if let Some(h) = f("hit_rate") {
         parts.push(format!("hit rate {:.1}%", h * 100.0));
     }
-    if let Some(c) = f("collections_count") {
-        parts.push(format!("{c} collections"));
-    }
     if let Some(d) = f("days_left") {
         parts.push(format!("{d:.0} days left"));
     }
-    let text = |k: &str| r.metrics.get(k).and_then(|v| v.as_str());
-    match r.kind.as_str() {
-        "status_page" => {
-            if let Some(i) = text("indicator") {
-                let n = f("incidents").unwrap_or(0.0);
-                parts.push(if n > 0.0 { format!("{i} · {n} incidents") } else { i.to_string() });
-            }
-        }
-        "railway" => {
-            if let Some(s) = text("deployment_status") {
-                parts.push(s.to_string());
-            }
-        }
-        "log_files" => {
-            if let Some(n) = f("error_count") {
-                parts.push(format!("{n} errors"));
-            }
-            if let Some(n) = f("security_events").filter(|n| *n > 0.0) {
-                parts.push(format!("{n} security events"));
-            }
-        }
-        _ => {}
-    }
+    crate::checks::kinds::summary_parts(r, &mut parts);
     parts.join(" · ")
 }
 

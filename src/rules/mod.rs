@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::checks::CheckResult;
-use crate::config::{Monitor, MonitorKind, RuleConfig, Severity};
+use crate::config::{Monitor, RuleConfig, Severity};
 
 pub struct Rule {
     pub name: String,
@@ -367,32 +367,11 @@ pub fn variables(
             }
         }
     }
-    // Thresholds of memory monitors, for the default rules that compare against them.
-    let thresholds = match &m.kind {
-        MonitorKind::Redis(o) => [o.max_memory_percent, o.min_hit_rate, o.max_fragmentation_ratio],
-        MonitorKind::System(o) => [o.max_memory_percent, None, None],
-        _ => [None; 3],
-    };
-    for (k, t) in ["max_memory_percent", "min_hit_rate", "max_fragmentation_ratio"].into_iter().zip(thresholds) {
-        if let Some(t) = t {
-            v.insert(k.into(), json!(t));
-        }
-    }
-    if let MonitorKind::LogFiles(o) = &m.kind {
-        v.extend(crate::checks::log_files::rule_variables(o).into_iter().map(|(k, x)| (k.to_string(), x)));
-    }
+    // The kind's own variables: thresholds the default rules compare against (a memory
+    // monitor's, a log monitor's, a certificate's warning and critical days).
+    v.extend(m.kind.rule_variables(r).into_iter().map(|(k, x)| (k.to_string(), x)));
     if let Some(ms) = r.metric_f64("response_time_ms") {
         v.insert("response_time".into(), json!(round3(ms / 1000.0)));
-    }
-    if let MonitorKind::Ssl(s) = &m.kind {
-        v.insert("warning_days".into(), json!(s.warning_days));
-        v.insert("critical_days".into(), json!(s.critical_days));
-    }
-    // https `http` monitors report `days_left` too; `cert_expiring` needs thresholds
-    // there, and they are the `ssl` defaults (30 and 7 days).
-    if matches!(m.kind, MonitorKind::Http(_)) && r.metrics.contains_key("days_left") {
-        v.insert("warning_days".into(), json!(30));
-        v.insert("critical_days".into(), json!(7));
     }
     // Security events: `security_rules` lists the violated `security_*` rules, and each
     // violation's message is the variable of its rule's name (for that rule's message).

@@ -216,14 +216,13 @@ pub fn evaluate_until<S: StreakStore + ?Sized>(
 mod tests {
     use super::*;
     use crate::checks::CheckResult;
-    use crate::config;
     use crate::state::State;
     use std::time::Duration;
 
     #[test]
     fn rules_stop_at_an_injected_deadline_and_keep_their_streaks() {
         let yaml = "monitors:\n  - name: api\n    type: http\n    url: https://api.example.com/health\nrules:\n  - name: slow_response\n    condition: response_time > 2.0\n    for: 1\n";
-        let loaded = config::load_str(yaml, "t.yml", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e:?}"));
+        let loaded = crate::load_str(yaml, "t.yml", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e:?}"));
         let rules = super::super::build(&loaded.config.rules).unwrap_or_else(|e| panic!("{e:?}"));
         let mut r = CheckResult::new(&loaded.config.monitors[0], "https://api.example.com/health".into(), Utc::now());
         r.set("response_time_ms", 5000.0);

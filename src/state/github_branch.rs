@@ -745,29 +745,7 @@ pub fn merge_json(base: &Value, ours: &Value, theirs: &Value, depth: u32) -> Val
     Value::Object(out)
 }
 
-/// A git ref name check for `state.branch` (git's `check-ref-format` rules for one branch).
-pub fn check_branch_name(b: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("{b:?} is not a valid branch name: {why}"));
-    if b.is_empty() {
-        return bad("it is empty");
-    }
-    if b.starts_with('-') {
-        return bad("it starts with '-'");
-    }
-    if b.starts_with('/') || b.ends_with('/') || b.contains("//") {
-        return bad("it starts or ends with '/' or has an empty part");
-    }
-    if b.ends_with('.') || b.ends_with(".lock") || b.contains("..") || b.contains("@{") || b == "@" {
-        return bad("it contains '..' or '@{', ends with '.' or '.lock', or is '@'");
-    }
-    if let Some(c) = b.chars().find(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(*c)) {
-        return bad(&format!("{c:?} is not allowed"));
-    }
-    if b.split('/').any(|p| p.starts_with('.') || p.ends_with(".lock")) {
-        return bad("a part starts with '.' or ends with '.lock'");
-    }
-    Ok(())
-}
+pub use crate::config::endpoints::check_branch_name;
 
 /// The data branch as a run pulled it into the state directory, and the directory's
 /// mirrored files right after, so [`push_for_run`] can tell this run's changes apart.

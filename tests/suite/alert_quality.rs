@@ -184,7 +184,7 @@ async fn replay(defaults: &str, rules: &str) -> (Arc<World>, Tally) {
         tgt.url,
         slack.url("/services/T0/B0/quality")
     );
-    let loaded = vaktpost::config::load_str(&yaml, "week.yml", &BTreeMap::new()).unwrap();
+    let loaded = vaktpost::load_str(&yaml, "week.yml", &BTreeMap::new()).unwrap();
     let env: BTreeMap<String, String> = gh.env().into_iter().collect();
     let mut ctx = vaktpost::context::RunContext::with_env(env.clone(), dir.path().to_path_buf());
     let c = clock.clone();
@@ -398,7 +398,7 @@ async fn a_failing_canary_makes_the_run_inconclusive_and_keeps_every_streak() {
     let yaml = format!(
         "defaults:\n  canary: public_site\nmonitors:\n  - name: api\n    type: http\n    url: {own}\n  - name: public_site\n    type: http\n    url: {canary}\nrules:\n  - name: endpoint_down\n    for: 2\nalerts:\n  github: {{}}\n"
     );
-    let loaded = vaktpost::config::load_str(&yaml, "t.yml", &BTreeMap::new()).unwrap();
+    let loaded = vaktpost::load_str(&yaml, "t.yml", &BTreeMap::new()).unwrap();
     let (ctx, clock) = virtual_ctx(gh.env().into_iter().collect(), dir.path());
     let opts = vaktpost::RunOptions::new(&ctx, &loaded.config);
     let step = |codes: (u16, u16)| {
@@ -451,7 +451,7 @@ async fn all_own_hosts_down_while_github_answers_is_an_outage() {
     let gh = FakeGithub::start().await;
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!("monitors:\n{monitors}alerts:\n  github: {{}}\n");
-    let loaded = vaktpost::config::load_str(&yaml, "t.yml", &BTreeMap::new()).unwrap();
+    let loaded = vaktpost::load_str(&yaml, "t.yml", &BTreeMap::new()).unwrap();
     let (ctx, _clock) = virtual_ctx(gh.env().into_iter().collect(), dir.path());
     let opts = vaktpost::RunOptions::new(&ctx, &loaded.config);
     let out = vaktpost::run(&ctx, &loaded, &opts, &|_, _| {}).await.unwrap();
@@ -486,7 +486,7 @@ async fn confirmation_reports_attempts_and_stays_inside_the_deadline() {
     let run = |yaml: String| {
         let dir = dir.path().to_path_buf();
         async move {
-            let loaded = vaktpost::config::load_str(&yaml, "t.yml", &BTreeMap::new()).unwrap();
+            let loaded = vaktpost::load_str(&yaml, "t.yml", &BTreeMap::new()).unwrap();
             let (ctx, clock) = virtual_ctx(BTreeMap::new(), &dir);
             let mut opts = vaktpost::RunOptions::new(&ctx, &loaded.config);
             opts.dry_run = true;
@@ -540,15 +540,14 @@ fn confirm_flapping_and_canary_settings_are_validated() {
     for (defaults, want) in bad {
         let yaml =
             format!("{defaults}monitors:\n  - name: public_site\n    type: http\n    url: https://example.com\n");
-        let err = vaktpost::config::load_str(&yaml, "t.yml", &BTreeMap::new())
-            .err()
-            .unwrap_or_else(|| panic!("{defaults} loads"));
+        let err =
+            vaktpost::load_str(&yaml, "t.yml", &BTreeMap::new()).err().unwrap_or_else(|| panic!("{defaults} loads"));
         let text = err.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
         assert!(text.contains(want), "{defaults}: {text}");
         assert!(text.contains("t.yml:"), "located: {text}");
     }
     let ok = "defaults:\n  confirm: {attempts: 1, pause: 500ms}\n  flapping: false\n  canary: public_site\nmonitors:\n  - name: public_site\n    type: http\n    url: https://example.com\n    confirm: true\n";
-    let l = vaktpost::config::load_str(ok, "t.yml", &BTreeMap::new()).unwrap();
+    let l = vaktpost::load_str(ok, "t.yml", &BTreeMap::new()).unwrap();
     assert_eq!(l.config.defaults.confirm.attempts, 1);
     assert!(!l.config.defaults.flapping.enabled);
 }

@@ -82,7 +82,7 @@ fn yamlish() -> impl Strategy<Value = String> {
 
 fn check(text: &str) -> Result<(), TestCaseError> {
     let env: BTreeMap<String, String> = [("X".to_string(), "9".to_string())].into();
-    if let Err(diags) = vaktpost::config::load_str(text, "p.yml", &env) {
+    if let Err(diags) = vaktpost::load_str(text, "p.yml", &env) {
         prop_assert!(!diags.is_empty());
         for d in diags.iter().take(50) {
             let s = d.to_string();

@@ -34,7 +34,7 @@ fn documented_run_defaults_are_the_real_ones() {
 #[test]
 fn documented_http_defaults_are_the_real_ones() {
     let doc = readme_table("### `http`");
-    let loaded = vaktpost::config::load_str(
+    let loaded = vaktpost::load_str(
         "monitors:\n  - name: a\n    type: http\n    url: https://example.com\n",
         "t.yml",
         &BTreeMap::new(),

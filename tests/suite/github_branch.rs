@@ -465,7 +465,7 @@ fn state_carries_across_runners_through_the_branch_with_one_commit_per_run() {
 
 #[test]
 fn config_rejects_an_unknown_backend_and_a_bad_branch_name() {
-    let load = |y: &str| vaktpost::config::load_str(y, "vaktpost.yml", &BTreeMap::new());
+    let load = |y: &str| vaktpost::load_str(y, "vaktpost.yml", &BTreeMap::new());
     assert!(load("monitors:\n  - name: site\n    type: http\n    url: https://site.example\nstate:\n  backend: github\n  branch: data/vaktpost\n").is_ok());
     for (y, want) in [
         ("monitors:\n  - name: site\n    type: http\n    url: https://site.example\nstate:\n  backend: s3\n", "state.backend"),

@@ -450,7 +450,7 @@ fn errors_are_grouped_by_kind_and_normalized_message_across_monitors_and_runs() 
 async fn runs_keep_history_and_rules_see_uptime() {
     let dir = tempfile::tempdir().unwrap();
     let yaml = "monitors:\n  - name: host\n    type: system\nrules:\n  - name: uptime_seen\n    condition: uptime_24h >= 0.0\n    message: \"{name} up {uptime_24h}% over 24h\"\n    severity: low\n";
-    let loaded = vaktpost::config::load_str(yaml, "test.yml", &BTreeMap::new()).unwrap();
+    let loaded = vaktpost::load_str(yaml, "test.yml", &BTreeMap::new()).unwrap();
     let now = Arc::new(Mutex::new(t0()));
     let clock = now.clone();
     let mut ctx = vaktpost::context::RunContext::with_env(BTreeMap::new(), dir.path().to_path_buf());

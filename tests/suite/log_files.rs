@@ -408,9 +408,7 @@ async fn no_matching_file_is_down_with_a_hint() {
 #[test]
 fn bad_patterns_and_limits_are_config_errors() {
     let y = "monitors:\n  - name: l\n    type: log_files\n    path: /var/log/*.log\n    error_pattern: \"(\"\n    security_patterns:\n      - \"[\"\n      - name: \"bad name\"\n        pattern: x\n    max_bytes_per_run: 10\n    max_age: 0\n";
-    let Err(errs) = vaktpost::config::load_str(y, "t.yml", &Default::default()) else {
-        panic!("invalid config accepted")
-    };
+    let Err(errs) = vaktpost::load_str(y, "t.yml", &Default::default()) else { panic!("invalid config accepted") };
     let paths: Vec<&str> = errs.iter().map(|d| d.path.as_str()).collect();
     for want in [
         "monitors[0].error_pattern",

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use support::server::TestServer;
 use support::{load, run_loaded};
 use vaktpost::checks::{CheckResult, Status};
-use vaktpost::config::{load_str, Diagnostic, Loaded, Severity};
+use vaktpost::config::{Diagnostic, Loaded, Severity};
+use vaktpost::load_str;
 use vaktpost::rules::{vars, Finding};
 use vaktpost::state::State;
 

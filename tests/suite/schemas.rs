@@ -61,7 +61,7 @@ fn sample_env(text: &str) -> BTreeMap<String, String> {
 /// Loader and schema both accept `text`, a whole config.
 fn assert_valid_config(text: &str, what: &str, schema: &jsonschema::Validator) {
     let env = sample_env(text);
-    if let Err(d) = vaktpost::config::load_str(text, what, &env) {
+    if let Err(d) = vaktpost::load_str(text, what, &env) {
         let msgs: Vec<String> = d.iter().map(|d| d.to_string()).collect();
         panic!("{what}: the loader rejects it (env {env:?}):\n{}\n---\n{text}", msgs.join("\n"));
     }
@@ -264,7 +264,7 @@ rules:
 "#;
     let env: BTreeMap<String, String> =
         [("RETRIES", "2"), ("WINDOW", "1"), ("REDIS_PORT", "6380")].map(|(k, v)| (k.to_string(), v.to_string())).into();
-    let loaded = vaktpost::config::load_str(text, "interp.yml", &env).unwrap_or_else(|d| panic!("{d:#?}"));
+    let loaded = vaktpost::load_str(text, "interp.yml", &env).unwrap_or_else(|d| panic!("{d:#?}"));
     let c = &loaded.config;
     assert_eq!(c.defaults.retries, 2);
     assert_eq!(c.defaults.timeout.get(), std::time::Duration::from_secs(5));
@@ -301,7 +301,7 @@ fn invalid_configs_fail_both_the_loader_and_the_schema() {
     ];
     for (what, text) in &cases {
         assert!(
-            vaktpost::config::load_str(text, "bad.yml", &BTreeMap::new()).is_err(),
+            vaktpost::load_str(text, "bad.yml", &BTreeMap::new()).is_err(),
             "{what}: the loader accepts it\n{text}"
         );
         assert!(!schema_errors(&schema, &yaml_json(text)).is_empty(), "{what}: the schema accepts it\n{text}");

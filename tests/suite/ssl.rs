@@ -615,7 +615,7 @@ async fn http_url_monitor_checks_its_own_redirect_and_skips_hsts() {
 fn unknown_security_key_gets_did_you_mean() {
     let yaml =
         "monitors:\n  - name: t\n    type: http\n    url: https://example.com\n    security:\n      hstss: true\n";
-    let err = match vaktpost::config::load_str(yaml, "t.yml", &BTreeMap::new()) {
+    let err = match vaktpost::load_str(yaml, "t.yml", &BTreeMap::new()) {
         Ok(_) => panic!("should not load"),
         Err(d) => format!("{d:?}"),
     };

@@ -833,7 +833,7 @@ fn summary_shows_upstream_incident_next_to_a_failing_dependent_monitor() {
 fn config_mistakes_are_located_with_did_you_mean() {
     let env = std::collections::BTreeMap::new();
     let yaml = "monitors:\n  - name: a\n    type: status_page\n    preset: opeani\n  - name: b\n    type: status_page\n    url: https://status.example.com\n    provider: statuspag\n    components: [\"\"]\n  - name: c\n    type: railway\n    service_id: svc\n    token: t1\n    project_token: t2\n    max_build_time: 0\n";
-    let errs = match vaktpost::config::load_str(yaml, "t.yml", &env) {
+    let errs = match vaktpost::load_str(yaml, "t.yml", &env) {
         Ok(_) => panic!("loaded"),
         Err(d) => format!("{d:#?}"),
     };
@@ -860,9 +860,9 @@ async fn a_bare_checkly_page_url_asks_for_its_json_url() {
 fn checkly_is_a_provider_validate_knows() {
     let env = std::collections::BTreeMap::new();
     let ok = "monitors:\n  - name: a\n    type: status_page\n    url: https://status.example.com/api/status\n    provider: checkly\n";
-    assert!(vaktpost::config::load_str(ok, "t.yml", &env).is_ok());
+    assert!(vaktpost::load_str(ok, "t.yml", &env).is_ok());
     let typo = ok.replace("provider: checkly", "provider: chekly");
-    let errs = match vaktpost::config::load_str(&typo, "t.yml", &env) {
+    let errs = match vaktpost::load_str(&typo, "t.yml", &env) {
         Ok(_) => panic!("loaded"),
         Err(d) => format!("{d:#?}"),
     };

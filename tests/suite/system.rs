@@ -75,7 +75,7 @@ async fn high_memory_applies_to_the_system_monitor() {
 #[test]
 fn memory_thresholds_are_validated() {
     let yaml = "monitors:\n  - name: host\n    type: system\n    max_memory_percent: 0\n  - name: cache\n    type: redis\n    url: redis://h\n    min_hit_rate: 90\n    max_memory_percent: 150\n    max_fragmentation_ratio: -1\n  - name: vec\n    type: chroma\n    url: http://h\n    auth_header: \"bad header\"\n    collections: [\"\"]\n";
-    let errs = match vaktpost::config::load_str(yaml, "t.yml", &BTreeMap::new()) {
+    let errs = match vaktpost::load_str(yaml, "t.yml", &BTreeMap::new()) {
         Ok(_) => panic!("invalid thresholds were accepted"),
         Err(e) => e,
     };

@@ -7,8 +7,8 @@ use http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use url::Url;
 
 use super::{probe, Response};
+use super::{HttpOptions, SecurityOptions};
 use crate::checks::{CheckEnv, Effective};
-use crate::config::{HttpOptions, SecurityOptions};
 
 pub const HSTS_MISSING: &str = "security_hsts_missing";
 pub const HSTS_MAX_AGE: &str = "security_hsts_max_age";

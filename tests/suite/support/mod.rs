@@ -15,7 +15,8 @@ pub mod tls;
 use std::collections::BTreeMap;
 
 use vaktpost::checks::{run_check, CheckEnv, CheckResult, ErrorKind, Status};
-use vaktpost::config::{load_str, Loaded};
+use vaktpost::config::Loaded;
+use vaktpost::load_str;
 
 /// A config with one `http` monitor named `t`. `extra` holds more keys of the monitor,
 /// one per line, written as at the top level (they are indented here).
