@@ -347,4 +347,3 @@ pub fn write_outputs(
         None => Ok(Written { summary_paths }),
     }
 }
-

@@ -25,9 +25,9 @@ use super::channel::{self, Channel, SendError, Sending};
 use super::event::{AlertEvent, EventKind, Notice};
 use super::slack::severity_emoji;
 use super::AlertRun;
-use crate::config::{EmailAlerts, Severity};
 #[cfg(test)]
 use crate::config::Secret;
+use crate::config::{EmailAlerts, Severity};
 use crate::{retry, untrusted};
 
 /// Longest wait for one SMTP command (capped by the deadline).

@@ -27,6 +27,7 @@ mod github_branch;
 mod github_retry;
 mod history;
 mod http_check;
+mod layering;
 mod log_files;
 mod memory_endpoints;
 mod railway;
