@@ -1,18 +1,17 @@
-//! The one list of check kinds. Each kind is a file in `src/checks/` that holds its options
+//! What a check kind is, and the macro that registers the kinds. Each kind is a file in `src/checks/` that holds its options
 //! type (the keys of its monitors, with their docs for the JSON Schema), its `check`
 //! function, and an `impl Kind` for the options: its secrets, what it points at, its
 //! validation, its metrics for the report schema, its rule variables and its summary cell.
-//! [`kinds!`] turns the list below into the serde-facing [`MonitorKind`] enum and every
-//! `match` over kinds (type names, secrets, targets, validation, the check dispatch), so
-//! adding a kind is its file plus one line here; the compiler then asks for the rest
-//! (`Kind` has no default for `secrets`, `target` or `METRICS`).
+//! [`kinds!`] turns the list (in `checks/mod.rs`) into the kinds' `mod` declarations, the
+//! serde-facing [`MonitorKind`] enum and every `match` over kinds (type names, secrets,
+//! targets, validation, rule variables, the check dispatch), so adding a kind is its file
+//! plus one line in that list; the compiler then asks for the rest (`Kind` has no default
+//! for `secrets`, `target`, `validate`, `METRICS` or `VARIABLES`).
 
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
 use super::metrics::Metric;
-use super::{CheckEnv, CheckResult, Effective};
+use super::CheckResult;
 use crate::values::vartype::Ty;
 
 /// What a check kind provides beside its `check` function, implemented by its options type.
@@ -63,22 +62,24 @@ pub trait ReadOptions {
 
 macro_rules! kinds {
     ($($name:literal => $variant:ident($module:ident::$opts:ident)),+ $(,)?) => {
+        $(pub mod $module;)+
+
         /// A monitor's type and its options (`type: http` and the http keys, …).
-        #[derive(Debug, Clone, Deserialize, JsonSchema)]
+        #[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
         #[serde(tag = "type")]
         pub enum MonitorKind {
-            $(#[serde(rename = $name)] $variant(super::$module::$opts),)+
+            $(#[serde(rename = $name)] $variant($crate::checks::$module::$opts),)+
         }
 
         /// Every `type:`, in the order of the list.
         pub const TYPES: &[&str] = &[$($name),+];
 
         /// Every kind's metrics, for the report schema.
-        pub const METRICS: &[KindMetrics] = &[$(KindMetrics {
+        pub const METRICS: &[$crate::checks::kinds::KindMetrics] = &[$($crate::checks::kinds::KindMetrics {
             kind: $name,
-            metrics: <super::$module::$opts as Kind>::METRICS,
-            patterns: <super::$module::$opts as Kind>::METRIC_PATTERNS,
-            open: <super::$module::$opts as Kind>::OPEN_METRICS,
+            metrics: <$crate::checks::$module::$opts as $crate::checks::kinds::Kind>::METRICS,
+            patterns: <$crate::checks::$module::$opts as $crate::checks::kinds::Kind>::METRIC_PATTERNS,
+            open: <$crate::checks::$module::$opts as $crate::checks::kinds::Kind>::OPEN_METRICS,
         }),+];
 
         impl MonitorKind {
@@ -86,58 +87,52 @@ macro_rules! kinds {
                 match self { $(MonitorKind::$variant(_) => $name,)+ }
             }
             pub fn secrets(&self, out: &mut Vec<String>) {
-                match self { $(MonitorKind::$variant(o) => o.secrets(out),)+ }
+                match self { $(MonitorKind::$variant(o) => $crate::checks::kinds::Kind::secrets(o, out),)+ }
             }
             pub fn target(&self) -> String {
-                match self { $(MonitorKind::$variant(o) => o.target(),)+ }
+                match self { $(MonitorKind::$variant(o) => $crate::checks::kinds::Kind::target(o),)+ }
             }
             pub fn validate(&self, at: &str, monitor_named: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
-                match self { $(MonitorKind::$variant(o) => o.validate(at, monitor_named, err),)+ }
+                match self { $(MonitorKind::$variant(o) => $crate::checks::kinds::Kind::validate(o, at, monitor_named, err),)+ }
             }
-            pub fn rule_variables(&self, r: &CheckResult) -> Vec<(&'static str, serde_json::Value)> {
-                match self { $(MonitorKind::$variant(o) => o.rule_variables(r),)+ }
+            pub fn rule_variables(&self, r: &$crate::checks::CheckResult) -> Vec<(&'static str, serde_json::Value)> {
+                match self { $(MonitorKind::$variant(o) => $crate::checks::kinds::Kind::rule_variables(o, r),)+ }
             }
             /// The options of `type: ty`, read by `reader`; `None` for an unknown type.
-            pub fn read<R: ReadOptions>(ty: &str, reader: &mut R) -> Option<Result<MonitorKind, R::Error>> {
+            pub fn read<R: $crate::checks::kinds::ReadOptions>(ty: &str, reader: &mut R) -> Option<Result<MonitorKind, R::Error>> {
                 match ty {
                     $($name => Some(reader.read().map(MonitorKind::$variant)),)+
                     _ => None,
                 }
             }
             /// Runs the kind's check.
-            pub async fn check(&self, eff: &Effective, env: &CheckEnv, r: CheckResult) -> CheckResult {
-                match self { $(MonitorKind::$variant(o) => super::$module::check(o, eff, env, r).await,)+ }
+            pub async fn check(&self, eff: &$crate::checks::Effective, env: &$crate::checks::CheckEnv, r: $crate::checks::CheckResult) -> $crate::checks::CheckResult {
+                match self { $(MonitorKind::$variant(o) => $crate::checks::$module::check(o, eff, env, r).await,)+ }
             }
         }
 
         /// The rule variables of a kind, by its `type` (none for an unknown one).
-        pub fn variables(kind: &str) -> &'static [(&'static str, Ty)] {
+        pub fn variables(kind: &str) -> &'static [(&'static str, $crate::values::vartype::Ty)] {
             match kind {
-                $($name => <super::$module::$opts as Kind>::VARIABLES,)+
+                $($name => <$crate::checks::$module::$opts as $crate::checks::kinds::Kind>::VARIABLES,)+
                 _ => &[],
             }
         }
 
         /// The kind's parts of the summary's key-metric cell, by the result's `type`.
-        pub fn summary_parts(r: &CheckResult, parts: &mut Vec<String>) {
+        pub fn summary_parts(r: &$crate::checks::CheckResult, parts: &mut Vec<String>) {
             match r.kind.as_str() {
-                $($name => <super::$module::$opts as Kind>::summary_parts(r, parts),)+
+                $($name => <$crate::checks::$module::$opts as $crate::checks::kinds::Kind>::summary_parts(r, parts),)+
                 _ => {}
             }
         }
     };
 }
+pub(crate) use kinds;
 
-kinds! {
-    "http" => Http(http::HttpOptions),
-    "ssl" => Ssl(ssl::SslOptions),
-    "redis" => Redis(redis::RedisOptions),
-    "chroma" => Chroma(chroma::ChromaOptions),
-    "status_page" => StatusPage(status_page::StatusPageOptions),
-    "railway" => Railway(railway::RailwayOptions),
-    "system" => System(system::SystemOptions),
-    "log_files" => LogFiles(log_files::LogFilesOptions),
-}
+/// The list itself is in `checks/mod.rs` (`kinds! { … }`), next to the modules it declares;
+/// these are its items under this module's name.
+pub use super::{summary_parts, variables, MonitorKind, METRICS, TYPES};
 
 /// An `http://` or `https://` URL with a host, for options that name an API or a page.
 pub fn check_url(path: &str, u: &str, err: &mut dyn FnMut(&str, String)) {

@@ -2,19 +2,24 @@
 //! A check never returns `Err` for a target problem: a target that is down is a
 //! [`CheckResult`] with `status: down` and an [`ErrorKind`].
 
-pub mod chroma;
-pub mod http;
 pub mod kinds;
-pub mod log_files;
 pub mod metrics;
 pub mod monitor;
 pub mod net;
-pub mod railway;
-pub mod redis;
-pub mod ssl;
-pub mod status_page;
-pub mod system;
 pub mod transport;
+
+// The one list of check kinds: `type:` => variant(module::options). Each line also declares
+// the kind's module (`src/checks/<module>.rs`); see `kinds.rs`.
+kinds::kinds! {
+    "http" => Http(http::HttpOptions),
+    "ssl" => Ssl(ssl::SslOptions),
+    "redis" => Redis(redis::RedisOptions),
+    "chroma" => Chroma(chroma::ChromaOptions),
+    "status_page" => StatusPage(status_page::StatusPageOptions),
+    "railway" => Railway(railway::RailwayOptions),
+    "system" => System(system::SystemOptions),
+    "log_files" => LogFiles(log_files::LogFilesOptions),
+}
 
 use std::time::Duration;
 
@@ -22,7 +27,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use kinds::{Kind, MonitorKind};
+pub use kinds::Kind;
 pub use monitor::{Common, Monitor, COMMON_KEYS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
