@@ -35,12 +35,12 @@ use std::time::Duration;
 use checks::CheckEnv;
 use config::{Config, Loaded};
 use context::RunContext;
-use report::{FailOn, Report, RunInfo};
-use runner::{Decision, Selection};
-use state::State;
+use report::{Report, RunInfo};
+use runner::Decision;
 
 pub use report::merge::merge_reports;
 pub use rules::streaks::{evaluate, evaluate_until, RULES_CUT_NOTE};
+pub use runner::{Outcome, RunError, RunOptions};
 pub use state::github_branch::BranchPulled;
 
 /// Alerts get this long past the run's deadline, so a run whose checks timed out still
@@ -48,61 +48,6 @@ pub use state::github_branch::BranchPulled;
 pub const ALERT_MINUTE: Duration = Duration::from_secs(60);
 /// Rule evaluation stops this long past the run's deadline (the start of the alert minute).
 pub const RULES_GRACE: Duration = Duration::from_secs(15);
-
-/// vaktpost's own failures (exit code 3), as opposed to findings about targets.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error(transparent)]
-    Write(#[from] fsutil::WriteError),
-    #[error("{0}")]
-    Usage(String),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub report_path: PathBuf,
-    /// Where to write the summary besides `$GITHUB_STEP_SUMMARY`.
-    pub summary_path: Option<PathBuf>,
-    pub fail_on: FailOn,
-    pub selection: Selection,
-    pub dry_run: bool,
-    pub state_dir: PathBuf,
-    /// Overrides `defaults.deadline`.
-    pub deadline: Option<Duration>,
-    /// Gate mode: re-run failing checks until healthy or this long has passed.
-    pub wait: Option<Duration>,
-}
-
-impl RunOptions {
-    pub fn new(ctx: &RunContext, config: &Config) -> Self {
-        RunOptions {
-            report_path: ctx.path("vaktpost-report.json"),
-            summary_path: None,
-            fail_on: FailOn::Level(config::Severity::High),
-            selection: Selection::default(),
-            dry_run: false,
-            state_dir: ctx.path(config.state.path.as_deref().unwrap_or(".vaktpost")),
-            deadline: None,
-            wait: None,
-        }
-    }
-}
-
-/// What a run produced: the report and the state to save.
-pub struct Outcome {
-    pub report: Report,
-    pub state: State,
-    /// The state as loaded, which `state` was derived from: saving merges another run's
-    /// changes since then instead of overwriting them.
-    pub base: State,
-    /// The history as loaded, with this run's samples added; `write_outputs` takes it to
-    /// save without reading the store again.
-    pub history: std::sync::Mutex<Option<state::agg::History>>,
-    /// What was read from the data branch (`state.backend: github`), to push on top of.
-    pub branch: Option<BranchPulled>,
-}
 
 /// Runs every due check once and evaluates the rules. Writes nothing.
 pub async fn run(

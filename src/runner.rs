@@ -313,6 +313,63 @@ pub fn skipped(
     r
 }
 
+// ---------------------------------------------------------------- the run's options and outcome
+
+/// vaktpost's own failures (exit code 3), as opposed to findings about targets.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Write(#[from] crate::fsutil::WriteError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub report_path: std::path::PathBuf,
+    /// Where to write the summary besides `$GITHUB_STEP_SUMMARY`.
+    pub summary_path: Option<std::path::PathBuf>,
+    pub fail_on: crate::report::FailOn,
+    pub selection: Selection,
+    pub dry_run: bool,
+    pub state_dir: std::path::PathBuf,
+    /// Overrides `defaults.deadline`.
+    pub deadline: Option<Duration>,
+    /// Gate mode: re-run failing checks until healthy or this long has passed.
+    pub wait: Option<Duration>,
+}
+
+impl RunOptions {
+    pub fn new(ctx: &crate::context::RunContext, config: &crate::config::Config) -> Self {
+        RunOptions {
+            report_path: ctx.path("vaktpost-report.json"),
+            summary_path: None,
+            fail_on: crate::report::FailOn::Level(crate::config::Severity::High),
+            selection: Selection::default(),
+            dry_run: false,
+            state_dir: ctx.path(config.state.path.as_deref().unwrap_or(".vaktpost")),
+            deadline: None,
+            wait: None,
+        }
+    }
+}
+
+/// What a run produced: the report and the state to save.
+pub struct Outcome {
+    pub report: crate::report::Report,
+    pub state: crate::state::State,
+    /// The state as loaded, which `state` was derived from: saving merges another run's
+    /// changes since then instead of overwriting them.
+    pub base: crate::state::State,
+    /// The history as loaded, with this run's samples added; `write_outputs` takes it to
+    /// save without reading the store again.
+    pub history: std::sync::Mutex<Option<crate::state::agg::History>>,
+    /// What was read from the data branch (`state.backend: github`), to push on top of.
+    pub branch: Option<crate::state::github_branch::BranchPulled>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

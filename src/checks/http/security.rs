@@ -156,7 +156,7 @@ pub async fn check(
         // A site that answers every path with the same page (a single-page app's
         // catch-all route) would otherwise "serve" /.env: ask for a path that cannot
         // exist and discount answers that look like it.
-        let canary = url.join(&format!("/.vaktpost-canary-{}", canary_token())).ok();
+        let canary = url.join(&format!("/.vaktpost-canary-{}", canary_token(env.waiter.seed, url))).ok();
         let catch_all = match &canary {
             Some(c) => probe(h, c, eff, env).await.ok().filter(|r| (200..300).contains(&r.status)),
             None => None,
@@ -240,9 +240,13 @@ fn looks_alike(catch_all: &Response, r: &Response) -> bool {
     catch_all.body == r.body || (html(catch_all) && html(r))
 }
 
-fn canary_token() -> String {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{:x}", n & 0xffff_ffff_ffff)
+/// A path segment no site has: from the run's seed (random per process, fixed in tests)
+/// and the target, so the randomness comes through the run like every other.
+fn canary_token(seed: u64, url: &Url) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (seed, url.as_str()).hash(&mut h);
+    format!("{:x}", h.finish() & 0xffff_ffff_ffff)
 }
 
 fn human_secs(s: u64) -> String {
