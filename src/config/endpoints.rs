@@ -170,17 +170,9 @@ pub fn check(w: &MaintenanceWindow) -> Vec<(&'static str, String)> {
     if w.duration.get().is_zero() {
         out.push(("duration", "must be more than 0".into()));
     }
-    if let Err(e) = check_globs(&w.monitors) {
+    if let Err(e) = crate::values::globs(&w.monitors) {
         out.push(("monitors", e));
     }
     out
 }
 
-/// The same check as `rules::globs`: each pattern a valid glob.
-fn check_globs(patterns: &[String]) -> Result<(), String> {
-    let mut b = globset::GlobSetBuilder::new();
-    for p in patterns {
-        b.add(globset::Glob::new(p).map_err(|e| format!("invalid glob {p:?}: {e}"))?);
-    }
-    b.build().map(|_| ()).map_err(|e| e.to_string())
-}

@@ -60,14 +60,7 @@ pub fn category_of(rule: &str) -> Option<String> {
     rule.starts_with("security_").then(|| "security".to_string())
 }
 
-/// A glob set from names or globs, for `monitors:` filters.
-pub fn globs(patterns: &[String]) -> Result<GlobSet, String> {
-    let mut b = GlobSetBuilder::new();
-    for p in patterns {
-        b.add(Glob::new(p).map_err(|e| format!("invalid glob {p:?}: {e}"))?);
-    }
-    b.build().map_err(|e| e.to_string())
-}
+pub use crate::values::globs;
 
 /// The longest condition (in characters) vaktpost compiles. The CEL parser recurses per
 /// nesting level and has panicked past column 65,535; with `panic = "abort"` in release

@@ -6,6 +6,7 @@
 
 pub mod confirm;
 pub mod duration;
+pub mod glob;
 pub mod hint;
 pub mod secret;
 pub mod status;
@@ -13,5 +14,6 @@ pub mod vartype;
 
 pub use confirm::{Confirm, CONFIRM_DEFAULT};
 pub use duration::{ByteSize, Dur};
+pub use glob::globs;
 pub use secret::Secret;
 pub use status::{OneOrMany, StatusItem, StatusSpec};
