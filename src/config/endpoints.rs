@@ -175,4 +175,3 @@ pub fn check(w: &MaintenanceWindow) -> Vec<(&'static str, String)> {
     }
     out
 }
-

@@ -5,10 +5,11 @@
 
 use crate::github_branch_fake::{self, FakeGitData};
 use crate::github_fake::{self, FakeGithub};
+use crate::support::clock::{recording_sleep, Slept};
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -24,15 +25,11 @@ fn run_now() -> DateTime<Utc> {
 }
 
 /// A run context on `run_now()` whose sleep records what it is asked and returns at once.
-fn recording_ctx() -> (RunContext, Arc<Mutex<Vec<Duration>>>) {
-    let slept = Arc::new(Mutex::new(Vec::new()));
-    let s = slept.clone();
+fn recording_ctx() -> (RunContext, Slept) {
+    let (sleep, slept) = recording_sleep();
     let mut ctx = RunContext::with_env(BTreeMap::new(), std::env::temp_dir());
     ctx.clock = Arc::new(run_now);
-    ctx.sleep = Arc::new(move |d| {
-        s.lock().unwrap().push(d);
-        Box::pin(async {})
-    });
+    ctx.sleep = sleep;
     ctx.seed = 42;
     (ctx, slept)
 }
@@ -45,10 +42,6 @@ fn client(gh: &FakeGithub, pace: Pace) -> Client {
     Client::new(&gh.url, &gh.repo, github_fake::TOKEN, pace).unwrap()
 }
 
-fn slept(s: &Arc<Mutex<Vec<Duration>>>) -> Vec<Duration> {
-    s.lock().unwrap().clone()
-}
-
 #[tokio::test]
 async fn a_primary_rate_limit_waits_until_its_reset_on_the_runs_clock() {
     for status in [403, 429] {
@@ -59,7 +52,7 @@ async fn a_primary_rate_limit_waits_until_its_reset_on_the_runs_clock() {
         let started = std::time::Instant::now();
         let list = client(&gh, pace(&ctx, Duration::from_secs(300))).list("open", 5).await.unwrap();
         assert_eq!(list.len(), 1);
-        assert_eq!(slept(&s), [Duration::from_secs(30)], "HTTP {status}");
+        assert_eq!(s.waits(), [Duration::from_secs(30)], "HTTP {status}");
         assert_eq!(gh.count("GET", "/issues"), 2);
         assert!(started.elapsed() < Duration::from_secs(20), "virtual wait, no wall time");
     }
@@ -71,7 +64,7 @@ async fn a_rate_limit_wait_past_the_deadline_is_not_started_and_the_error_says_s
     gh.primary_rate_limit("GET", "/repos/acme/shop/issues", 403, run_now().timestamp() + 30, 1);
     let (ctx, s) = recording_ctx();
     let e = client(&gh, pace(&ctx, Duration::from_secs(10))).list("open", 5).await.unwrap_err();
-    assert!(slept(&s).is_empty(), "{:?}", slept(&s));
+    assert!(s.waits().is_empty(), "{:?}", s.waits());
     assert!(e.contains("GitHub rate limit: HTTP 403 (API rate limit exceeded"), "{e}");
     assert!(e.contains("not retried, as the next attempt (in 30s) would pass the run's deadline"), "{e}");
     assert_eq!(gh.count("GET", "/issues"), 1);
@@ -90,7 +83,7 @@ async fn a_secondary_rate_limit_waits_a_minute_as_github_advises() {
     };
     let (issue, warning) = client(&gh, pace(&ctx, Duration::from_secs(300))).create(&new).await.unwrap();
     assert_eq!((issue.number, warning), (1, None));
-    assert_eq!(slept(&s), [Duration::from_secs(60)]);
+    assert_eq!(s.waits(), [Duration::from_secs(60)]);
     assert_eq!(gh.count("POST", "/issues"), 2);
     assert_eq!(gh.issues().len(), 1, "one issue: the limited POST created nothing");
 }
@@ -102,13 +95,13 @@ async fn server_errors_back_off_through_the_runs_sleep_and_a_create_is_not_retri
     let (ctx, s) = recording_ctx();
     let c = client(&gh, pace(&ctx, Duration::from_secs(300)));
     c.list("open", 5).await.unwrap();
-    assert_eq!(slept(&s), [Duration::from_millis(500), Duration::from_secs(1)]);
+    assert_eq!(s.waits(), [Duration::from_millis(500), Duration::from_secs(1)]);
     gh.fault("POST", "/repos/acme/shop/issues", 502, &[], "Bad Gateway", 1);
     let new = vaktpost::alerts::github::NewIssue { title: "t", body: "b", labels: vec![], assignees: vec![] };
     let e = c.create(&new).await.unwrap_err();
     assert!(e.contains("HTTP 502"), "{e}");
     assert_eq!(gh.count("POST", "/issues"), 1);
-    assert_eq!(slept(&s).len(), 2, "no wait for a create");
+    assert_eq!(s.waits().len(), 2, "no wait for a create");
 }
 
 // ---- data branch -------------------------------------------------------------------
@@ -190,8 +183,8 @@ async fn stale_refs_after_a_write_converge_and_keep_both_writers_data() {
         .unwrap();
     assert_eq!(fake.with(|r| r.stale_served), 2);
     assert_eq!((synced.attempts, applied), (3, 2), "two refused pushes on stale heads, then a merge");
-    assert_eq!(slept(&s).len(), 2, "each retry waited through the run's sleep: {:?}", slept(&s));
-    for (i, w) in slept(&s).iter().enumerate() {
+    assert_eq!(s.waits().len(), 2, "each retry waited through the run's sleep: {:?}", s.waits());
+    for (i, w) in s.waits().iter().enumerate() {
         let base = Duration::from_millis(250) * 2u32.pow(i as u32);
         assert!(*w >= base && *w < base * 2, "wait {i}: {w:?}");
     }
@@ -221,7 +214,7 @@ async fn a_replica_lagging_past_every_attempt_gives_up_with_the_state_kept_local
     let e = st.sync(dir.path(), head, "mine", |d| ch.reapply(d)).await.unwrap_err();
     assert!(matches!(e, BranchError::GaveUp { attempts: 5, .. }), "{e}");
     assert!(e.to_string().contains("not a fast forward") && e.to_string().contains("kept locally"), "{e}");
-    assert_eq!(slept(&s).len(), 4, "{:?}", slept(&s));
+    assert_eq!(s.waits().len(), 4, "{:?}", s.waits());
     // Nothing lost: our state is in the directory, the other writer's on the branch.
     assert!(std::fs::read_to_string(dir.path().join("state.json")).unwrap().contains("down"));
     assert!(fake.with(|r| r.files(DEFAULT_BRANCH)).contains_key("other.json"));
@@ -246,7 +239,7 @@ async fn a_protected_data_branch_is_a_clear_error_and_never_retried() {
         assert!(text.contains("branch vaktpost-data is protected") && text.contains(message), "{text}");
         assert!(text.contains("`state.branch`") && text.contains("kept locally"), "{text}");
         assert_eq!(fake.count("PATCH", "/git/refs/heads/vaktpost-data"), 1, "not retried");
-        assert!(slept(&s).is_empty());
+        assert!(s.waits().is_empty());
         // Nothing lost: the run's state is still in the directory, the branch unchanged.
         assert!(std::fs::read_to_string(dir.path().join("state.json")).unwrap().contains("down"));
         assert_eq!(branch_state(&fake)["monitors"]["api"]["last_status"], "up");
@@ -262,14 +255,14 @@ async fn a_rate_limited_branch_read_waits_for_the_reset_on_the_runs_clock() {
     let dir = tempfile::tempdir().unwrap();
     let head = store(&fake, &ctx, Duration::from_secs(120)).pull(dir.path()).await.unwrap();
     assert!(head.is_some());
-    assert_eq!(slept(&s), [Duration::from_secs(20)]);
+    assert_eq!(s.waits(), [Duration::from_secs(20)]);
     assert!(dir.path().join("state.json").exists());
 
     // A reset past the deadline: not waited for, and the error says why.
     fake.rate_limit("GET", "/git/ref/heads/", 403, run_now().timestamp() + 600, 1);
     let e = store(&fake, &ctx, Duration::from_secs(60)).pull(dir.path()).await.unwrap_err();
     assert!(e.to_string().contains("rate limit") && e.to_string().contains("deadline"), "{e}");
-    assert_eq!(slept(&s).len(), 1);
+    assert_eq!(s.waits().len(), 1);
 }
 
 // The fake answers a bare listing as GitHub does: newest first, 30 a page, and a Link

@@ -282,27 +282,14 @@ fn check_mrkdwn(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// What a run's recording sleep was asked to wait, in order.
-#[derive(Clone, Default)]
-pub struct Slept(Arc<Mutex<Vec<std::time::Duration>>>);
-
-impl Slept {
-    /// The waits in milliseconds of (virtual) wall time.
-    pub fn ms(&self) -> Vec<u128> {
-        self.0.lock().expect("slept lock").iter().map(|d| d.as_millis()).collect()
-    }
-}
+pub use crate::support::clock::Slept;
 
 /// A run context whose sleep records each wait and returns at once (the channel tests'
 /// virtual clock), and the waiter a run with `deadline_secs` left would hand a channel.
 pub fn recording_waiter(deadline_secs: u64) -> (vaktpost::retry::Waiter, Slept) {
-    let slept = Slept::default();
+    let (sleep, slept) = crate::support::clock::recording_sleep();
     let mut ctx = vaktpost::context::RunContext::with_env(Default::default(), std::env::temp_dir());
-    let s = slept.clone();
-    ctx.sleep = Arc::new(move |d| {
-        s.0.lock().expect("slept lock").push(d);
-        Box::pin(async {})
-    });
+    ctx.sleep = sleep;
     ctx.seed = 7;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(deadline_secs);
     (ctx.waiter(Some(deadline)), slept)

@@ -18,6 +18,11 @@ impl Slept {
     pub fn waits(&self) -> Vec<Duration> {
         self.0.lock().unwrap().clone()
     }
+
+    /// The waits in milliseconds of (virtual) wall time.
+    pub fn ms(&self) -> Vec<u128> {
+        self.waits().iter().map(|d| d.as_millis()).collect()
+    }
 }
 
 /// A sleep that records each duration and returns immediately.
