@@ -18,7 +18,8 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use url::Url;
 
-use super::kinds::{check_url, url_secrets, Kind};
+use super::kinds::{DefaultRule, Kind, check_url, url_secrets};
+use crate::values::Severity;
 use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::values::duration::format_duration;
@@ -346,6 +347,12 @@ fn hyper_error(e: &hyper::Error) -> CheckError {
 }
 
 impl Kind for ChromaOptions {
+    const DEFAULT_RULES: &'static [DefaultRule] = &[DefaultRule::once(
+        "chroma_collection_missing",
+        "size(collections_missing) > 0",
+        "Chroma {name} is missing collections: {collections_missing}",
+        Severity::High,
+    )];
     const VARIABLES: &'static [(&'static str, Ty)] = {
         use crate::values::vartype::short::*;
         &[

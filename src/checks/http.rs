@@ -15,7 +15,8 @@ use http::header::{HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use url::Url;
 
-use super::kinds::{check_url, url_secrets, Kind};
+use super::kinds::{DefaultRule, Kind, check_url, url_secrets};
+use crate::values::Severity;
 use super::metrics::Metric::{self, *};
 use super::transport::{attempt, exchange, retry_next, retryable_status, Request, Response, Timings};
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
@@ -641,6 +642,18 @@ fn validate(p: &str, h: &HttpOptions, err: &mut dyn FnMut(&str, String)) {
 }
 
 impl Kind for HttpOptions {
+    /// Security events of monitors with `security:` (see `http/security.rs`): each holds
+    /// when the check reported a violation of its name, whose message is the variable of
+    /// the same name.
+    const DEFAULT_RULES: &'static [DefaultRule] = &[
+        DefaultRule::once("security_hsts_missing", "'security_hsts_missing' in security_rules", "{name}: {security_hsts_missing}", Severity::Medium),
+        DefaultRule::once("security_hsts_max_age", "'security_hsts_max_age' in security_rules", "{name}: {security_hsts_max_age}", Severity::Low),
+        DefaultRule::once("security_https_redirect", "'security_https_redirect' in security_rules", "{name}: {security_https_redirect}", Severity::Medium),
+        DefaultRule::once("security_nosniff_missing", "'security_nosniff_missing' in security_rules", "{name}: {security_nosniff_missing}", Severity::Low),
+        DefaultRule::once("security_csp_missing", "'security_csp_missing' in security_rules", "{name}: {security_csp_missing}", Severity::Low),
+        DefaultRule::once("security_insecure_cookie", "'security_insecure_cookie' in security_rules", "{name}: {security_insecure_cookie}", Severity::Medium),
+        DefaultRule::once("security_forbidden_path", "'security_forbidden_path' in security_rules", "{name}: {security_forbidden_path}", Severity::High),
+    ];
     fn secrets(&self, out: &mut Vec<String>) {
         url_secrets(&self.url, out);
         for v in self.headers.values() {

@@ -13,6 +13,36 @@ use serde::de::DeserializeOwned;
 use super::metrics::Metric;
 use super::CheckResult;
 use crate::values::vartype::Ty;
+use crate::values::Severity;
+
+/// A rule a kind ships on by default: plain data, compiled with the general defaults by
+/// `rules::defaults`, overridable by name in the config's `rules:`.
+///
+/// `for_runs` and `resolve_after` (runs) are chosen so that a one-off failure never alerts
+/// while a real problem opens on its first or second run and closes on the first or second
+/// run after it ends: threshold rules on noisy figures (latency, memory, hit rate) need
+/// consecutive bad runs; rules on facts that do not blip (certificate dates, a provider's own
+/// status page, deployment status, per-run log and eviction counts) fire and resolve at once.
+#[derive(Debug, Clone, Copy)]
+pub struct DefaultRule {
+    pub name: &'static str,
+    /// A CEL condition over the kind's rule variables.
+    pub condition: &'static str,
+    /// The finding's text, with `{name}` and `{variable}` placeholders.
+    pub message: &'static str,
+    pub severity: Severity,
+    /// Conditions that raise the severity.
+    pub escalate: &'static [(&'static str, Severity)],
+    pub for_runs: u32,
+    pub resolve_after: u32,
+}
+
+impl DefaultRule {
+    /// A rule that fires and resolves on one run, without escalation.
+    pub const fn once(name: &'static str, condition: &'static str, message: &'static str, severity: Severity) -> Self {
+        DefaultRule { name, condition, message, severity, escalate: &[], for_runs: 1, resolve_after: 1 }
+    }
+}
 
 /// What a check kind provides beside its `check` function, implemented by its options type.
 pub trait Kind {
@@ -31,6 +61,9 @@ pub trait Kind {
     /// The rule variables the kind's results offer (its metrics and its
     /// [`Kind::rule_variables`]), with their types, for type-checking conditions.
     const VARIABLES: &'static [(&'static str, Ty)];
+    /// The rules this kind ships on by default (most kinds have some; `system` relies on
+    /// the general memory rules).
+    const DEFAULT_RULES: &'static [DefaultRule] = &[];
     /// Metric families named by a regex (`^records\.`).
     const METRIC_PATTERNS: &'static [(&'static str, Metric)] = &[];
     /// The shape of any other metric (an `http` monitor's `extract:` names), or `None`
@@ -43,6 +76,17 @@ pub trait Kind {
     }
     /// The kind's own parts of the summary's key-metric cell.
     fn summary_parts(_r: &CheckResult, _parts: &mut Vec<String>) {}
+    /// The kind's own section of the job summary (Markdown, after the findings), given
+    /// every result of the run: a provider's incidents, log rotation health. `max_rows`
+    /// caps its lists and `max_bytes` is the whole summary's budget (a section takes a
+    /// fraction of it). Writes nothing when the kind's monitors have nothing to say.
+    fn summary_section(_all: &[CheckResult], _md: &mut String, _max_rows: usize, _max_bytes: usize) {}
+    /// Notes (Markdown) for the summary row of a failing monitor `r` that this kind's
+    /// monitors explain, e.g. "⚠️ upstream `openai` reports major" from a status page it
+    /// `depends_on`.
+    fn row_notes(_all: &[CheckResult], _r: &CheckResult) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// One kind's metrics for the report schema (see [`super::metrics::typed_metrics`]).
@@ -70,6 +114,10 @@ macro_rules! kinds {
         pub enum MonitorKind {
             $(#[serde(rename = $name)] $variant($crate::checks::$module::$opts),)+
         }
+
+        /// Every kind's default rules, in the order of the list.
+        pub const DEFAULT_RULES: &[&[$crate::checks::kinds::DefaultRule]] =
+            &[$(<$crate::checks::$module::$opts as $crate::checks::kinds::Kind>::DEFAULT_RULES),+];
 
         /// Every `type:`, in the order of the list.
         pub const TYPES: &[&str] = &[$($name),+];
@@ -119,6 +167,18 @@ macro_rules! kinds {
             }
         }
 
+        /// Every kind's own summary section, in the order of the list.
+        pub fn summary_sections(all: &[$crate::checks::CheckResult], md: &mut String, max_rows: usize, max_bytes: usize) {
+            $(<$crate::checks::$module::$opts as $crate::checks::kinds::Kind>::summary_section(all, md, max_rows, max_bytes);)+
+        }
+
+        /// What the kinds say about failing monitor `r`'s summary row.
+        pub fn row_notes(all: &[$crate::checks::CheckResult], r: &$crate::checks::CheckResult) -> Vec<String> {
+            let mut out = Vec::new();
+            $(out.extend(<$crate::checks::$module::$opts as $crate::checks::kinds::Kind>::row_notes(all, r));)+
+            out
+        }
+
         /// The kind's parts of the summary's key-metric cell, by the result's `type`.
         pub fn summary_parts(r: &$crate::checks::CheckResult, parts: &mut Vec<String>) {
             match r.kind.as_str() {
@@ -132,7 +192,7 @@ pub(crate) use kinds;
 
 /// The list itself is in `checks/mod.rs` (`kinds! { … }`), next to the modules it declares;
 /// these are its items under this module's name.
-pub use super::{summary_parts, variables, MonitorKind, METRICS, TYPES};
+pub use super::{row_notes, summary_parts, summary_sections, variables, MonitorKind, DEFAULT_RULES, METRICS, TYPES};
 
 /// An `http://` or `https://` URL with a host, for options that name an API or a page.
 pub fn check_url(path: &str, u: &str, err: &mut dyn FnMut(&str, String)) {

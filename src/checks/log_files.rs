@@ -6,6 +6,7 @@
 //! `max_bytes_per_run` per file per run.
 
 pub mod events;
+mod summary;
 
 use schemars::JsonSchema;
 
@@ -21,7 +22,8 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::kinds::Kind;
+use super::kinds::{DefaultRule, Kind};
+use crate::values::Severity;
 use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::redact::Redactor;
@@ -695,6 +697,47 @@ fn glob_base(glob: &str) -> (PathBuf, usize) {
 }
 
 impl Kind for LogFilesOptions {
+    /// Rotation health against the monitor's own thresholds (a rule does not apply when
+    /// its option is not set), new error groups, error and security-event volume per run.
+    /// Messages point at the logrotate config.
+    const DEFAULT_RULES: &'static [DefaultRule] = &[
+        DefaultRule::once(
+            "log_file_too_large",
+            "largest_bytes > max_file_bytes",
+            "{name}: {largest_file} is {largest_size}, over max_file_bytes ({max_file_size}); rotation is not keeping up — check that logrotate covers this file (`logrotate -d <config>`) and add `maxsize`",
+            Severity::Medium,
+        ),
+        DefaultRule::once(
+            "log_rotation_stale",
+            "oldest_uncompressed_age_s > max_age_s",
+            "{name}: {oldest_uncompressed_file} was rotated {oldest_uncompressed_age} ago and is still uncompressed (max_age {max_age}); logrotate has stopped running or compressing — check `compress`/`delaycompress` and run `logrotate -f <config>`",
+            Severity::Low,
+        ),
+        DefaultRule::once(
+            "log_file_stopped_growing",
+            "size(stale_files) > 0 && app_up",
+            "{name}: {stale_files} not written for over {stale_after} while the app is up; it may still write to a rotated-away file — check `postrotate` (reload the app) or use `copytruncate` in the logrotate config",
+            Severity::Medium,
+        ),
+        DefaultRule::once(
+            "log_new_errors",
+            "new_error_groups > 0",
+            "{name}: {new_error_groups} new error group(s) in the logs, e.g. {new_error_sample}",
+            Severity::Low,
+        ),
+        DefaultRule::once(
+            "log_errors",
+            "error_count > max_errors",
+            "{name}: {error_count} error events since the last run, over max_errors {max_errors}; most frequent: {top_error}",
+            Severity::Medium,
+        ),
+        DefaultRule::once(
+            "log_security_events",
+            "security_events > security_threshold",
+            "{name}: {security_events} security events since the last run ({security_summary}), over security_threshold {security_threshold}",
+            Severity::Medium,
+        ),
+    ];
     /// The check's metrics, then `log_files::rule_variables` (thresholds) and `app_up`.
     const VARIABLES: &'static [(&'static str, Ty)] = {
         use crate::values::vartype::short::*;
@@ -817,6 +860,9 @@ impl Kind for LogFilesOptions {
         if let Some(n) = r.metric_f64("security_events").filter(|n| *n > 0.0) {
             parts.push(format!("{n} security events"));
         }
+    }
+    fn summary_section(all: &[CheckResult], md: &mut String, max_rows: usize, _max_bytes: usize) {
+        summary::logs(all, md, max_rows);
     }
 }
 

@@ -29,7 +29,8 @@ use http::Method;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::kinds::{check_url, url_secrets, Kind};
+use super::kinds::{DefaultRule, Kind, check_url, url_secrets};
+use crate::values::Severity;
 use super::metrics::Metric::{self, *};
 use super::transport::{api_request, with_retries, ApiResponse, Request};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
@@ -299,6 +300,21 @@ fn auth_error(detail: &str) -> CheckError {
 }
 
 impl Kind for RailwayOptions {
+    /// The latest deployment failed, or has been building too long.
+    const DEFAULT_RULES: &'static [DefaultRule] = &[
+        DefaultRule::once(
+            "railway_deployment_failed",
+            "deployment_status == 'FAILED' || deployment_status == 'CRASHED'",
+            "Railway deployment {deployment_id} of {name} is {deployment_status}",
+            Severity::High,
+        ),
+        DefaultRule::once(
+            "railway_build_stuck",
+            "deployment_in_progress && deployment_age_s > max_build_time_s",
+            "Railway deployment {deployment_id} of {name} has been {deployment_status} for {deployment_age}",
+            Severity::Medium,
+        ),
+    ];
     const VARIABLES: &'static [(&'static str, Ty)] = {
         use crate::values::vartype::short::*;
         &[

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use url::Url;
 
-use super::kinds::{check_memory_thresholds, Kind};
+use super::kinds::{DefaultRule, Kind, check_memory_thresholds};
+use crate::values::Severity;
 use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::retry::{self, Next, Policy};
@@ -536,6 +537,42 @@ fn evaluate(
 }
 
 impl Kind for RedisOptions {
+    /// Thresholds come from the monitor's own options (`rule_variables`); without the
+    /// option the rule does not apply. Counter deltas exist from a monitor's second run on.
+    const DEFAULT_RULES: &'static [DefaultRule] = &[
+        DefaultRule {
+            for_runs: 2,
+            resolve_after: 2,
+            ..DefaultRule::once(
+                "redis_hit_rate_low",
+                "hit_rate < min_hit_rate",
+                "Cache hit rate of {name} is {hit_rate} ({hit_rate_scope}), under its min_hit_rate of {min_hit_rate}",
+                Severity::Low,
+            )
+        },
+        DefaultRule {
+            for_runs: 3,
+            resolve_after: 2,
+            ..DefaultRule::once(
+                "redis_fragmentation_high",
+                "fragmentation_ratio > max_fragmentation_ratio",
+                "Memory fragmentation of {name} is {fragmentation_ratio}, over its max_fragmentation_ratio of {max_fragmentation_ratio}",
+                Severity::Low,
+            )
+        },
+        DefaultRule::once(
+            "redis_evicting",
+            "evicted_keys_delta > 0",
+            "{name} evicted {evicted_keys_delta} keys since the last run (memory full)",
+            Severity::Low,
+        ),
+        DefaultRule::once(
+            "redis_rejecting_connections",
+            "rejected_connections_delta > 0",
+            "{name} rejected {rejected_connections_delta} connections since the last run (maxclients reached)",
+            Severity::Medium,
+        ),
+    ];
     fn secrets(&self, out: &mut Vec<String>) {
         // The URL's password is the secret, not its host: the report still names the
         // target, as `redis://***@host:6379`.

@@ -18,7 +18,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::AsyncWriteExt;
 
-use super::kinds::Kind;
+use super::kinds::{DefaultRule, Kind};
+use crate::values::Severity;
 use super::metrics::Metric::{self, *};
 use super::{ms, CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
 use crate::retry::{self, Next, Policy};
@@ -543,6 +544,39 @@ fn describe(e: &rustls::Error, leaf: &CertFacts, chain: &[CertFacts], now: DateT
 }
 
 impl Kind for SslOptions {
+    /// Expiry against the monitor's `warning_days`/`critical_days`; an intermediate that
+    /// expires before the leaf; a certificate that is not trusted or not for this name.
+    /// Expiry is `cert_expiring`'s (or `cert_chain_expiring`'s) to report, so
+    /// `cert_invalid` leaves expired chains out, and waits a run for a mid-rotation blip.
+    const DEFAULT_RULES: &'static [DefaultRule] = &[
+        DefaultRule {
+            escalate: &[("days_left < critical_days", Severity::High)],
+            ..DefaultRule::once(
+                "cert_expiring",
+                "days_left < warning_days",
+                "Certificate for {name} expires in {days_left} days",
+                Severity::Medium,
+            )
+        },
+        DefaultRule {
+            escalate: &[("chain_days_left < critical_days", Severity::High)],
+            ..DefaultRule::once(
+                "cert_chain_expiring",
+                "chain_days_left < warning_days && chain_days_left < days_left",
+                "An intermediate certificate served for {name} expires in {chain_days_left} days, before the certificate itself",
+                Severity::Medium,
+            )
+        },
+        DefaultRule {
+            for_runs: 2,
+            ..DefaultRule::once(
+                "cert_invalid",
+                "!hostname_valid || (!chain_valid && !expired)",
+                "Certificate for {name} is not valid: {cert_error}",
+                Severity::High,
+            )
+        },
+    ];
     fn secrets(&self, _: &mut Vec<String>) {}
     fn target(&self) -> String {
         format!("{}:{}", self.host, self.port)

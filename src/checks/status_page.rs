@@ -17,6 +17,7 @@ mod incidentio;
 mod instatus;
 mod railway;
 mod statuspage;
+mod summary;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -25,7 +26,8 @@ use http::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::kinds::{check_url, url_secrets, Kind};
+use super::kinds::{DefaultRule, Kind, check_url, url_secrets};
+use crate::values::Severity;
 use super::metrics::Metric::{self, *};
 use super::transport::{api_request, with_retries, Request};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
@@ -596,6 +598,12 @@ fn evaluate(o: &StatusPageOptions, provider: &str, page: &Page, r: &mut CheckRes
 }
 
 impl Kind for StatusPageOptions {
+    /// `indicator` is computed for the watched components, and `status_summary` names the
+    /// incidents (with links) and affected components.
+    const DEFAULT_RULES: &'static [DefaultRule] = &[DefaultRule {
+        escalate: &[("indicator == 'major' || indicator == 'critical'", Severity::Medium)],
+        ..DefaultRule::once("provider_degraded", "indicator != 'none'", "{name}: {indicator} — {status_summary}", Severity::Low)
+    }];
     const VARIABLES: &'static [(&'static str, Ty)] = {
         use crate::values::vartype::short::*;
         &[
@@ -673,6 +681,17 @@ impl Kind for StatusPageOptions {
             let n = r.metric_f64("incidents").unwrap_or(0.0);
             parts.push(if n > 0.0 { format!("{i} · {n} incidents") } else { i.to_string() });
         }
+    }
+    fn summary_section(all: &[CheckResult], md: &mut String, max_rows: usize, max_bytes: usize) {
+        summary::upstream_status(all, md, max_rows, max_bytes);
+    }
+    fn row_notes(all: &[CheckResult], r: &CheckResult) -> Vec<String> {
+        summary::upstream_troubles(all, r)
+            .into_iter()
+            .map(|(name, indicator)| {
+                format!("⚠️ upstream {} reports {}", crate::markdown::code_cell(name), crate::markdown::cell(indicator))
+            })
+            .collect()
     }
 }
 

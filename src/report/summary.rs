@@ -83,8 +83,9 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
         }
     }
     security_events(&mut md, report, max_rows);
-    upstream_status(&mut md, report, max_rows);
-    logs(&mut md, report, max_rows);
+    // The kinds' own sections (a provider's incidents, log rotation health), in the order
+    // of the kinds list.
+    crate::checks::kinds::summary_sections(&report.checks, &mut md, max_rows, MAX_BYTES);
 
     let _ = writeln!(md, "### Monitors\n");
     let _ = writeln!(md, "| | Monitor | Type | Status | Uptime 24h | Uptime 7d | p95 24h | Key metric | Details |");
@@ -113,8 +114,9 @@ pub fn render(report: &Report, title: Option<&str>, max_rows: usize) -> String {
         }
         // A failing monitor whose provider reports trouble says so in its own row.
         if r.status != Status::Up {
-            for p in upstream_troubles(report, r) {
-                details.push_str(&format!(" ⚠️ upstream {} reports {}", code_cell(p.0), cell(p.1)));
+            for note in crate::checks::kinds::row_notes(&report.checks, r) {
+                details.push(' ');
+                details.push_str(&note);
             }
         }
         let h = report.history.get(&r.name);
@@ -235,181 +237,6 @@ fn top_errors(md: &mut String, report: &Report) {
             g.first_seen.format("%Y-%m-%d %H:%M"),
             g.last_seen.format("%Y-%m-%d %H:%M")
         );
-    }
-}
-
-/// The `depends_on` status pages of `r` that report anything but `none`: (name, indicator).
-fn upstream_troubles<'a>(report: &'a Report, r: &CheckResult) -> Vec<(&'a str, &'a str)> {
-    r.depends_on
-        .iter()
-        .filter_map(|d| report.checks.iter().find(|c| &c.name == d && c.kind == "status_page"))
-        .filter_map(|c| {
-            let i = c.metrics.get("indicator").and_then(|v| v.as_str())?;
-            (i != "none").then_some((c.name.as_str(), i))
-        })
-        .collect()
-}
-
-/// "Upstream status": what the `status_page` monitors report (incidents with links,
-/// affected components, maintenances), then every failing monitor whose `depends_on`
-/// names one of them, so a reader sees that the provider's incident may explain it.
-/// Absent when no status page reports anything.
-fn upstream_status(md: &mut String, report: &Report, max_rows: usize) {
-    let strs = |r: &CheckResult, k: &str| -> Vec<String> {
-        r.metrics
-            .get(k)
-            .and_then(|v| v.as_array())
-            .map(|a| a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect())
-            .unwrap_or_default()
-    };
-    let indicator = |r: &CheckResult| r.metrics.get("indicator").and_then(|v| v.as_str()).unwrap_or("none").to_string();
-    let pages: Vec<&CheckResult> =
-        report.checks.iter().filter(|r| r.kind == "status_page" && indicator(r) != "none").collect();
-    if pages.is_empty() {
-        return;
-    }
-    // Incident titles as links, when the provider gave a usable one.
-    let incidents = |r: &CheckResult| -> Vec<String> {
-        let urls = strs(r, "incident_urls");
-        strs(r, "incident_titles")
-            .iter()
-            .enumerate()
-            .map(|(i, t)| match urls.get(i).filter(|u| safe_link(u)) {
-                Some(u) => format!("[{}]({u})", cell(t)),
-                None => cell(t),
-            })
-            .collect()
-    };
-    let _ = writeln!(md, "### Upstream status\n");
-    // A quarter of the summary's budget at most, so the monitors table always fits.
-    let budget = md.len() + MAX_BYTES / 4;
-    for p in pages.iter().take(max_rows) {
-        if md.len() > budget {
-            let _ = writeln!(md, "- …more upstream problems in the JSON report");
-            break;
-        }
-        let _ = writeln!(md, "- {} **{}** reports {}", p.status.emoji(), cell(&p.name), code(&indicator(p)));
-        for i in incidents(p).iter().take(10) {
-            let _ = writeln!(md, "  - incident: {i}");
-        }
-        let comps = strs(p, "affected_components");
-        if !comps.is_empty() {
-            let shown: Vec<String> = comps.iter().take(10).map(|c| cell(c)).collect();
-            let more = if comps.len() > 10 { format!(" and {} more", comps.len() - 10) } else { String::new() };
-            let _ = writeln!(md, "  - components: {}{more}", shown.join(", "));
-        }
-        for m in strs(p, "maintenance_titles").iter().take(5) {
-            let _ = writeln!(md, "  - maintenance: {}", cell(m));
-        }
-    }
-    let affected: Vec<(&CheckResult, Vec<&CheckResult>)> = report
-        .checks
-        .iter()
-        .filter(|r| matches!(r.status, Status::Down | Status::Degraded) && r.kind != "status_page")
-        .filter_map(|r| {
-            let ups: Vec<&CheckResult> =
-                r.depends_on.iter().filter_map(|d| pages.iter().find(|p| &p.name == d).copied()).collect();
-            (!ups.is_empty()).then_some((r, ups))
-        })
-        .collect();
-    if !affected.is_empty() {
-        let _ = writeln!(md, "\n**Failing monitors whose provider reports trouble**\n");
-        for (r, ups) in affected.iter().take(max_rows) {
-            if md.len() > budget + MAX_BYTES / 8 {
-                let _ = writeln!(md, "- …more in the JSON report");
-                break;
-            }
-            let why: Vec<String> = ups
-                .iter()
-                .map(|u| {
-                    let inc = incidents(u);
-                    let what = if inc.is_empty() { String::new() } else { format!(": {}", inc.join(", ")) };
-                    format!("{} reports {}{what}", code(&u.name), cell(&indicator(u)))
-                })
-                .collect();
-            let _ = writeln!(
-                md,
-                "- {} {} is {} while {}",
-                r.status.emoji(),
-                code(&r.name),
-                r.status.as_str(),
-                why.join("; ")
-            );
-        }
-    }
-    md.push('\n');
-}
-
-/// "Logs": per `log_files` monitor, rotation health, this run's top error groups and
-/// security events by category. Absent when no `log_files` monitor ran.
-fn logs(md: &mut String, report: &Report, max_rows: usize) {
-    let list: Vec<&CheckResult> =
-        report.checks.iter().filter(|r| r.kind == "log_files" && r.status != Status::Skipped).collect();
-    if list.is_empty() {
-        return;
-    }
-    let _ = writeln!(md, "### Logs\n");
-    let bytes = |k: &str, r: &CheckResult| crate::config::duration::format_bytes(r.metric_f64(k).unwrap_or(0.0) as u64);
-    for r in list.iter().take(max_rows) {
-        let n = |k: &str| r.metric_f64(k).unwrap_or(0.0);
-        if let Some(e) = &r.error {
-            let _ = writeln!(md, "**{}** {} {}\n", cell(&r.name), r.status.emoji(), cell(&e.message));
-            continue;
-        }
-        let mut facts = vec![format!(
-            "{} file{} ({} rotated, {} compressed), {} in all",
-            n("files"),
-            if n("files") == 1.0 { "" } else { "s" },
-            n("rotated_files"),
-            n("compressed_files"),
-            bytes("total_bytes", r)
-        )];
-        if let Some(f) = r.metrics.get("largest_file").and_then(|v| v.as_str()) {
-            facts.push(format!("largest {} {}", code(f), bytes("largest_bytes", r)));
-        }
-        if let Some(a) = r.metrics.get("oldest_uncompressed_age").and_then(|v| v.as_str()) {
-            facts.push(format!("oldest uncompressed rotated file {}", cell(a)));
-        }
-        facts.push(format!("{} read this run", bytes("bytes_read", r)));
-        let _ = writeln!(md, "**{}** {} {}\n", cell(&r.name), r.status.emoji(), facts.join(" · "));
-        if let Some(m) = &r.message {
-            let _ = writeln!(md, "- ⚠️ rotation: {}", cell(m));
-        }
-        let skipped = n("binary_lines_skipped");
-        let _ = writeln!(
-            md,
-            "- {} error events in {} groups ({} new){}",
-            n("error_count"),
-            n("error_groups_total"),
-            n("new_error_groups"),
-            if skipped > 0.0 { format!("; {skipped} binary lines skipped") } else { String::new() }
-        );
-        let sec = r.metrics.get("security_summary").and_then(|v| v.as_str()).unwrap_or("");
-        let _ = writeln!(
-            md,
-            "- {} security events{}\n",
-            n("security_events"),
-            if sec.is_empty() { String::new() } else { format!(" ({})", cell(sec)) }
-        );
-        let groups = r.metrics.get("error_groups").and_then(|v| v.as_array()).cloned().unwrap_or_default();
-        if !groups.is_empty() {
-            let _ = writeln!(md, "| Error group | Count | First seen | Last seen | Sample |");
-            let _ = writeln!(md, "|---|---|---|---|---|");
-            for g in groups.iter().take(max_rows) {
-                let s = |k: &str| g.get(k).and_then(|v| v.as_str()).unwrap_or("");
-                let new = if g.get("new").and_then(|v| v.as_bool()) == Some(true) { " 🆕" } else { "" };
-                let _ = writeln!(
-                    md,
-                    "| {}{new} | {} | {} | {} | {} |",
-                    code_cell(s("fingerprint")),
-                    g.get("count").and_then(|v| v.as_u64()).unwrap_or(0),
-                    cell(s("first_seen")),
-                    cell(s("last_seen")),
-                    cell(s("sample"))
-                );
-            }
-            md.push('\n');
-        }
     }
 }
 
