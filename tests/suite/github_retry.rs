@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use vaktpost::alerts::github::{Client, Pace};
+use vaktpost::alerts::github::{Client, IssueError, Pace};
 use vaktpost::config::Secret;
 use vaktpost::context::RunContext;
 use vaktpost::state::github_branch::{snapshot, BranchError, BranchStore, Changes, DEFAULT_BRANCH};
@@ -65,6 +65,8 @@ async fn a_rate_limit_wait_past_the_deadline_is_not_started_and_the_error_says_s
     let (ctx, s) = recording_ctx();
     let e = client(&gh, pace(&ctx, Duration::from_secs(10))).list("open", 5).await.unwrap_err();
     assert!(s.waits().is_empty(), "{:?}", s.waits());
+    assert!(e.is_retryable() && matches!(e, IssueError::Unreachable(_)), "{e:?}");
+    let e = e.to_string();
     assert!(e.contains("GitHub rate limit: HTTP 403 (API rate limit exceeded"), "{e}");
     assert!(e.contains("not retried, as the next attempt (in 30s) would pass the run's deadline"), "{e}");
     assert_eq!(gh.count("GET", "/issues"), 1);
@@ -99,7 +101,8 @@ async fn server_errors_back_off_through_the_runs_sleep_and_a_create_is_not_retri
     gh.fault("POST", "/repos/acme/shop/issues", 502, &[], "Bad Gateway", 1);
     let new = vaktpost::alerts::github::NewIssue { title: "t", body: "b", labels: vec![], assignees: vec![] };
     let e = c.create(&new).await.unwrap_err();
-    assert!(e.contains("HTTP 502"), "{e}");
+    assert!(matches!(e, IssueError::Refused { status: 502, .. }) && e.is_retryable(), "{e:?}");
+    assert!(e.to_string().contains("HTTP 502"), "{e}");
     assert_eq!(gh.count("POST", "/issues"), 1);
     assert_eq!(s.waits().len(), 2, "no wait for a create");
 }
