@@ -1,8 +1,8 @@
 //! The `chroma` check: a Chroma server's heartbeat, version, collection count and the record
 //! counts of named collections, over its `/api/v2` HTTP API.
 //!
-//! It drives hyper over the connection [`super::net`] opens rather than using reqwest: DNS,
-//! connect, TLS and timeouts then fail with the same error kinds as an `http` monitor (and
+//! It talks through the shared HTTP transport ([`super::transport::Session`]): DNS,
+//! connect, TLS and timeouts fail with the same error kinds as an `http` monitor (and
 //! resolve in a `scratch` container), and the five-or-so calls of one check share one
 //! keep-alive connection.
 
@@ -11,18 +11,14 @@ use serde::Deserialize;
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, HOST, USER_AGENT};
-use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use http::{Method, StatusCode};
 use url::Url;
 
 use super::kinds::{DefaultRule, Kind, check_url, url_secrets};
 use crate::values::Severity;
 use super::metrics::Metric::{self, *};
 use super::{CheckEnv, CheckError, CheckResult, Effective, ErrorKind, Status};
-use crate::values::duration::format_duration;
 use crate::values::vartype::Ty;
 use crate::values::Secret;
 
@@ -54,12 +50,10 @@ fn d_tenant() -> String {
 fn d_database() -> String {
     "default_database".into()
 }
-
-const UA: &str = concat!("vaktpost/", env!("CARGO_PKG_VERSION"), " (+https://github.com/vaktpost/vaktpost)");
 /// Chroma's answers here are tiny JSON documents; anything bigger is not Chroma.
-const MAX_BODY: usize = 1 << 20;
+const MAX_BODY: u64 = 1 << 20;
 
-use super::transport::Io;
+use super::transport::{Request, Session};
 
 pub async fn check(c: &ChromaOptions, eff: &Effective, env: &CheckEnv, mut r: CheckResult) -> CheckResult {
     let base = match Url::parse(&c.url) {
@@ -75,7 +69,8 @@ pub async fn check(c: &ChromaOptions, eff: &Effective, env: &CheckEnv, mut r: Ch
         Ok(a) => a,
         Err(e) => return r.fail(e),
     };
-    let mut api = Api { base, env, timeout: eff.timeout, auth, insecure: c.insecure_skip_verify, conn: None };
+    let mut api =
+        Api { base, env, timeout: eff.timeout, auth, insecure: c.insecure_skip_verify, session: Session::default() };
     if let Err(e) = run(c, &mut api, &mut r).await {
         if !r.metrics.contains_key("heartbeat_ok") {
             r.set("heartbeat_ok", false);
@@ -87,16 +82,15 @@ pub async fn check(c: &ChromaOptions, eff: &Effective, env: &CheckEnv, mut r: Ch
 
 /// `token` as a header: `Authorization: Bearer <token>` unless `auth_header` names another
 /// header (`X-Chroma-Token`), which then carries the bare token.
-fn auth_header(c: &ChromaOptions) -> Result<Option<(HeaderName, HeaderValue)>, CheckError> {
+fn auth_header(c: &ChromaOptions) -> Result<Option<(String, Secret)>, CheckError> {
     let Some(token) = c.token.as_ref().filter(|t| !t.is_empty()) else { return Ok(None) };
     let name = c.auth_header.as_deref().unwrap_or("Authorization").trim();
     let name = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| CheckError::new(ErrorKind::Config, format!("auth_header {name:?} is not a valid header name")))?;
     let value = if name == AUTHORIZATION { format!("Bearer {}", token.expose()) } else { token.expose().to_string() };
-    let mut value = HeaderValue::from_str(&value)
+    HeaderValue::from_str(&value)
         .map_err(|_| CheckError::new(ErrorKind::Config, "token contains characters not allowed in an HTTP header"))?;
-    value.set_sensitive(true);
-    Ok(Some((name, value)))
+    Ok(Some((name.as_str().to_string(), Secret::new(value))))
 }
 
 async fn run(c: &ChromaOptions, api: &mut Api<'_>, r: &mut CheckResult) -> Result<(), CheckError> {
@@ -166,31 +160,14 @@ fn short(v: &serde_json::Value) -> String {
     }
 }
 
-enum Sender {
-    H1(hyper::client::conn::http1::SendRequest<Empty<Bytes>>),
-    H2(hyper::client::conn::http2::SendRequest<Empty<Bytes>>),
-}
-
-struct Conn {
-    sender: Sender,
-    _task: AbortOnDrop,
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// A tiny GET-only JSON client for one Chroma server.
+/// A tiny GET-only JSON client for one Chroma server, over one keep-alive connection.
 struct Api<'a> {
     base: Url,
     env: &'a CheckEnv,
     timeout: Duration,
-    auth: Option<(HeaderName, HeaderValue)>,
+    auth: Option<(String, Secret)>,
     insecure: bool,
-    conn: Option<Conn>,
+    session: Session,
 }
 
 impl Api<'_> {
@@ -226,92 +203,19 @@ impl Api<'_> {
 
     /// One GET under the timeout; returns 2xx and 404 answers, fails on the rest.
     async fn get(&mut self, url: &Url) -> Result<(u16, Vec<u8>), CheckError> {
-        let mut phase = "connecting";
-        let res = tokio::time::timeout(self.timeout, self.exchange(url, &mut phase)).await;
-        let (status, body) = res.map_err(|_| {
-            CheckError::new(
-                ErrorKind::Timeout,
-                format!("timed out after {} while {phase} ({})", format_duration(self.timeout), url.path()),
-            )
-        })??;
-        if (200..300).contains(&status) || status == 404 {
-            Ok((status, body))
-        } else {
-            Err(status_error(url, status, &body))
-        }
-    }
-
-    async fn exchange(&mut self, url: &Url, phase: &mut &'static str) -> Result<(u16, Vec<u8>), CheckError> {
-        let reusable = match &mut self.conn {
-            Some(Conn { sender: Sender::H1(s), .. }) => s.ready().await.is_ok(),
-            Some(Conn { sender: Sender::H2(s), .. }) => s.ready().await.is_ok(),
-            None => false,
-        };
-        if !reusable {
-            self.conn = Some(self.connect(phase).await?);
-        }
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(CheckError::new(ErrorKind::Connect, "no connection to the Chroma server"));
-        };
-        let h2 = matches!(conn.sender, Sender::H2(_));
-        let uri: http::Uri =
-            if h2 { url.as_str().parse() } else { url[url::Position::BeforePath..url::Position::AfterQuery].parse() }
-                .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot use URL path {}: {e}", url.path())))?;
-        let mut req = Request::get(uri)
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot build the request: {e}")))?;
-        let headers = req.headers_mut();
-        if !h2 {
-            if let Some(v) = super::transport::host_header(url) {
-                headers.insert(HOST, v);
-            }
-        }
-        headers.insert(USER_AGENT, HeaderValue::from_static(UA));
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let mut req = Request::api(Method::GET, url.clone(), self.timeout, MAX_BODY);
+        req.follow_redirects = false;
+        req.insecure_skip_verify = self.insecure;
+        req.headers.insert("Accept".into(), Secret::new("application/json"));
         if let Some((k, v)) = &self.auth {
-            headers.insert(k.clone(), v.clone());
+            req.headers.insert(k.clone(), v.clone());
         }
-        *phase = "waiting for the response";
-        let resp = match &mut conn.sender {
-            Sender::H1(s) => s.send_request(req).await,
-            Sender::H2(s) => s.send_request(req).await,
+        let resp = self.session.send(&req, self.env).await?;
+        if (200..300).contains(&resp.status) || resp.status == 404 {
+            Ok((resp.status, resp.body))
+        } else {
+            Err(status_error(url, resp.status, &resp.body))
         }
-        .map_err(|e| hyper_error(&e))?;
-        let status = resp.status().as_u16();
-        *phase = "reading the body";
-        let body = Limited::new(resp.into_body(), MAX_BODY).collect().await.map_err(|e| {
-            CheckError::new(ErrorKind::Protocol, format!("reading the answer to {} failed: {e}", url.path()))
-        })?;
-        Ok((status, body.to_bytes().to_vec()))
-    }
-
-    async fn connect(&self, phase: &mut &'static str) -> Result<Conn, CheckError> {
-        let host = self.base.host_str().unwrap_or_default().to_string();
-        let port = self.base.port_or_known_default().unwrap_or(80);
-        *phase = "resolving the host";
-        let addrs = self.env.net.resolve(&host).await?;
-        *phase = "connecting";
-        let tcp = self.env.net.connect(&addrs, port).await?;
-        let mut h2 = false;
-        let io: Box<dyn Io> = if self.base.scheme() == "https" {
-            *phase = "in the TLS handshake";
-            let tls = self.env.net.tls(tcp, &host, self.insecure).await?;
-            h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-            Box::new(tls)
-        } else {
-            Box::new(tcp)
-        };
-        *phase = "starting HTTP";
-        let io = TokioIo::new(io);
-        let (sender, task) = if h2 {
-            let (s, conn) =
-                hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.map_err(|e| hyper_error(&e))?;
-            (Sender::H2(s), tokio::spawn(async move { drop(conn.await) }))
-        } else {
-            let (s, conn) = hyper::client::conn::http1::handshake(io).await.map_err(|e| hyper_error(&e))?;
-            (Sender::H1(s), tokio::spawn(async move { drop(conn.await) }))
-        };
-        Ok(Conn { sender, _task: AbortOnDrop(task) })
     }
 }
 
@@ -335,15 +239,6 @@ fn status_error(url: &Url, status: u16, body: &[u8]) -> CheckError {
         kind,
         format!("GET {} answered HTTP {status} {reason}{detail}{hint}", url.path()).replace("  ", " "),
     )
-}
-
-fn hyper_error(e: &hyper::Error) -> CheckError {
-    let msg = super::transport::describe_hyper(e);
-    if e.is_parse() || e.is_parse_status() {
-        CheckError::new(ErrorKind::Protocol, format!("the server does not speak HTTP as expected: {msg}"))
-    } else {
-        CheckError::new(ErrorKind::Connect, format!("the connection to the Chroma server failed: {msg}"))
-    }
 }
 
 impl Kind for ChromaOptions {
@@ -406,7 +301,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             auth: None,
             insecure: false,
-            conn: None,
+            session: Session::default(),
         };
         assert_eq!(
             api.url(&["tenants", "t", "databases", "d b", "collections", "a/b"]).as_str(),
@@ -418,9 +313,9 @@ mod tests {
     fn token_goes_in_bearer_or_the_named_header() {
         let mut c: ChromaOptions = yaml_serde::from_str("url: http://h\ntoken: tok123\n").unwrap();
         let (k, v) = auth_header(&c).unwrap().unwrap();
-        assert_eq!((k.as_str(), v.to_str().unwrap()), ("authorization", "Bearer tok123"));
+        assert_eq!((k.as_str(), v.expose()), ("authorization", "Bearer tok123"));
         c.auth_header = Some("X-Chroma-Token".into());
         let (k, v) = auth_header(&c).unwrap().unwrap();
-        assert_eq!((k.as_str(), v.to_str().unwrap()), ("x-chroma-token", "tok123"));
+        assert_eq!((k.as_str(), v.expose()), ("x-chroma-token", "tok123"));
     }
 }

@@ -150,6 +150,7 @@ pub(crate) async fn attempt(
     }
 }
 
+/// One request over a new connection (what [`attempt`] sends each hop over).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn exchange(
     h: &Request,
@@ -161,6 +162,37 @@ pub(crate) async fn exchange(
     t: &mut Timings,
     phase: &Cell<&'static str>,
 ) -> Result<Response, CheckError> {
+    let mut conn = connect(url, h.insecure_skip_verify, env, t, phase).await?;
+    send(&mut conn, h, url, method, body, credentials, t, phase).await
+}
+
+/// An open HTTP/1.1 or HTTP/2 connection to one origin, with what its TLS handshake saw.
+struct Connection {
+    sender: Sender,
+    _task: AbortOnDrop,
+    h2: bool,
+    tls_version: Option<&'static str>,
+    cert: Option<CertFacts>,
+}
+
+impl Connection {
+    /// Whether another request can go over it (HTTP/1.1 keep-alive, HTTP/2 not closed).
+    async fn ready(&mut self) -> bool {
+        match &mut self.sender {
+            Sender::H1(s) => s.ready().await.is_ok(),
+            Sender::H2(s) => s.ready().await.is_ok(),
+        }
+    }
+}
+
+/// DNS, TCP and TLS (ALPN picks HTTP/2 or HTTP/1.1) to `url`'s origin, each phase timed.
+async fn connect(
+    url: &Url,
+    insecure_skip_verify: bool,
+    env: &CheckEnv,
+    t: &mut Timings,
+    phase: &Cell<&'static str>,
+) -> Result<Connection, CheckError> {
     let host = url.host_str().unwrap_or_default().to_string();
     let port = url.port_or_known_default().unwrap_or(80);
     let https = url.scheme() == "https";
@@ -181,7 +213,7 @@ pub(crate) async fn exchange(
     let io: Box<dyn Io> = if https {
         phase.set("in the TLS handshake");
         let t0 = Instant::now();
-        let tls = env.net.tls(tcp, &host, h.insecure_skip_verify).await?;
+        let tls = env.net.tls(tcp, &host, insecure_skip_verify).await?;
         t.tls += t0.elapsed();
         let (_, conn) = tls.get_ref();
         h2 = conn.alpn_protocol() == Some(b"h2");
@@ -194,7 +226,7 @@ pub(crate) async fn exchange(
 
     phase.set("sending the request");
     let io = TokioIo::new(io);
-    let (mut sender, conn_task) = if h2 {
+    let (sender, conn_task) = if h2 {
         let (s, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.map_err(hyper_error)?;
         (
             Sender::H2(s),
@@ -211,8 +243,22 @@ pub(crate) async fn exchange(
             }),
         )
     };
-    let _abort = AbortOnDrop(conn_task);
+    Ok(Connection { sender, _task: AbortOnDrop(conn_task), h2, tls_version, cert })
+}
 
+/// One request over `conn`; the body read within `h.max_body_bytes`.
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    conn: &mut Connection,
+    h: &Request,
+    url: &Url,
+    method: &Method,
+    body: Bytes,
+    credentials: bool,
+    t: &mut Timings,
+    phase: &Cell<&'static str>,
+) -> Result<Response, CheckError> {
+    let (h2, tls_version, cert) = (conn.h2, conn.tls_version, conn.cert.clone());
     let uri: http::Uri =
         if h2 { url.as_str().parse() } else { url[url::Position::BeforePath..url::Position::AfterQuery].parse() }
             .map_err(|e| CheckError::new(ErrorKind::Config, format!("cannot use URL {url}: {e}")))?;
@@ -253,7 +299,7 @@ pub(crate) async fn exchange(
 
     phase.set("waiting for the response headers");
     let t0 = Instant::now();
-    let resp = match &mut sender {
+    let resp = match &mut conn.sender {
         Sender::H1(s) => s.send_request(req).await,
         Sender::H2(s) => s.send_request(req).await,
     }
@@ -414,23 +460,68 @@ pub(crate) struct ApiResponse {
     pub retry_note: String,
 }
 
+impl From<Response> for ApiResponse {
+    fn from(r: Response) -> Self {
+        ApiResponse { status: r.status, headers: r.headers, body: r.body, retry_note: String::new() }
+    }
+}
+
+/// The error of a request that ran out of its `timeout` while in `phase`.
+fn timed_out(req: &Request, phase: &str) -> CheckError {
+    CheckError::new(
+        ErrorKind::Timeout,
+        format!(
+            "timed out after {} while {phase} ({})",
+            crate::values::duration::format_duration(req.timeout),
+            req.url.path()
+        ),
+    )
+}
+
 pub(crate) async fn api_request(req: Request, env: &CheckEnv) -> Result<ApiResponse, CheckError> {
     let mut t = Timings::default();
     let phase = Cell::new("resolving the host");
     match tokio::time::timeout(req.timeout, attempt(&req, env, &mut t, &phase)).await {
-        Ok(Ok(resp)) => {
-            Ok(ApiResponse { status: resp.status, headers: resp.headers, body: resp.body, retry_note: String::new() })
+        Ok(res) => res.map(ApiResponse::from),
+        Err(_) => Err(timed_out(&req, phase.get())),
+    }
+}
+
+/// Several requests to one origin over one keep-alive connection, for a kind that makes a
+/// few calls per check (`chroma`): the same DNS, connect, TLS, headers, decompression, body
+/// cap and error kinds as [`api_request`], each request within its `timeout`; redirects are
+/// not followed. A connection the server closed is opened again.
+#[derive(Default)]
+pub(crate) struct Session {
+    conn: Option<Connection>,
+}
+
+impl Session {
+    pub async fn send(&mut self, req: &Request, env: &CheckEnv) -> Result<ApiResponse, CheckError> {
+        let mut t = Timings::default();
+        let phase = Cell::new("connecting");
+        let exchange = async {
+            let reusable = match self.conn.as_mut() {
+                Some(c) => c.ready().await,
+                None => false,
+            };
+            if !reusable {
+                self.conn = Some(connect(&req.url, req.insecure_skip_verify, env, &mut t, &phase).await?);
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                return Err(CheckError::new(ErrorKind::Connect, "no connection to the server"));
+            };
+            let body = req.body.clone().map(Bytes::from).unwrap_or_default();
+            send(conn, req, &req.url, &req.method, body, true, &mut t, &phase).await
+        };
+        match tokio::time::timeout(req.timeout, exchange).await {
+            Ok(res) => res.map(ApiResponse::from),
+            Err(_) => {
+                // The connection is mid-request: never reuse it.
+                self.conn = None;
+                Err(timed_out(req, phase.get()))
+            }
         }
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(CheckError::new(
-            ErrorKind::Timeout,
-            format!(
-                "timed out after {} while {} ({})",
-                crate::values::duration::format_duration(req.timeout),
-                phase.get(),
-                req.url.path()
-            ),
-        )),
     }
 }
 
