@@ -53,7 +53,34 @@ pub async fn send(
     notice: &Notice,
     waiter: &retry::Waiter,
 ) -> Result<(), SendError> {
-    send_inner(cfg, hostname, notice, waiter, None).await
+    let roots = match &cfg.ca_file {
+        Some(path) => Some(read_ca_file(path)?),
+        None => None,
+    };
+    send_inner(cfg, hostname, notice, waiter, roots.as_deref()).await
+}
+
+/// Largest `ca_file` read: a bundle of a few hundred CA certificates.
+const MAX_CA_FILE: u64 = 1 << 20;
+
+/// The PEM text of `alerts.email.ca_file`, bounded; the error says what to give instead.
+fn read_ca_file(path: &str) -> Result<Vec<u8>, SendError> {
+    use std::io::Read;
+    let rejected = |why: String| {
+        SendError::Rejected(format!(
+            "alerts.email.ca_file {path}: {why}; give a PEM file of the CA certificate(s) that signed the SMTP server's certificate"
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(|e| rejected(format!("cannot read it ({e})")))?;
+    let mut pem = Vec::new();
+    file.take(MAX_CA_FILE + 1).read_to_end(&mut pem).map_err(|e| rejected(format!("cannot read it ({e})")))?;
+    if pem.len() as u64 > MAX_CA_FILE {
+        return Err(rejected(format!("it is larger than {MAX_CA_FILE} bytes")));
+    }
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(rejected("it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into()));
+    }
+    Ok(pem)
 }
 
 /// [`send`], also trusting the given PEM certificates as roots — for tests against a

@@ -519,6 +519,7 @@ fn apply_seed_env(config: &mut Config, env: &BTreeMap<String, String>, notes: &m
                     from: None,
                     to: recipients,
                     min_severity: None,
+                    ca_file: None,
                 });
                 notes.push("email alerts to ALERT_EMAIL".into());
             }

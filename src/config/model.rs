@@ -324,6 +324,11 @@ pub struct EmailAlerts {
     pub to: Vec<String>,
     #[serde(default)]
     pub min_severity: Option<Severity>,
+    /// PEM file of CA certificates to trust beside the built-in roots, for an SMTP server
+    /// whose certificate a private CA signed (or a self-signed one to pin); relative to the
+    /// working directory.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

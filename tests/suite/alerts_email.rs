@@ -40,6 +40,7 @@ fn cfg(url: &str) -> EmailAlerts {
         from: Some("monitor@acme.test".to_string()),
         to: vec!["oncall@acme.test".to_string(), "Ops Team <ops@acme.test>".to_string()],
         min_severity: None,
+        ca_file: None,
     }
 }
 
@@ -170,6 +171,37 @@ async fn starttls_with_an_untrusted_certificate_fails() {
     let err = email::send(&c, None, &down(), &waiter(20)).await.expect_err("self-signed is not trusted").to_string();
     assert!(err.to_lowercase().contains("certificate") || err.to_lowercase().contains("tls"), "{err}");
     assert!(sink.messages().is_empty());
+}
+
+/// A private CA for the SMTP server: `ca_file` makes the normal send path trust it, and a
+/// file without a certificate is refused with the path and what to give, nothing sent.
+#[tokio::test]
+async fn ca_file_trusts_a_private_smtp_certificate() {
+    let certs = tempfile::tempdir().expect("temp dir");
+    let (cert, key, pem) = self_signed(certs.path());
+    let sink = SmtpSink::start(Listen::StartTls { cert: &cert, key: &key });
+    let ca = certs.path().join("smtp-ca.pem");
+    std::fs::write(&ca, &pem).unwrap();
+    let mut c = cfg(&format!("smtp://127.0.0.1:{}", sink.port));
+    c.ca_file = Some(ca.display().to_string());
+    email::send(&c, None, &down(), &waiter(20)).await.expect("sent over STARTTLS to a CA from ca_file");
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(sink.messages()[0]["tls"].as_bool(), Some(true));
+
+    let bad = certs.path().join("not-a-ca.pem");
+    std::fs::write(&bad, "hello").unwrap();
+    c.ca_file = Some(bad.display().to_string());
+    let err = email::send(&c, None, &down(), &waiter(20)).await.expect_err("no certificate in the file");
+    assert!(!err.is_retryable(), "{err}");
+    let err = err.to_string();
+    assert!(
+        err.contains("alerts.email.ca_file") && err.contains("not-a-ca.pem") && err.contains("no PEM certificate"),
+        "{err}"
+    );
+    c.ca_file = Some(certs.path().join("missing.pem").display().to_string());
+    let err = email::send(&c, None, &down(), &waiter(20)).await.expect_err("missing file").to_string();
+    assert!(err.contains("cannot read it"), "{err}");
+    assert_eq!(sink.messages().len(), 1, "nothing more was sent");
 }
 
 #[tokio::test]
