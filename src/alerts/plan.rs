@@ -24,6 +24,8 @@ pub struct Plan {
     pub resolved: Vec<(AlertEvent, AlertRecord)>,
     /// Open alerts whose flapping episode started or settled.
     pub notices: Vec<AlertEvent>,
+    /// Open alerts whose severity changed (for the channels that take changes).
+    pub changes: Vec<AlertEvent>,
     /// Fingerprints left alone because maintenance covers their monitor.
     pub suppressed: Vec<AlertAction>,
 }
@@ -50,8 +52,13 @@ pub fn plan(
                 if !f.carried_over {
                     rec.last_seen = now;
                 }
+                let severity_changed = rec.severity != f.severity && !f.carried_over;
                 rec.severity = f.severity;
                 rec.message = f.message.clone();
+                if severity_changed && !suppressed(&f.monitor) {
+                    let rec = rec.clone();
+                    out.changes.push(event(EventKind::Changed, fp, Some(&rec), now, run));
+                }
                 // A flapping episode starting or settling on an open alert: one notice each.
                 if f.flapping != rec.flapping && !f.carried_over {
                     rec.flapping = f.flapping;
