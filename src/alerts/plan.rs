@@ -266,6 +266,24 @@ mod tests {
     }
 
     #[test]
+    fn a_severity_change_on_an_open_alert_is_one_change_event() {
+        let mut state = State::default();
+        let medium = Finding { severity: Severity::Medium, ..finding("api", "down") };
+        plan_at(&mut state, std::slice::from_ref(&medium), &["api"], at(1), false);
+        let p = plan_at(&mut state, &[finding("api", "down")], &["api"], at(2), false);
+        assert_eq!(
+            p.changes.iter().map(|e| (e.kind, e.severity)).collect::<Vec<_>>(),
+            [(EventKind::Changed, Severity::High)]
+        );
+        assert!(p.opened.is_empty() && p.notices.is_empty());
+        let p = plan_at(&mut state, &[finding("api", "down")], &["api"], at(3), false);
+        assert!(p.changes.is_empty(), "unchanged: no event");
+        // A carried-over finding (the monitor was not checked) changes nothing.
+        let carried = Finding { carried_over: true, ..medium };
+        assert!(plan_at(&mut state, &[carried], &[], at(4), false).changes.is_empty());
+    }
+
+    #[test]
     fn a_carried_over_finding_keeps_its_last_seen() {
         let mut state = State::default();
         plan_at(&mut state, &[finding("api", "down")], &["api"], at(1), false);
