@@ -615,3 +615,36 @@ async fn bad_channel_settings_are_located_errors_exit_2_and_send_nothing() {
         assert!(rx.requests().is_empty(), "nothing is sent with a bad config");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_severity_change_updates_the_new_channels_and_not_slack() {
+    let up = Receiver::ok().await;
+    let p = Peers::start().await;
+    let slack = Receiver::ok().await;
+    let d = Dir::new();
+    let config = |severity: &str| {
+        format!(
+            "defaults:\n  confirm: false\nmonitors:\n  - name: web\n    type: http\n    url: {}\nrules:\n  - name: odd_status\n    condition: status_code == 200\n    message: \"{{name}} answered 200\"\n    severity: {severity}\nalerts:\n{}  slack:\n    webhook_url: {}\n",
+            up.url("/"),
+            p.yaml(&[]),
+            slack.url("/services/T000/B000/x"),
+        )
+    };
+    d.write("vaktpost.yml", &config("medium"));
+    let o = d.run(&["run", "--fail-on", "never"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    d.write("vaktpost.yml", &config("high"));
+    let o = d.run(&["run", "--fail-on", "never"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let pd = accepted(&p.pagerduty);
+    assert_eq!(pd.len(), 2, "a trigger at open and one with the new severity");
+    assert_eq!((&pd[0]["payload"]["severity"], &pd[1]["payload"]["severity"]), (&"error".into(), &"critical".into()));
+    assert_eq!(pd[0]["dedup_key"], pd[1]["dedup_key"]);
+    let hooks = accepted(&p.webhook);
+    assert_eq!((&hooks[1]["kind"], &hooks[1]["events"][0]["kind"]), (&"updated".into(), &"changed".into()));
+    assert!(accepted(&p.discord)[1]["embeds"][0]["title"].as_str().unwrap_or("").contains("Severity now high"));
+    assert_eq!(accepted(&p.teams).len(), 2);
+    assert_eq!(slack.requests().len(), 1, "Slack keeps to open and resolve");
+    let report = d.json("vaktpost-report.json");
+    assert_eq!(actions(&report, "pagerduty")[0]["action"], "updated", "{report}");
+}
