@@ -65,7 +65,7 @@ enum Command {
     /// Send a clearly marked test alert through each configured channel.
     TestAlert {
         /// Only this channel.
-        #[arg(long, value_parser = ["github", "slack", "email", "heartbeat", "all"], default_value = "all")]
+        #[arg(long, value_parser = ["github", "slack", "email", "webhook", "discord", "teams", "pagerduty", "heartbeat", "all"], default_value = "all")]
         channel: String,
     },
     /// Combine shard reports into one report and summary, and send alerts once.
@@ -233,7 +233,7 @@ fn test_alert(ctx: &RunContext, explicit: Option<&std::path::Path>, channel: &st
     let loaded = load(ctx, explicit)?;
     let results = runtime()?.block_on(vaktpost::test_alert(ctx, &loaded, Some(channel)));
     if results.is_empty() {
-        return Err(Usage(format!("no alert channel is configured{}; configure alerts.github, alerts.slack (or SLACK_WEBHOOK_URL), alerts.email or alerts.heartbeat", if channel == "all" { String::new() } else { format!(" for --channel {channel}") })).into());
+        return Err(Usage(format!("no alert channel is configured{}; configure alerts.github, alerts.slack (or SLACK_WEBHOOK_URL), alerts.email, alerts.webhook, alerts.discord, alerts.teams, alerts.pagerduty or alerts.heartbeat", if channel == "all" { String::new() } else { format!(" for --channel {channel}") })).into());
     }
     let mut failed = false;
     // A channel's answer (Slack's error body, SMTP replies) is remote text.

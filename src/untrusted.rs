@@ -254,6 +254,36 @@ pub fn html(s: &str, max: usize) -> String {
     })
 }
 
+/// Plain text carried in a JSON field (webhook and PagerDuty events, Adaptive Card text
+/// runs, which render no markup): control characters other than newline, and those that
+/// reorder or hide text, become spaces; at most `max` characters.
+pub fn plain(s: &str, max: usize) -> String {
+    render(s, max, |cs, i, out| match cs[i] {
+        '\n' => out.push('\n'),
+        c if is_unsafe(c) => out.push(' '),
+        c => out.push(c),
+    })
+}
+
+/// Discord Markdown (message content, embed titles, descriptions and fields): every
+/// character Discord's Markdown gives a meaning is backslash-escaped (`\` `` ` `` `*` `_`
+/// `~` `|` `[` `]` `(` `)` `<` `>` `#` `-` `:`), so no emphasis, spoiler, code, masked link,
+/// heading, quote, list, custom emoji or `<@id>` mention forms; `@everyone` becomes
+/// `@\u{200b}everyone` (the payload also sets `allowed_mentions` to nothing); control
+/// characters other than newline are spaces. An escape is never cut in half.
+pub fn discord(s: &str, max: usize) -> String {
+    render(s, max, |cs, i, out| match cs[i] {
+        '\n' => out.push('\n'),
+        c if is_unsafe(c) => out.push(' '),
+        c @ ('\\' | '`' | '*' | '_' | '~' | '|' | '[' | ']' | '(' | ')' | '<' | '>' | '#' | '-' | ':') => {
+            out.push('\\');
+            out.push(c);
+        }
+        '@' if cs.get(i + 1).is_some_and(|c| c.is_alphanumeric()) => out.push_str("@\u{200b}"),
+        c => out.push(c),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +344,13 @@ mod tests {
         assert_eq!(email_text("a\r\nb\x07\tc", 100), "a\nb c");
         assert_eq!(email_header("Subject\r\nBcc: x@example.com", 100), "Subject  Bcc: x@example.com");
         assert_eq!(html("<b onclick='x'>&\"", 100), "&lt;b onclick=&#39;x&#39;&gt;&amp;&quot;");
+        assert_eq!(plain("a\r\nb\u{202e}c\x07", 100), "a \nb c ");
+        assert_eq!(
+            discord("**b** <@1> @everyone [x](u) # h", 100),
+            "\\*\\*b\\*\\* \\<@\u{200b}1\\> @\u{200b}everyone \\[x\\]\\(u\\) \\# h"
+        );
+        // An escape goes whole or not at all.
+        assert_eq!(discord("a**", 3), "a…");
     }
 
     mod properties {

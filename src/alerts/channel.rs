@@ -1,5 +1,6 @@
 //! The alert channels as plug-ins: one [`Channel`] trait, implemented beside each channel
-//! (`github.rs`, `slack.rs`, `email.rs`, `heartbeat.rs`), and one place that lists the
+//! (`github.rs`, `slack.rs`, `email.rs`, `heartbeat.rs`, `webhook.rs`, `discord.rs`,
+//! `teams.rs`, `pagerduty.rs`), and one place that lists the
 //! configured ones ([`configured`]). Adding a channel means its file, its `impl Channel`
 //! and one line in [`configured`]; delivery and `vaktpost test-alert` iterate the list.
 
@@ -53,6 +54,13 @@ pub trait Channel: Send + Sync {
         None
     }
 
+    /// Whether this channel is told when an open alert's severity changes
+    /// ([`EventKind::Changed`], sent through [`Channel::update`] when nothing opened).
+    /// Slack and email keep to one message at open and one at resolve (SPEC §4).
+    fn takes_changes(&self) -> bool {
+        false
+    }
+
     /// Alerts that opened this run (with any that changed), as one message.
     fn open<'a>(&'a self, _run: &'a AlertRun<'a>, _notice: &'a Notice) -> Sending<'a, ()> {
         Box::pin(async { Ok(()) })
@@ -85,6 +93,18 @@ pub fn configured(config: &Config) -> Vec<Box<dyn Channel + '_>> {
     }
     if let Some(e) = a.email.as_ref().filter(|e| e.enabled) {
         out.push(Box::new(super::email::Email(e)));
+    }
+    if let Some(w) = a.webhook.as_ref().filter(|w| w.enabled) {
+        out.push(Box::new(super::webhook::Webhook(w)));
+    }
+    if let Some(d) = a.discord.as_ref().filter(|d| d.enabled) {
+        out.push(Box::new(super::discord::Discord(d)));
+    }
+    if let Some(t) = a.teams.as_ref().filter(|t| t.enabled) {
+        out.push(Box::new(super::teams::Teams(t)));
+    }
+    if let Some(p) = a.pagerduty.as_ref().filter(|p| p.enabled) {
+        out.push(Box::new(super::pagerduty::Pagerduty(p)));
     }
     if let Some(h) = a.heartbeat.as_ref() {
         out.push(Box::new(super::heartbeat::Heartbeat(h)));

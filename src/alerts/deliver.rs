@@ -1,5 +1,6 @@
-//! Hands this run's opened and resolved events to the notice channels (Slack, email:
-//! each filtered by its `min_severity`), together with anything an earlier run failed to
+//! Hands this run's opened and resolved events to the notice channels (Slack, email,
+//! webhook, Discord, Teams, PagerDuty: each filtered by its `min_severity`; severity
+//! changes only to those that take them), together with anything an earlier run failed to
 //! deliver. A failed delivery keeps its events pending in the state.
 
 use super::channel::Channel;
@@ -20,8 +21,16 @@ pub async fn deliver(
         let Some(min) = ch.min_severity() else { continue };
         let name = ch.name();
         let mut events: Vec<AlertEvent> = state.pending.remove(name).unwrap_or_default();
+        let changes: &[AlertEvent] = if ch.takes_changes() { &recon.changes } else { &[] };
         events.extend(
-            recon.opened.iter().chain(&recon.notices).chain(&recon.resolved).filter(|e| e.severity >= min).cloned(),
+            recon
+                .opened
+                .iter()
+                .chain(&recon.notices)
+                .chain(changes)
+                .chain(&recon.resolved)
+                .filter(|e| e.severity >= min)
+                .cloned(),
         );
         if events.is_empty() {
             continue;
@@ -33,7 +42,7 @@ pub async fn deliver(
                 channel: name.to_string(),
                 action: match e.kind {
                     EventKind::Resolved => Action::Resolved,
-                    EventKind::Flapping | EventKind::Settled => Action::Updated,
+                    EventKind::Flapping | EventKind::Settled | EventKind::Changed => Action::Updated,
                     _ => Action::Opened,
                 },
                 issue_number: None,

@@ -282,6 +282,7 @@ pub fn subject(notice: &Notice) -> String {
                 format!("{}: {}: {}", e.kind.flap_label().unwrap_or_default(), e.monitor, e.message)
             }
             EventKind::Test => format!("🧪 TEST: {}: {} (test alert, no action needed)", e.monitor, e.message),
+            EventKind::Changed => format!("{}: {}: {}", e.change_label(), e.monitor, e.message),
         },
         _ if test > 0 && opened == 0 && resolved == 0 => format!("🧪 TEST: {test} test alerts, no action needed"),
         _ if resolved == 0 && test == 0 => format!("{opened} alerts opened"),
@@ -396,6 +397,7 @@ fn event_label(e: &AlertEvent) -> String {
         EventKind::Flapping => "🔁 FLAPPING".to_string(),
         EventKind::Settled => "〰️ NO LONGER FLAPPING, STILL FAILING".to_string(),
         EventKind::Test => "🧪 TEST".to_string(),
+        EventKind::Changed => e.change_label().to_uppercase(),
     }
 }
 

@@ -35,6 +35,11 @@ impl AlertEvent {
         }
     }
 
+    /// How a severity change reads, in every channel: "↕️ Severity now high".
+    pub fn change_label(&self) -> String {
+        format!("{} Severity now {}", "\u{2195}\u{fe0f}", self.severity.as_str())
+    }
+
     /// "42m", "3h 5m", "2d 4h": how long it lasted, for resolve messages.
     pub fn duration_text(&self) -> Option<String> {
         let end = self.resolved_at?;
@@ -50,6 +55,61 @@ pub struct Notice {
     pub run_url: Option<String>,
     /// Summary title (the config's `report.title`, default "vaktpost").
     pub title: String,
+}
+
+impl Notice {
+    /// What the notice is, in one word: `test`, `resolved` (everything in it resolved),
+    /// `opened` (something opened) or `updated` (flapping or severity changes only).
+    pub fn kind(&self) -> &'static str {
+        let all = |k: EventKind| !self.events.is_empty() && self.events.iter().all(|e| e.kind == k);
+        if self.events.iter().any(|e| e.kind == EventKind::Test) {
+            "test"
+        } else if all(EventKind::Resolved) {
+            "resolved"
+        } else if self.events.iter().any(|e| e.kind == EventKind::Opened) {
+            "opened"
+        } else {
+            "updated"
+        }
+    }
+
+    /// One plain line saying what happened, unescaped and unbounded (each channel
+    /// neutralises and bounds it): `api_health: Endpoint api_health is down` for one
+    /// opened alert, `Resolved: …`, `↕️ Severity now high: …`, `3 alerts opened, 1
+    /// resolved`, `vaktpost test alert`.
+    pub fn summary(&self) -> String {
+        let count = |k: EventKind| self.events.iter().filter(|e| e.kind == k).count();
+        let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        if count(EventKind::Test) > 0 {
+            return "vaktpost test alert".to_string();
+        }
+        if let [e] = self.events.as_slice() {
+            let what = format!("{}: {}", flat(&e.monitor), flat(&e.message));
+            return match e.kind {
+                EventKind::Opened => what,
+                EventKind::Resolved => match e.duration_text() {
+                    Some(d) => format!("Resolved after {d}: {what}"),
+                    None => format!("Resolved: {what}"),
+                },
+                EventKind::Changed => format!("{}: {what}", e.change_label()),
+                k => format!("{}: {what}", k.flap_label().unwrap_or_default()),
+            };
+        }
+        let n = |k: usize| if k == 1 { "1 alert".to_string() } else { format!("{k} alerts") };
+        let (o, r) = (count(EventKind::Opened), count(EventKind::Resolved));
+        let changed = self.events.len() - o - r;
+        let mut parts = Vec::new();
+        if o > 0 {
+            parts.push(format!("{} opened", n(o)));
+        }
+        if r > 0 {
+            parts.push(if parts.is_empty() { format!("{} resolved", n(r)) } else { format!("{r} resolved") });
+        }
+        if changed > 0 {
+            parts.push(if parts.is_empty() { format!("{} changed", n(changed)) } else { format!("{changed} changed") });
+        }
+        parts.join(", ")
+    }
 }
 
 pub fn human_span(secs: u64) -> String {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::channel::{Channel, SendError, Sending};
-use super::slack::{describe_error, scrub};
+use super::post::{describe_error, scrub};
 use super::AlertRun;
 use crate::config::{Config, HeartbeatAlerts, Secret};
 use crate::context::RunContext;

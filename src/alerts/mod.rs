@@ -10,13 +10,18 @@
 
 pub mod channel;
 pub mod deliver;
+pub mod discord;
 pub mod email;
 pub mod event;
 pub mod github;
 pub mod heartbeat;
 pub mod maintenance;
+pub mod pagerduty;
 pub mod plan;
+pub mod post;
 pub mod slack;
+pub mod teams;
+pub mod webhook;
 
 use tokio::time::Instant;
 
@@ -58,6 +63,8 @@ pub struct Reconciled {
     pub resolved: Vec<AlertEvent>,
     /// Open alerts whose flapping episode started or settled.
     pub notices: Vec<AlertEvent>,
+    /// Open alerts whose severity changed.
+    pub changes: Vec<AlertEvent>,
 }
 
 pub(crate) fn action(fp: &str, channel: &str, a: Action) -> AlertAction {
@@ -93,6 +100,7 @@ pub async fn reconcile(run: &AlertRun<'_>, findings: &[Finding], state: &mut Sta
     out.actions.extend(planned.suppressed);
     out.opened = planned.opened;
     out.notices = planned.notices;
+    out.changes = planned.changes;
     let mut resolved_records = Vec::new();
     for (ev, rec) in planned.resolved {
         resolved_records.push((ev.fingerprint.clone(), rec));

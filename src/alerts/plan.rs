@@ -24,6 +24,8 @@ pub struct Plan {
     pub resolved: Vec<(AlertEvent, AlertRecord)>,
     /// Open alerts whose flapping episode started or settled.
     pub notices: Vec<AlertEvent>,
+    /// Open alerts whose severity changed (for the channels that take changes).
+    pub changes: Vec<AlertEvent>,
     /// Fingerprints left alone because maintenance covers their monitor.
     pub suppressed: Vec<AlertAction>,
 }
@@ -50,8 +52,13 @@ pub fn plan(
                 if !f.carried_over {
                     rec.last_seen = now;
                 }
+                let severity_changed = rec.severity != f.severity && !f.carried_over;
                 rec.severity = f.severity;
                 rec.message = f.message.clone();
+                if severity_changed && !suppressed(&f.monitor) {
+                    let rec = rec.clone();
+                    out.changes.push(event(EventKind::Changed, fp, Some(&rec), now, run));
+                }
                 // A flapping episode starting or settling on an open alert: one notice each.
                 if f.flapping != rec.flapping && !f.carried_over {
                     rec.flapping = f.flapping;
@@ -256,6 +263,24 @@ mod tests {
         assert!(p.notices.is_empty());
         let p = plan_at(&mut state, &[finding("api", "down")], &["api"], at(4), false);
         assert_eq!(p.notices.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![EventKind::Settled]);
+    }
+
+    #[test]
+    fn a_severity_change_on_an_open_alert_is_one_change_event() {
+        let mut state = State::default();
+        let medium = Finding { severity: Severity::Medium, ..finding("api", "down") };
+        plan_at(&mut state, std::slice::from_ref(&medium), &["api"], at(1), false);
+        let p = plan_at(&mut state, &[finding("api", "down")], &["api"], at(2), false);
+        assert_eq!(
+            p.changes.iter().map(|e| (e.kind, e.severity)).collect::<Vec<_>>(),
+            [(EventKind::Changed, Severity::High)]
+        );
+        assert!(p.opened.is_empty() && p.notices.is_empty());
+        let p = plan_at(&mut state, &[finding("api", "down")], &["api"], at(3), false);
+        assert!(p.changes.is_empty(), "unchanged: no event");
+        // A carried-over finding (the monitor was not checked) changes nothing.
+        let carried = Finding { carried_over: true, ..medium };
+        assert!(plan_at(&mut state, &[carried], &[], at(4), false).changes.is_empty());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::channel::{self, Channel, SendError, Sending};
 use super::event::{AlertEvent, EventKind, Notice};
+use super::post::{clip, describe_error, error_body, one_line, scrub, with_text};
 use super::AlertRun;
 use crate::config::{Secret, Severity, SlackAlerts};
 use crate::{retry, untrusted};
@@ -33,8 +34,6 @@ pub const TEST_BANNER: &str = "🧪 TEST — vaktpost test alert, no action need
 
 /// One request attempt (capped by the deadline).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Slack's error bodies are one word (`invalid_payload`, `no_service`); read no more than this.
-const MAX_ERROR_BODY: usize = 2048;
 
 /// One attempt's outcome.
 enum Attempt {
@@ -314,6 +313,7 @@ fn kind_label(e: &AlertEvent) -> String {
         },
         EventKind::Flapping | EventKind::Settled => format!("*{}*", e.kind.flap_label().unwrap_or_default()),
         EventKind::Test => "🧪 *TEST*".to_string(),
+        EventKind::Changed => format!("*{}*", e.change_label()),
     }
 }
 
@@ -375,6 +375,7 @@ fn fallback_text(notice: &Notice) -> String {
             },
             EventKind::Flapping | EventKind::Settled => e.kind.flap_label().unwrap_or_default().to_string(),
             EventKind::Test => "🧪 TEST".to_string(),
+            EventKind::Changed => e.change_label(),
         };
         let mut line = String::from("\n");
         push_escaped(&mut line, &format!("{what}: {}: {}", one_line(&e.monitor), one_line(&e.message)), 300);
@@ -417,92 +418,7 @@ fn cap_lines(text: String, max: usize) -> String {
     out
 }
 
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max - 1).collect();
-    out.push('…');
-    out
-}
-
-fn with_text(t: &str) -> String {
-    if t.is_empty() {
-        String::new()
-    } else {
-        format!(": {t}")
-    }
-}
-
 pub(crate) use crate::config::endpoints::parse_endpoint;
-
-/// Up to [`MAX_ERROR_BODY`] bytes of an error response, printable and on one line.
-async fn error_body(mut resp: reqwest::Response) -> String {
-    let mut buf: Vec<u8> = Vec::new();
-    let read = async {
-        while let Ok(Some(chunk)) = resp.chunk().await {
-            buf.extend_from_slice(&chunk);
-            if buf.len() >= MAX_ERROR_BODY {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
-    buf.truncate(MAX_ERROR_BODY);
-    let text: String = String::from_utf8_lossy(&buf).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    clip(&one_line(&text), 300)
-}
-
-/// A transport error as text, without the request URL (reqwest puts it in `Display`).
-pub(crate) fn describe_error(e: reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let e = e.without_url();
-    let mut parts: Vec<String> = Vec::new();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-    while let Some(s) = src {
-        let t = s.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        src = s.source();
-    }
-    if parts.is_empty() {
-        what.to_string()
-    } else {
-        format!("{what}: {}", parts.join(": "))
-    }
-}
-
-/// Removes the secret URL, its path and its long path segments (webhook tokens) from `text`.
-pub(crate) fn scrub(text: &str, secret: &Secret) -> String {
-    let raw = secret.expose().trim();
-    let mut needles: Vec<String> = vec![raw.to_string()];
-    if let Ok(u) = url::Url::parse(raw) {
-        needles.push(u.as_str().to_string());
-        needles.push(u.path().to_string());
-        if let Some(q) = u.query() {
-            needles.push(q.to_string());
-        }
-        needles.extend(u.path_segments().into_iter().flatten().map(str::to_string));
-    }
-    needles.retain(|n| n.len() >= 8);
-    needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    let mut out = text.to_string();
-    for n in &needles {
-        out = out.replace(n.as_str(), "***");
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,9 @@ use chrono_tz::Tz;
 use super::MaintenanceWindow;
 use crate::values::Secret;
 
+/// PagerDuty's public Events API v2 endpoint, `alerts.pagerduty.events_url`'s default.
+pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
 /// A validated http(s) URL from a secret. The error names the setting, never the value.
 pub fn parse_endpoint(secret: &Secret, setting: &str, example: &str) -> Result<url::Url, String> {
     match url::Url::parse(secret.expose().trim()) {

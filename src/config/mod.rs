@@ -7,6 +7,7 @@ pub mod load;
 pub mod locate;
 pub mod model;
 pub mod schema;
+pub mod template;
 pub mod validate;
 
 pub use crate::checks::chroma::ChromaOptions;

@@ -249,6 +249,18 @@ pub struct AlertsConfig {
     pub email: Option<EmailAlerts>,
     #[serde(default)]
     pub heartbeat: Option<HeartbeatAlerts>,
+    /// A generic JSON webhook, optionally signed (`X-Vaktpost-Signature`) and templated.
+    #[serde(default)]
+    pub webhook: Option<WebhookAlerts>,
+    /// A Discord channel webhook (embeds coloured by severity).
+    #[serde(default)]
+    pub discord: Option<DiscordAlerts>,
+    /// A Microsoft Teams Workflows (Power Automate) webhook, with an Adaptive Card.
+    #[serde(default)]
+    pub teams: Option<TeamsAlerts>,
+    /// PagerDuty Events API v2: a `trigger` per opened alert, a `resolve` per resolved one.
+    #[serde(default)]
+    pub pagerduty: Option<PagerdutyAlerts>,
     /// Windows in which alerts are suppressed (checks still run).
     #[serde(default)]
     pub maintenance: Vec<MaintenanceWindow>,
@@ -329,6 +341,62 @@ pub struct EmailAlerts {
     /// working directory.
     #[serde(default)]
     pub ca_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookAlerts {
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// The http(s) URL that receives a POST per notice; a secret (it often carries a token).
+    pub url: Secret,
+    /// Signs each body: `X-Vaktpost-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// A MiniJinja template of the JSON body, over the default body's fields (`events`,
+    /// `title`, `run_url`, …); values are inserted as JSON. Default: the documented body.
+    #[serde(default)]
+    pub template: Option<String>,
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordAlerts {
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// `https://discord.com/api/webhooks/<id>/<token>`; a secret.
+    pub webhook_url: Secret,
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamsAlerts {
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// The URL of a Teams Workflows "When a Teams webhook request is received" trigger; a
+    /// secret (its `sig` parameter signs the request).
+    pub webhook_url: Secret,
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PagerdutyAlerts {
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// The 32-character integration (routing) key of an Events API v2 integration; a secret.
+    pub routing_key: Secret,
+    /// Default `https://events.pagerduty.com/v2/enqueue` (PagerDuty's public endpoint; the
+    /// EU one is `https://events.eu.pagerduty.com/v2/enqueue`).
+    #[serde(default)]
+    pub events_url: Option<String>,
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

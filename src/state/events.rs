@@ -20,6 +20,10 @@ pub enum EventKind {
     Settled,
     /// `vaktpost test-alert`: clearly marked, changes nothing.
     Test,
+    /// An open alert's severity changed (an `escalate` condition, a certificate passing
+    /// `critical_days`). Only channels that track alerts one by one are told
+    /// ([`crate::alerts::Channel::takes_changes`]: webhook, Discord, Teams, PagerDuty).
+    Changed,
 }
 
 /// One finding's moment: it started, or it ended.

@@ -13,28 +13,29 @@ use std::process::{Command, Output};
 const TOKEN: &str = "XyZsekret0token0in0path";
 const PASSWORD: &str = "s3cret-Pw-9";
 
-struct Dir {
+/// A temporary working directory the binary runs in (also used by `alerts_webhooks`).
+pub(crate) struct Dir {
     dir: tempfile::TempDir,
 }
 
 impl Dir {
-    fn new() -> Dir {
+    pub(crate) fn new() -> Dir {
         Dir { dir: tempfile::tempdir().expect("temp dir") }
     }
-    fn path(&self, p: &str) -> PathBuf {
+    pub(crate) fn path(&self, p: &str) -> PathBuf {
         self.dir.path().join(p)
     }
-    fn write(&self, name: &str, text: &str) {
+    pub(crate) fn write(&self, name: &str, text: &str) {
         std::fs::write(self.path(name), text).expect("write");
     }
-    fn read(&self, name: &str) -> String {
+    pub(crate) fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
     }
-    fn json(&self, name: &str) -> serde_json::Value {
+    pub(crate) fn json(&self, name: &str) -> serde_json::Value {
         serde_json::from_str(&self.read(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
     /// Runs the binary off the async runtime, so the in-process receivers keep serving.
-    async fn run(&self, args: &[&str]) -> Output {
+    pub(crate) async fn run(&self, args: &[&str]) -> Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_vaktpost"));
         c.args(args).current_dir(self.dir.path()).env_clear();
         if let Ok(p) = std::env::var("PATH") {
@@ -43,7 +44,7 @@ impl Dir {
         tokio::task::spawn_blocking(move || c.output().expect("run vaktpost")).await.expect("join")
     }
     /// Every file vaktpost wrote here (state, report, summary, logs), as text.
-    fn all_files(&self) -> String {
+    pub(crate) fn all_files(&self) -> String {
         let mut out = String::new();
         let mut stack = vec![self.dir.path().to_path_buf()];
         while let Some(d) = stack.pop() {
@@ -60,7 +61,7 @@ impl Dir {
     }
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
@@ -91,7 +92,7 @@ fn slack_messages(rx: &Receiver) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn actions<'a>(report: &'a serde_json::Value, channel: &str) -> Vec<&'a serde_json::Value> {
+pub(crate) fn actions<'a>(report: &'a serde_json::Value, channel: &str) -> Vec<&'a serde_json::Value> {
     report["alerts"].as_array().map(|a| a.iter().filter(|x| x["channel"] == channel).collect()).unwrap_or_default()
 }
 

@@ -16,6 +16,7 @@ mod alerts_email;
 mod alerts_github;
 mod alerts_heartbeat;
 mod alerts_slack;
+mod alerts_webhooks;
 mod channels_cli;
 mod chroma;
 mod cli;

@@ -48,6 +48,9 @@ fn sample_env(text: &str) -> BTreeMap<String, String> {
             "redis://127.0.0.1:6379"
         } else if expr.ends_with("URL") {
             "https://example.com/hook"
+        } else if expr.ends_with("ROUTING_KEY") {
+            // PagerDuty integration keys are 32 letters and digits; `validate` checks.
+            "R0UT1NGKEYabcdef0123456789abcdef"
         } else if expr.ends_with("DIR") {
             "/var/log/app"
         } else {

@@ -21,6 +21,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+pub mod peers;
+
 /// One scripted answer.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -67,12 +69,24 @@ pub struct Recorded {
     /// Path and query, as sent.
     pub target: String,
     pub content_type: Option<String>,
+    /// Every header, names lower-case.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// Why the receiver refused the payload with `400 invalid_blocks`, if it did.
     pub rejected: Option<String>,
     /// The status it was answered with.
     pub status: u16,
 }
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// How a receiver judges a JSON POST, as the service it stands for would: the reason for
+/// refusing it, answered with `refusal`.
+pub type Validate = Arc<dyn Fn(&Recorded) -> Result<(), String> + Send + Sync>;
 
 struct Inner {
     script: VecDeque<Reply>,
@@ -93,8 +107,16 @@ impl Drop for Receiver {
 }
 
 impl Receiver {
-    /// Answers with `script` in order, then with `default` for ever.
+    /// Answers with `script` in order, then with `default` for ever; refuses a JSON POST
+    /// that is not valid Block Kit as Slack does.
     pub async fn start(script: Vec<Reply>, default: Reply) -> Receiver {
+        let slack: Validate = Arc::new(|r: &Recorded| validate_slack(&r.body).map(drop));
+        Receiver::start_as(slack, Reply::slack("invalid_blocks"), script, default).await
+    }
+
+    /// Like [`Receiver::start`], for another service: `validate` judges every JSON POST,
+    /// and one it refuses is answered `refusal` whatever the script says.
+    pub async fn start_as(validate: Validate, refusal: Reply, script: Vec<Reply>, default: Reply) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let inner = Arc::new(Mutex::new(Inner { script: script.into(), default, requests: Vec::new() }));
@@ -103,30 +125,42 @@ impl Receiver {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
                 let shared = shared.clone();
+                let (validate, refusal) = (validate.clone(), refusal.clone());
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                         let shared = shared.clone();
+                        let (validate, refusal) = (validate.clone(), refusal.clone());
                         async move {
                             let method = req.method().to_string();
                             let target = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
                             let content_type =
                                 req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+                            let headers: Vec<(String, String)> = req
+                                .headers()
+                                .iter()
+                                .map(|(k, v)| {
+                                    (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())
+                                })
+                                .collect();
                             let body =
                                 req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-                            let rejected = (method == "POST"
-                                && content_type.as_deref().is_some_and(|c| c.starts_with("application/json")))
-                            .then(|| validate_slack(&body).err())
-                            .flatten();
+                            let mut rec =
+                                Recorded { method, target, content_type, headers, body, rejected: None, status: 0 };
+                            if rec.method == "POST"
+                                && rec.content_type.as_deref().is_some_and(|c| c.starts_with("application/json"))
+                            {
+                                rec.rejected = validate(&rec).err();
+                            }
                             let reply = {
                                 let mut g = shared.lock().expect("receiver lock");
-                                let reply = if rejected.is_some() {
-                                    Reply::slack("invalid_blocks")
+                                let reply = if rec.rejected.is_some() {
+                                    refusal.clone()
                                 } else {
                                     let d = g.default.clone();
                                     g.script.pop_front().unwrap_or(d)
                                 };
-                                let status = reply.status;
-                                g.requests.push(Recorded { method, target, content_type, body, rejected, status });
+                                rec.status = reply.status;
+                                g.requests.push(rec);
                                 reply
                             };
                             let mut resp = hyper::Response::builder().status(reply.status);
