@@ -65,7 +65,7 @@ enum Command {
     /// Send a clearly marked test alert through each configured channel.
     TestAlert {
         /// Only this channel.
-        #[arg(long, value_parser = ["github", "slack", "email", "webhook", "discord", "teams", "pagerduty", "heartbeat", "all"], default_value = "all")]
+        #[arg(long, value_parser = channel_names(), default_value = "all")]
         channel: String,
     },
     /// Combine shard reports into one report and summary, and send alerts once.
@@ -229,11 +229,22 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
+/// `--channel`'s values: every channel of the config's list, and `all`.
+fn channel_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(vaktpost::config::CHANNELS.iter().copied().chain(["all"]))
+}
+
 fn test_alert(ctx: &RunContext, explicit: Option<&std::path::Path>, channel: &str) -> Result<u8> {
     let loaded = load(ctx, explicit)?;
     let results = runtime()?.block_on(vaktpost::test_alert(ctx, &loaded, Some(channel)));
     if results.is_empty() {
-        return Err(Usage(format!("no alert channel is configured{}; configure alerts.github, alerts.slack (or SLACK_WEBHOOK_URL), alerts.email, alerts.webhook, alerts.discord, alerts.teams, alerts.pagerduty or alerts.heartbeat", if channel == "all" { String::new() } else { format!(" for --channel {channel}") })).into());
+        let sections: Vec<String> = vaktpost::config::CHANNELS.iter().map(|c| format!("alerts.{c}")).collect();
+        return Err(Usage(format!(
+            "no alert channel is configured{}; configure one of {} (the seed's SLACK_WEBHOOK_URL and ALERT_EMAIL turn on Slack and email)",
+            if channel == "all" { String::new() } else { format!(" for --channel {channel}") },
+            sections.join(", ")
+        ))
+        .into());
     }
     let mut failed = false;
     // A channel's answer (Slack's error body, SMTP replies) is remote text.

@@ -3,7 +3,7 @@
 //! problem), and the seed's environment variables. Every problem becomes a located
 //! [`Diagnostic`]; all of them are returned at once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use yaml_serde::{Mapping, Value};
@@ -530,55 +530,16 @@ fn apply_seed_env(config: &mut Config, env: &BTreeMap<String, String>, notes: &m
 }
 
 fn collect_secrets(c: &Config) -> Vec<String> {
-    let mut s: BTreeSet<String> = BTreeSet::new();
-    fn add(s: &mut BTreeSet<String>, x: &Secret) {
-        if x.expose().len() >= 3 {
-            s.insert(x.expose().to_string());
-        }
-    }
-    // A webhook URL's token may show up on its own (an echoed path, a query value): its
-    // long path segments and secret-looking parameters are secrets too.
-    fn add_url(s: &mut BTreeSet<String>, x: &Secret) {
-        add(s, x);
-        if let Ok(u) = url::Url::parse(x.expose().trim()) {
-            for seg in u.path_segments().into_iter().flatten().filter(|p| p.len() >= 20) {
-                add(s, &Secret::new(seg));
-            }
-        }
-        for part in crate::redact::url_secrets(x.expose()) {
-            add(s, &Secret::new(part));
-        }
-    }
+    let mut s = super::channels::Secrets::default();
     for m in &c.monitors {
         let mut found = Vec::new();
         m.kind.secrets(&mut found);
         for x in found {
-            add(&mut s, &Secret::new(x));
+            s.add_str(&x);
         }
     }
-    if let Some(u) = c.alerts.slack.as_ref().and_then(|sl| sl.webhook_url.as_ref()) {
-        add(&mut s, u)
+    for (_, ch) in c.alerts.sections() {
+        ch.secrets(&mut s);
     }
-    if let Some(u) = c.alerts.email.as_ref().and_then(|e| e.smtp_url.as_ref()) {
-        add(&mut s, u)
-    }
-    if let Some(h) = &c.alerts.heartbeat {
-        add(&mut s, &h.url)
-    }
-    if let Some(w) = &c.alerts.webhook {
-        add_url(&mut s, &w.url);
-        if let Some(k) = &w.secret {
-            add(&mut s, k)
-        }
-    }
-    if let Some(d) = &c.alerts.discord {
-        add_url(&mut s, &d.webhook_url)
-    }
-    if let Some(t) = &c.alerts.teams {
-        add_url(&mut s, &t.webhook_url)
-    }
-    if let Some(p) = &c.alerts.pagerduty {
-        add(&mut s, &p.routing_key)
-    }
-    s.into_iter().collect()
+    s.0.into_iter().collect()
 }

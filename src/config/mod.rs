@@ -1,5 +1,6 @@
 //! Configuration: the serde model, loading with located diagnostics, and validation.
 
+pub mod channels;
 pub mod diag;
 pub mod endpoints;
 pub mod interp;

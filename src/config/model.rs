@@ -8,7 +8,7 @@ use serde::{de, Deserialize, Deserializer, Serialize};
 
 use crate::checks::Monitor;
 use crate::values::confirm::ConfirmSchema;
-use crate::values::{Confirm, Dur, Secret};
+use crate::values::{Confirm, Dur};
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -195,7 +195,7 @@ impl Default for Defaults {
         }
     }
 }
-fn d_true() -> bool {
+pub(super) fn d_true() -> bool {
     true
 }
 
@@ -238,34 +238,6 @@ pub struct Escalation {
     pub severity: Severity,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AlertsConfig {
-    #[serde(default)]
-    pub github: Option<GithubAlerts>,
-    #[serde(default)]
-    pub slack: Option<SlackAlerts>,
-    #[serde(default)]
-    pub email: Option<EmailAlerts>,
-    #[serde(default)]
-    pub heartbeat: Option<HeartbeatAlerts>,
-    /// A generic JSON webhook, optionally signed (`X-Vaktpost-Signature`) and templated.
-    #[serde(default)]
-    pub webhook: Option<WebhookAlerts>,
-    /// A Discord channel webhook (embeds coloured by severity).
-    #[serde(default)]
-    pub discord: Option<DiscordAlerts>,
-    /// A Microsoft Teams Workflows (Power Automate) webhook, with an Adaptive Card.
-    #[serde(default)]
-    pub teams: Option<TeamsAlerts>,
-    /// PagerDuty Events API v2: a `trigger` per opened alert, a `resolve` per resolved one.
-    #[serde(default)]
-    pub pagerduty: Option<PagerdutyAlerts>,
-    /// Windows in which alerts are suppressed (checks still run).
-    #[serde(default)]
-    pub maintenance: Vec<MaintenanceWindow>,
-}
-
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaintenanceWindow {
@@ -285,125 +257,8 @@ pub struct MaintenanceWindow {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GithubAlerts {
-    #[serde(default = "d_true")]
-    pub enabled: bool,
-    /// `owner/name`; defaults to `$GITHUB_REPOSITORY`.
-    #[serde(default)]
-    pub repository: Option<String>,
-    #[serde(default)]
-    pub labels: Vec<String>,
-    #[serde(default)]
-    pub assignees: Vec<String>,
-    #[serde(default)]
-    pub min_severity: Option<Severity>,
-    #[serde(default)]
-    pub remind_every: Option<Dur>,
-    /// `new` (open a new issue) or `reopen` (reopen the last one).
-    #[serde(default)]
-    pub reopen: Option<String>,
-    /// Keep hostnames and URLs out of issue bodies (public repositories).
-    #[serde(default)]
-    pub redact_targets: bool,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SlackAlerts {
-    #[serde(default = "d_true")]
-    pub enabled: bool,
-    /// Defaults to `$SLACK_WEBHOOK_URL`.
-    #[serde(default)]
-    pub webhook_url: Option<Secret>,
-    #[serde(default)]
-    pub min_severity: Option<Severity>,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EmailAlerts {
-    #[serde(default = "d_true")]
-    pub enabled: bool,
-    /// `smtp://user:pass@host:587` (STARTTLS) or `smtps://…:465`.
-    #[serde(default)]
-    pub smtp_url: Option<Secret>,
-    #[serde(default)]
-    pub from: Option<String>,
-    /// Defaults to `$ALERT_EMAIL`.
-    #[serde(default)]
-    pub to: Vec<String>,
-    #[serde(default)]
-    pub min_severity: Option<Severity>,
-    /// PEM file of CA certificates to trust beside the built-in roots, for an SMTP server
-    /// whose certificate a private CA signed (or a self-signed one to pin); relative to the
-    /// working directory.
-    #[serde(default)]
-    pub ca_file: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookAlerts {
-    #[serde(default = "d_true")]
-    pub enabled: bool,
-    /// The http(s) URL that receives a POST per notice; a secret (it often carries a token).
-    pub url: Secret,
-    /// Signs each body: `X-Vaktpost-Signature: sha256=<hex HMAC-SHA256 of the body>`.
-    #[serde(default)]
-    pub secret: Option<Secret>,
-    /// A MiniJinja template of the JSON body, over the default body's fields (`events`,
-    /// `title`, `run_url`, …); values are inserted as JSON. Default: the documented body.
-    #[serde(default)]
-    pub template: Option<String>,
-    #[serde(default)]
-    pub min_severity: Option<Severity>,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DiscordAlerts {
-    #[serde(default = "d_true")]
-    pub enabled: bool,
-    /// `https://discord.com/api/webhooks/<id>/<token>`; a secret.
-    pub webhook_url: Secret,
-    #[serde(default)]
-    pub min_severity: Option<Severity>,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TeamsAlerts {
-    #[serde(default = "d_true")]
-    pub enabled: bool,
-    /// The URL of a Teams Workflows "When a Teams webhook request is received" trigger; a
-    /// secret (its `sig` parameter signs the request).
-    pub webhook_url: Secret,
-    #[serde(default)]
-    pub min_severity: Option<Severity>,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PagerdutyAlerts {
-    #[serde(default = "d_true")]
-    pub enabled: bool,
-    /// The 32-character integration (routing) key of an Events API v2 integration; a secret.
-    pub routing_key: Secret,
-    /// Default `https://events.pagerduty.com/v2/enqueue` (PagerDuty's public endpoint; the
-    /// EU one is `https://events.eu.pagerduty.com/v2/enqueue`).
-    #[serde(default)]
-    pub events_url: Option<String>,
-    #[serde(default)]
-    pub min_severity: Option<Severity>,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HeartbeatAlerts {
-    pub url: Secret,
-}
+// The alert channels' sections and `AlertsConfig` are in `config::channels`.
+pub use super::channels::*;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
