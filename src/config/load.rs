@@ -555,5 +555,24 @@ fn collect_secrets(c: &Config) -> Vec<String> {
     if let Some(h) = &c.alerts.heartbeat {
         add(&h.url)
     }
+    let m = &c.metrics;
+    let urls = [
+        m.pushgateway.as_ref().map(|p| &p.url),
+        m.remote_write.as_ref().map(|r| &r.url),
+        m.otlp.as_ref().map(|o| &o.endpoint),
+    ];
+    for u in urls.into_iter().flatten() {
+        for x in crate::redact::url_secrets(u) {
+            add(&Secret::new(x));
+        }
+    }
+    if let Some(r) = &m.remote_write {
+        for x in [&r.bearer_token, &r.password].into_iter().flatten() {
+            add(x);
+        }
+    }
+    for v in m.otlp.iter().flat_map(|o| o.headers.values()) {
+        add(v);
+    }
     s.into_iter().collect()
 }
