@@ -136,6 +136,11 @@ pub fn load_str_with(
                     config.report = r
                 }
             }
+            "metrics" => {
+                if let Some(m) = section(&mut cx, "metrics", v) {
+                    config.metrics = m
+                }
+            }
             "monitors" => {
                 listed = Some(match &v {
                     Value::Sequence(items) => Some(items.len()),

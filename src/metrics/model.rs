@@ -63,7 +63,7 @@ families! {
     STATUS = "vaktpost_monitor_status", "", "The monitor's status in this run: 1 for the current one, 0 for the others.";
     UPTIME = "vaktpost_uptime_ratio", "1", "Share of the window the monitor was up (degraded counts as up), from vaktpost's history.";
     ERRORS = "vaktpost_error_ratio", "1", "Failed requests over requests in the window, from vaktpost's history.";
-    RESPONSE = "vaktpost_response_time_seconds", "s", "Response-time percentiles over the window, from vaktpost's history.";
+    RESPONSE = "vaktpost_response_time_seconds", "s", "Response-time percentiles (50, 95, 99) over the window, from vaktpost's history.";
     MEMORY = "vaktpost_memory_bytes", "By", "Memory series of the monitor (Redis used_memory, system used, ...), in bytes.";
     MEMORY_LIMIT = "vaktpost_memory_limit_bytes", "By", "What bounds the monitor's memory (maxmemory, total), in bytes.";
     MEMORY_USED = "vaktpost_memory_used_ratio", "1", "Memory used over its limit.";
@@ -240,9 +240,10 @@ fn monitor(b: &mut Builder, c: &CheckResult, history: Option<&Value>) {
         }
     }
     for w in ["24h", "7d"] {
-        for (q, p) in [("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99")] {
-            if let Some(ms) = f(&format!("{p}_{w}_ms")) {
-                b.add(Id::RESPONSE, l, &[("quantile", q), ("window", w)], secs(ms));
+        // `percentile`, not `quantile`: Prometheus keeps that label for summaries (promtool).
+        for p in ["50", "95", "99"] {
+            if let Some(ms) = f(&format!("p{p}_{w}_ms")) {
+                b.add(Id::RESPONSE, l, &[("percentile", p), ("window", w)], secs(ms));
             }
         }
         if let Some(r) = f(&format!("hit_rate_{w}")) {

@@ -108,4 +108,94 @@ mod tests {
         assert_eq!(v(f64::NAN), "NaN");
         assert_eq!(v(1e21), "1000000000000000000000");
     }
+
+    type Labels = Vec<(String, String)>;
+
+    /// A strict reader of the text format's sample lines: (name, labels, value), or why not.
+    fn parse_sample(line: &str) -> Result<(String, Labels, String), String> {
+        let name_end = line.find(['{', ' ']).ok_or("no name")?;
+        let name = line[..name_end].to_string();
+        let mut labels = Vec::new();
+        let mut rest = &line[name_end..];
+        if let Some(r) = rest.strip_prefix('{') {
+            let mut chars = r.char_indices().peekable();
+            loop {
+                let start = chars.peek().map(|c| c.0).ok_or("unterminated labels")?;
+                let eq = r[start..].find('=').ok_or("no =")? + start;
+                let key = r[start..eq].to_string();
+                if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || key.is_empty() {
+                    return Err(format!("bad label name {key:?}"));
+                }
+                while chars.peek().is_some_and(|c| c.0 <= eq) {
+                    chars.next();
+                }
+                if chars.next().map(|c| c.1) != Some('"') {
+                    return Err("no opening quote".into());
+                }
+                let mut v = String::new();
+                loop {
+                    match chars.next().ok_or("unterminated value")?.1 {
+                        '\\' => match chars.next().ok_or("dangling escape")?.1 {
+                            '\\' => v.push('\\'),
+                            '"' => v.push('"'),
+                            'n' => v.push('\n'),
+                            c => return Err(format!("bad escape {c:?}")),
+                        },
+                        '"' => break,
+                        '\n' => return Err("raw newline".into()),
+                        c => v.push(c),
+                    }
+                }
+                labels.push((key, v));
+                match chars.next().ok_or("unterminated labels")? {
+                    (_, ',') => continue,
+                    (i, '}') => {
+                        rest = &r[i + 1..];
+                        break;
+                    }
+                    (_, c) => return Err(format!("unexpected {c:?}")),
+                }
+            }
+        }
+        let value = rest.strip_prefix(' ').ok_or("no space before the value")?.to_string();
+        Ok((name, labels, value))
+    }
+
+    use crate::metrics::model::{label_name, label_value, Family, Model, Series};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Hostile monitor names, label keys and values never break a line: every sample
+        /// parses back to exactly what was put in (names sanitised, values bounded).
+        #[test]
+        fn hostile_labels_round_trip(
+            monitor in "\\PC{0,40}|[\\\\\"\n{}=, #]{0,20}",
+            key in "\\PC{0,20}|[_0-9.\\-]{0,6}",
+            value in any::<String>(),
+            v in any::<f64>(),
+        ) {
+            let labels = vec![
+                ("monitor".to_string(), label_value(&monitor)),
+                (label_name(&key), label_value(&value)),
+            ];
+            let model = Model {
+                families: vec![Family { name: "probe_success", help: "a \\ help\nline", unit: "", series: vec![Series { labels: labels.clone(), value: v }] }],
+                common: vec![("shard".into(), "1/2".into())],
+                time: chrono::DateTime::UNIX_EPOCH,
+            };
+            let text = render(&model, &model.common);
+            let lines: Vec<&str> = text.lines().collect();
+            prop_assert_eq!(lines.len(), 3, "{}", text);
+            prop_assert!(lines[0].starts_with("# HELP probe_success ") && !lines[0].contains('\n'));
+            let (name, got, val) = parse_sample(lines[2]).map_err(|e| TestCaseError::fail(format!("{e}: {}", lines[2])))?;
+            prop_assert_eq!(name, "probe_success");
+            let mut want = model.common.clone();
+            want.extend(labels);
+            prop_assert_eq!(got, want);
+            if v.is_nan() { prop_assert_eq!(val, "NaN") } else { prop_assert_eq!(val.parse::<f64>().ok(), Some(v)) }
+            prop_assert!(text.len() < 4 * 1024 + 200);
+        }
+    }
 }
