@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, in one command. Every server the tests talk to is started by
 # the tests themselves (in-process HTTP/TLS servers on loopback); services that need a
-# package (redis-server, dnsmasq, Chroma, an SMTP server) are installed here when missing.
+# package (redis-server, dnsmasq, Prometheus and its Pushgateway, Chroma, an SMTP server) are installed here when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Email tests (tests/suite/alerts_email.rs) run a real SMTP server: aiosmtpd from PyPI.
@@ -28,6 +28,22 @@ if [ -z "${VAKTPOST_DNSMASQ:-}" ]; then
   fi
   VAKTPOST_DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq)"
   export VAKTPOST_DNSMASQ
+fi
+# Metrics tests (tests/suite/metrics.rs) start a real Pushgateway and Prometheus (with its
+# remote-write receiver) on free ports, and run promtool on the text file.
+if [ -z "${VAKTPOST_PROMETHEUS:-}" ] || [ -z "${VAKTPOST_PUSHGATEWAY:-}" ] || [ -z "${VAKTPOST_PROMTOOL:-}" ]; then
+  if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq prometheus >/dev/null
+  fi
+  if ! command -v prometheus-pushgateway >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq prometheus-pushgateway >/dev/null
+  fi
+  VAKTPOST_PROMETHEUS="${VAKTPOST_PROMETHEUS:-$(command -v prometheus)}"
+  VAKTPOST_PUSHGATEWAY="${VAKTPOST_PUSHGATEWAY:-$(command -v prometheus-pushgateway)}"
+  VAKTPOST_PROMTOOL="${VAKTPOST_PROMTOOL:-$(command -v promtool)}"
+  export VAKTPOST_PROMETHEUS VAKTPOST_PUSHGATEWAY VAKTPOST_PROMTOOL
 fi
 # Chroma tests (tests/suite/chroma.rs) run one real Chroma server from a venv. The venv
 # lives outside the clone (it is ~600 MB: chromadb, onnxruntime, numpy, grpcio) so a clean

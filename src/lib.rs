@@ -1,9 +1,9 @@
 //! vaktpost: post-deployment monitoring that runs inside CI.
 //!
 //! One run is a straight pipeline of named stages, each a call into the module that owns
-//! it: load state → plan → check → gate → trust → history → rules → alerts → report, then
-//! (in [`write_outputs`]) save → push → write. Each stage takes plain data and returns
-//! plain data; only the edges touch the world.
+//! it: load state → plan → check → gate → trust → history → rules → alerts → report →
+//! metrics, then (in [`write_outputs`]) save → push → write. Each stage takes plain data
+//! and returns plain data; only the edges touch the world.
 
 pub mod alerts;
 pub mod checks;
@@ -15,6 +15,7 @@ pub mod github;
 pub mod human;
 pub mod load;
 pub mod markdown;
+pub mod metrics;
 pub mod redact;
 pub mod report;
 pub mod retry;
@@ -175,6 +176,16 @@ pub async fn run(
             .alerts
             .extend(alerts::heartbeat::beat(ctx, config, &env.redactor, opts.dry_run, ok, alert_deadline).await);
     }
+    // Metrics: the report as series, sent to the configured endpoints (each shard under
+    // its own grouping key); a failed send is a note. The file is written with the outputs.
+    let push = metrics::Push {
+        ctx,
+        config: &config.metrics,
+        redactor: &env.redactor,
+        dry_run: opts.dry_run,
+        deadline: alert_deadline,
+    };
+    metrics::push(&push, &mut report).await;
     Ok(Outcome { report, state, base, history: std::sync::Mutex::new(Some(hist)), branch })
 }
 
@@ -243,6 +254,8 @@ pub async fn test_alert(
 #[derive(Debug, Default)]
 pub struct Written {
     pub summary_paths: Vec<PathBuf>,
+    /// Metrics outputs (file or endpoints) that failed: exit 3 with `--fail-on-metrics-error`.
+    pub metrics_failures: usize,
 }
 
 /// Writes the report, the job summary, the step outputs and (unless dry-run) the state.
@@ -272,10 +285,18 @@ pub fn write_outputs(
         let (base, ours) = (&outcome.base, &outcome.state);
         state::save_run(ctx, &loaded.config.state, &opts.state_dir, base, ours, history, branch)
     };
-    // Write: the report with the saves' notes, the summary, the step outputs.
-    let patched = (!notes.is_empty()).then(|| {
+    // The metrics file, before the report, so a failure to write it is in the report.
+    let metrics_file = opts.metrics_path.as_deref().map(|p| metrics::write_file(p, &outcome.report));
+    // Write: the report with the saves' and the metrics file's notes, the summary, the step outputs.
+    let patched = (!notes.is_empty() || metrics_file.is_some()).then(|| {
         let mut r = outcome.report.clone();
         r.notes.extend(notes);
+        if let Some(f) = metrics_file {
+            if !f.ok {
+                r.notes.push(metrics::note(&f));
+            }
+            r.metrics_outputs.push(f);
+        }
         r
     });
     let report = patched.as_ref().unwrap_or(&outcome.report);
@@ -287,8 +308,9 @@ pub fn write_outputs(
         max_rows: rc.max_summary_rows.unwrap_or(500),
     };
     let summary_paths = report::outputs::write(ctx, report, &targets)?;
+    let metrics_failures = report.metrics_outputs.iter().filter(|o| !o.ok).count();
     match save_failed {
         Some(e) => Err(e.into()),
-        None => Ok(Written { summary_paths }),
+        None => Ok(Written { summary_paths, metrics_failures }),
     }
 }

@@ -112,6 +112,12 @@ struct OutputArgs {
     /// Exit 3 when an alert could not be delivered.
     #[arg(long, env = "INPUT_FAIL_ON_ALERT_ERROR")]
     fail_on_alert_error: bool,
+    /// Write the metrics in the Prometheus text format here (overrides metrics.file).
+    #[arg(long, env = "INPUT_METRICS", value_name = "PATH")]
+    metrics: Option<PathBuf>,
+    /// Exit 3 when the metrics file or a metrics endpoint failed.
+    #[arg(long, env = "INPUT_FAIL_ON_METRICS_ERROR")]
+    fail_on_metrics_error: bool,
     /// Append this run to a JSON-lines log, rotated daily, 7 kept (`off` for none).
     /// Default: monitoring/logs/monitor.log with the seed's monitoring/config/external_monitors.yml, else none.
     #[arg(long, env = "INPUT_LOG_FILE", value_name = "PATH")]
@@ -272,6 +278,9 @@ fn options(ctx: &RunContext, loaded: &Loaded, out: OutputArgs) -> RunOptions {
         opts.state_dir = ctx.path(&s.to_string_lossy());
     }
     opts.deadline = out.deadline;
+    if let Some(m) = out.metrics {
+        opts.metrics_path = Some(ctx.path(&m.to_string_lossy()));
+    }
     opts
 }
 
@@ -281,7 +290,7 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> R
         print!("{}", report::actions::masks(&loaded.secrets));
     }
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let fail_on_alert_error = args.out.fail_on_alert_error;
+    let fail_on = FailOnErrors { alerts: args.out.fail_on_alert_error, metrics: args.out.fail_on_metrics_error };
     let log = log_path(ctx, &loaded, args.out.log_file.as_deref());
     let mut opts = options(ctx, &loaded, args.out);
     opts.selection = Selection {
@@ -301,7 +310,7 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> R
         }
     };
     let outcome = runtime.block_on(vaktpost::run(ctx, &loaded, &opts, &progress));
-    finish(ctx, &loaded, &opts, outcome, fail_on_alert_error, log.as_deref())
+    finish(ctx, &loaded, &opts, outcome, fail_on, log.as_deref())
 }
 
 fn merge(ctx: &RunContext, explicit: Option<&std::path::Path>, args: MergeArgs) -> Result<u8> {
@@ -316,11 +325,11 @@ fn merge(ctx: &RunContext, explicit: Option<&std::path::Path>, args: MergeArgs) 
     if ctx.github_actions() {
         print!("{}", report::actions::masks(&loaded.secrets));
     }
-    let fail_on_alert_error = args.out.fail_on_alert_error;
+    let fail_on = FailOnErrors { alerts: args.out.fail_on_alert_error, metrics: args.out.fail_on_metrics_error };
     let log = log_path(ctx, &loaded, args.out.log_file.as_deref());
     let opts = options(ctx, &loaded, args.out);
     let outcome = runtime()?.block_on(vaktpost::merge(ctx, &loaded, reports, &opts));
-    finish(ctx, &loaded, &opts, outcome, fail_on_alert_error, log.as_deref())
+    finish(ctx, &loaded, &opts, outcome, fail_on, log.as_deref())
 }
 
 /// The run log's path: `--log-file`, else the seed layout's default, else none.
@@ -345,13 +354,19 @@ fn write_log(
     }
 }
 
+/// `--fail-on-alert-error`, `--fail-on-metrics-error`: delivery failures that make exit 3.
+struct FailOnErrors {
+    alerts: bool,
+    metrics: bool,
+}
+
 /// Writes the outputs, prints, and picks the exit code.
 fn finish(
     ctx: &RunContext,
     loaded: &Loaded,
     opts: &RunOptions,
     outcome: Result<vaktpost::Outcome, RunError>,
-    fail_on_alert_error: bool,
+    fail_on_errors: FailOnErrors,
     log: Option<&std::path::Path>,
 ) -> Result<u8> {
     // A failed run is in the run log too, with the whole chain.
@@ -379,7 +394,13 @@ fn finish(
     if alert_failures > 0 {
         eprintln!("warning: {alert_failures} alert action(s) failed; they are retried on the next run (see the report's alerts)");
     }
-    Ok(if fail_on_alert_error && alert_failures > 0 {
+    if written.metrics_failures > 0 {
+        eprintln!(
+            "warning: {} metrics output(s) failed; the next run sends them again (see the report's metrics_outputs)",
+            written.metrics_failures
+        );
+    }
+    Ok(if (fail_on_errors.alerts && alert_failures > 0) || (fail_on_errors.metrics && written.metrics_failures > 0) {
         EXIT_INTERNAL
     } else if opts.fail_on.trips(report) {
         EXIT_FINDINGS

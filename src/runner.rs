@@ -339,6 +339,8 @@ pub struct RunOptions {
     pub deadline: Option<Duration>,
     /// Gate mode: re-run failing checks until healthy or this long has passed.
     pub wait: Option<Duration>,
+    /// The metrics text file (`--metrics`, else `metrics.file`).
+    pub metrics_path: Option<std::path::PathBuf>,
 }
 
 impl RunOptions {
@@ -352,6 +354,7 @@ impl RunOptions {
             state_dir: ctx.path(config.state.path.as_deref().unwrap_or(".vaktpost")),
             deadline: None,
             wait: None,
+            metrics_path: config.metrics.file.as_deref().map(|f| ctx.path(f)),
         }
     }
 }

@@ -136,6 +136,11 @@ pub fn load_str_with(
                     config.report = r
                 }
             }
+            "metrics" => {
+                if let Some(m) = section(&mut cx, "metrics", v) {
+                    config.metrics = m
+                }
+            }
             "monitors" => {
                 listed = Some(match &v {
                     Value::Sequence(items) => Some(items.len()),
@@ -540,6 +545,25 @@ fn collect_secrets(c: &Config) -> Vec<String> {
     }
     for (_, ch) in c.alerts.sections() {
         ch.secrets(&mut s);
+    }
+    let m = &c.metrics;
+    let urls = [
+        m.pushgateway.as_ref().map(|p| &p.url),
+        m.remote_write.as_ref().map(|r| &r.url),
+        m.otlp.as_ref().map(|o| &o.endpoint),
+    ];
+    for u in urls.into_iter().flatten() {
+        for x in crate::redact::url_secrets(u) {
+            s.add_str(&x);
+        }
+    }
+    if let Some(r) = &m.remote_write {
+        for x in [&r.bearer_token, &r.password].into_iter().flatten() {
+            s.add(x);
+        }
+    }
+    for v in m.otlp.iter().flat_map(|o| o.headers.values()) {
+        s.add(v);
     }
     s.0.into_iter().collect()
 }

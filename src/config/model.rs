@@ -8,7 +8,7 @@ use serde::{de, Deserialize, Deserializer, Serialize};
 
 use crate::checks::Monitor;
 use crate::values::confirm::ConfirmSchema;
-use crate::values::{Confirm, Dur};
+use crate::values::{Confirm, Dur, Secret};
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -33,9 +33,13 @@ pub struct Config {
     /// Report and job summary options.
     #[serde(default)]
     pub report: ReportConfig,
+    /// The run's results as Prometheus metrics: a text file, a Pushgateway, remote write,
+    /// OTLP (README "Metrics").
+    #[serde(default)]
+    pub metrics: MetricsConfig,
 }
 
-pub const TOP_LEVEL_KEYS: &[&str] = &["defaults", "monitors", "rules", "alerts", "state", "report"];
+pub const TOP_LEVEL_KEYS: &[&str] = &["defaults", "monitors", "rules", "alerts", "state", "report", "metrics"];
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -259,6 +263,69 @@ pub struct MaintenanceWindow {
 
 // The alert channels' sections and `AlertsConfig` are in `config::channels`.
 pub use super::channels::*;
+
+/// Metrics outputs, each optional (SPEC §6 "Metrics"). A failing endpoint is a note in the
+/// report, never a failed run (unless `--fail-on-metrics-error`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Write the Prometheus text exposition format here, atomically (node_exporter's
+    /// textfile collector: a `*.prom` file in its `--collector.textfile.directory`).
+    /// `--metrics PATH` overrides it.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// The `instance` label (Pushgateway grouping key, remote write label, OTLP
+    /// `service.instance.id`). Default: `$GITHUB_REPOSITORY`, else the host name, else `vaktpost`.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// Push to a Prometheus Pushgateway, replacing this run's group.
+    #[serde(default)]
+    pub pushgateway: Option<PushgatewayConfig>,
+    /// Prometheus remote write (protobuf + snappy): Prometheus's own receiver, Mimir, Grafana Cloud.
+    #[serde(default)]
+    pub remote_write: Option<RemoteWriteConfig>,
+    /// OTLP/HTTP protobuf metrics (an OpenTelemetry Collector, or any OTLP receiver).
+    #[serde(default)]
+    pub otlp: Option<OtlpConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushgatewayConfig {
+    /// The Pushgateway's base URL, e.g. `http://pushgateway:9091` (userinfo is sent as basic auth).
+    pub url: String,
+    /// The `job` of the grouping key (default `vaktpost`); also the `job` of remote write and OTLP.
+    #[serde(default)]
+    pub job: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteWriteConfig {
+    /// The receiver's URL, e.g. `http://prometheus:9090/api/v1/write`.
+    pub url: String,
+    /// `Authorization: Bearer …` (not with `username`/`password`).
+    #[serde(default)]
+    pub bearer_token: Option<Secret>,
+    /// Basic auth user (Grafana Cloud: the instance ID).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Basic auth password (Grafana Cloud: an access-policy token).
+    #[serde(default)]
+    pub password: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// The OTLP/HTTP base endpoint, e.g. `http://collector:4318`; `/v1/metrics` is appended
+    /// unless the path already ends with it.
+    pub endpoint: String,
+    /// Extra request headers, e.g. `Authorization: Bearer ${OTLP_TOKEN}`; values are secrets.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+}
+
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

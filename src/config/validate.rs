@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::model::*;
+use super::Secret;
 
 /// Longest monitor name.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -98,5 +99,57 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String), rules: RuleCheck)
     }
     for (name, ch) in c.alerts.sections().into_iter().filter(|(_, ch)| ch.enabled()) {
         ch.validate(&format!("alerts.{name}"), err);
+    }
+    metrics(&c.metrics, err);
+}
+
+/// `metrics:`: endpoints are http(s) URLs, auth is one kind, header names are header names.
+fn metrics(m: &super::MetricsConfig, err: &mut dyn FnMut(&str, String)) {
+    let url = |u: &str, key: &str, example: &str, err: &mut dyn FnMut(&str, String)| {
+        if let Err(e) = super::endpoints::parse_endpoint(&Secret::new(u), key, example) {
+            err(key, super::channels::unprefixed(&e, key));
+        }
+    };
+    if let Some(f) = m.file.as_deref().filter(|f| f.trim().is_empty()) {
+        err(
+            "metrics.file",
+            format!(
+                "is empty ({f:?}); give a path such as /var/lib/node_exporter/textfile/vaktpost.prom, or remove it"
+            ),
+        );
+    }
+    if m.instance.as_deref().is_some_and(|i| i.trim().is_empty()) {
+        err("metrics.instance", "is empty; remove it for the default ($GITHUB_REPOSITORY, else the host name)".into());
+    }
+    if let Some(p) = &m.pushgateway {
+        url(&p.url, "metrics.pushgateway.url", "http://pushgateway:9091", err);
+        if p.job.as_deref().is_some_and(|j| j.trim().is_empty()) {
+            err(
+                "metrics.pushgateway.job",
+                "is empty; the Pushgateway needs a job name (the default is vaktpost)".into(),
+            );
+        }
+    }
+    if let Some(r) = &m.remote_write {
+        url(&r.url, "metrics.remote_write.url", "https://prometheus:9090/api/v1/write", err);
+        if r.bearer_token.is_some() && (r.username.is_some() || r.password.is_some()) {
+            err("metrics.remote_write", "set either bearer_token or username/password, not both".into());
+        }
+        if r.password.is_some() != r.username.is_some() {
+            err("metrics.remote_write", "basic auth needs both username and password".into());
+        }
+    }
+    if let Some(o) = &m.otlp {
+        url(&o.endpoint, "metrics.otlp.endpoint", "http://otel-collector:4318", err);
+        for (k, v) in &o.headers {
+            if http::HeaderName::from_bytes(k.as_bytes()).is_err() {
+                err(&format!("metrics.otlp.headers.{k}"), "is not a valid HTTP header name".into());
+            } else if http::HeaderValue::from_str(v.expose()).is_err() {
+                err(
+                    &format!("metrics.otlp.headers.{k}"),
+                    "has a value that is not a valid HTTP header value (control characters?)".into(),
+                );
+            }
+        }
     }
 }

@@ -35,6 +35,24 @@ pub struct Report {
     pub top_errors: Vec<crate::state::agg::ErrorGroup>,
     /// Things the user should know that are not findings (state repaired, seed variables used).
     pub notes: Vec<String>,
+    /// Where the run's metrics went (`metrics:`, `--metrics`), one entry per output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics_outputs: Vec<MetricsOutput>,
+}
+
+/// One metrics output of the run: the file, the Pushgateway, remote write or OTLP.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct MetricsOutput {
+    /// `file`, `pushgateway`, `remote_write` or `otlp`.
+    pub output: String,
+    /// The path or URL (credentials redacted).
+    pub target: String,
+    /// Series written or sent.
+    pub series: usize,
+    pub ok: bool,
+    /// Why it failed (secrets redacted); the next run writes or sends again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -186,6 +204,7 @@ impl Report {
             history: BTreeMap::new(),
             top_errors: Vec::new(),
             notes,
+            metrics_outputs: Vec::new(),
         }
     }
 

@@ -28,6 +28,7 @@ const ORDER: &[&str] = &[
     "state",
     "report",
     "alerts",
+    "metrics",
     "trust",
     "runner",
     "runlog",

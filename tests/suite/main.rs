@@ -31,6 +31,7 @@ mod http_check;
 mod layering;
 mod log_files;
 mod memory_endpoints;
+mod metrics;
 mod railway;
 mod redis;
 mod rules;
