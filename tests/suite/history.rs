@@ -36,6 +36,7 @@ fn sample(m: &str, ms: i64, s: Status, rt: f64) -> Sample {
         e: u32::from(down),
         ek: down.then(|| "timeout".to_string()),
         em: down.then(|| "timed out after #ms".to_string()),
+        er: down.then(|| "timed out after 5003ms".to_string()),
         mem: BTreeMap::new(),
         lim: None,
         kh: None,
