@@ -184,6 +184,7 @@ pub async fn run(
             .alerts
             .extend(alerts::heartbeat::beat(ctx, config, &env.redactor, opts.dry_run, ok, alert_deadline).await);
     }
+    report.run.github_rate_limit = rate_limit(ctx);
     Ok(Outcome { report, state, base, history: std::sync::Mutex::new(Some(hist)), branch })
 }
 

@@ -396,8 +396,8 @@ fn fmt_ms(ms: f64) -> String {
 /// Most charts in the response-time section: the slowest monitors by 24h p95.
 pub const CHARTS: usize = 3;
 
-/// "Response time, last 24h": one small Mermaid `xychart-beta` per slow monitor (at most
-/// [`CHARTS`], slowest 24h p95 first), each on its own scale, so a 3 ms monitor beside a
+/// "Response time, last 24h": one small Mermaid `xychart-beta` per slow monitor (24h p95
+/// of [`SLOW_P95_MS`] or more; at most [`CHARTS`], slowest first), each on its own scale, so a 3 ms monitor beside a
 /// 300 ms one is not a flat line on the floor, and each titled with its monitor, so no
 /// legend is needed. Hours without a sample repeat the last known value.
 fn response_time_chart(md: &mut String, report: &Report) {
@@ -427,26 +427,31 @@ fn response_time_chart(md: &mut String, report: &Report) {
         return;
     }
     slow.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let more = slow.len().saturating_sub(CHARTS);
-    slow.truncate(CHARTS);
+    // Slow monitors get a chart each; a fast one's line would be noise.
+    let charted = slow.iter().filter(|s| s.1 >= SLOW_P95_MS).count().min(CHARTS);
+    let more = slow.len() - charted;
+    slow.truncate(charted);
     let _ = writeln!(md, "\n### Response time, last 24h\n");
+    if charted == 0 {
+        let _ = writeln!(md, "Every monitor's 24h p95 is under {SLOW_P95_MS:.0}ms: nothing to chart.");
+        return;
+    }
     let n = slow.iter().map(|s| s.2.len()).max().unwrap_or(24);
-    // An hour label every 6 hours; the others are blank (Mermaid needs one per point).
-    let hours: Vec<String> = (0..n)
-        .rev()
-        .map(|h| match h {
-            0 => "\"now\"".to_string(),
-            h if h % 6 == 0 => format!("\"-{h}h\""),
-            h => format!("\"{}\"", " ".repeat(h % 6 + (h / 6) * 6)),
-        })
-        .collect();
+    // One label per hour, distinct (Mermaid puts equal labels on one point): the hour of
+    // the day (UTC) each bucket ends in, oldest first.
+    let end = report.run.finished_at;
+    let hours: Vec<String> =
+        (0..n).rev().map(|h| format!("\"{}\"", (end - chrono::Duration::hours(h as i64)).format("%H"))).collect();
     for (name, p95, line) in &slow {
         let max = line.iter().fold(0f64, |a, b| a.max(*b)).max(*p95);
         let _ = writeln!(md, "```mermaid");
-        let _ = writeln!(md, "---\nconfig:\n  xyChart:\n    width: 900\n    height: 220\n---");
+        let _ = writeln!(
+            md,
+            "---\nconfig:\n  xyChart:\n    width: 900\n    height: 260\n  themeVariables:\n    xyChart:\n      plotColorPalette: \"{CHART_COLOR}\"\n---"
+        );
         let _ = writeln!(md, "xychart-beta");
-        let _ = writeln!(md, "    title \"{}: hourly median (p95 24h {})\"", mermaid_text(name), fmt_ms(*p95));
-        let _ = writeln!(md, "    x-axis [{}]", hours.join(", "));
+        let _ = writeln!(md, "    title \"{}: hourly median, p95 24h {}\"", mermaid_text(name), fmt_ms(*p95));
+        let _ = writeln!(md, "    x-axis \"hour (UTC)\" [{}]", hours.join(", "));
         let _ = writeln!(md, "    y-axis \"ms\" 0 --> {}", nice_ceiling(max * 1.1));
         let vals: Vec<String> = line.iter().map(|v| format!("{v:.0}")).collect();
         let _ = writeln!(md, "    line [{}]", vals.join(", "));
@@ -455,11 +460,17 @@ fn response_time_chart(md: &mut String, report: &Report) {
     if more > 0 {
         let _ = writeln!(
             md,
-            "_{more} faster monitor{} not charted; their p95 is in the table above._",
-            if more == 1 { "" } else { "s" }
+            "_{more} faster monitor{} not charted; {} p95 is in the table above._",
+            if more == 1 { "" } else { "s" },
+            if more == 1 { "its" } else { "their" }
         );
     }
 }
+
+/// A monitor is charted when its 24h p95 is at least this (ms).
+const SLOW_P95_MS: f64 = 100.0;
+/// The chart's line: GitHub's accent blue, legible on light and dark backgrounds.
+const CHART_COLOR: &str = "#1f6feb";
 
 /// A monitor name as Mermaid title text: no quotes or markup, bounded.
 fn mermaid_text(s: &str) -> String {
@@ -469,13 +480,17 @@ fn mermaid_text(s: &str) -> String {
         .collect()
 }
 
-/// The y-axis top: 1, 2 or 5 times a power of ten at or above `x`, so the ticks are round.
+/// The y-axis top: a round multiple (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8) of a power of ten at or above `x`, so the ticks are round.
 fn nice_ceiling(x: f64) -> f64 {
     if !x.is_finite() || x <= 1.0 {
         return 1.0;
     }
     let p = 10f64.powf(x.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * p).find(|v| *v >= x).unwrap_or(10.0 * p)
+    [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|v| *v >= x)
+        .unwrap_or(10.0 * p)
 }
 
 fn sev_icon(s: Severity) -> &'static str {

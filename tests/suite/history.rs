@@ -488,9 +488,10 @@ async fn runs_keep_history_and_rules_see_uptime() {
     h["p95_24h_ms"] = serde_json::json!(480.0);
     h["response_time_24h_ms"] = serde_json::json!(hours);
     let md = vaktpost::report::summary::render(&report, None, 500);
-    assert!(md.contains("```mermaid\nxychart-beta"), "{md}");
+    assert!(md.contains("```mermaid\n---\nconfig:") && md.contains("\nxychart-beta\n"), "{md}");
     assert!(md.contains("line [120, 120, 120, 120, "), "{md}");
-    assert!(md.contains("1. `host` (p95 480ms)"), "{md}");
+    // Each chart is titled with its monitor and p95: no legend below it.
+    assert!(md.contains("title \"host: hourly median, p95 24h 480ms\""), "{md}");
 
     let dry = tempfile::tempdir().unwrap();
     let mut dctx = ctx.clone();

@@ -130,7 +130,7 @@ fn redact_targets_in(text: &str, target: Option<&str>) -> String {
 pub(super) fn resolved_comment(rec: &AlertRecord, now: DateTime<Utc>) -> String {
     let took = event::human_span((now - rec.first_seen).num_seconds().max(0) as u64);
     format!(
-        "✅ Resolved after {took}: {} no longer holds for {}.\n\nFirst seen {}, last seen {}, resolved {}.",
+        "✅ Resolved after {took}: {} no longer holds for {}.\n\nIt was first seen {}, last seen {}, and resolved {}.",
         code(&rec.rule),
         code(&rec.monitor),
         rec.first_seen.format("%Y-%m-%d %H:%M UTC"),
