@@ -43,6 +43,7 @@ fn run_samples(monitors: usize, t: i64) -> Vec<Sample> {
                 e: u32::from(down),
                 ek: down.then(|| "timeout".to_string()),
                 em: down.then(|| format!("timed out after # ms on endpoint {}", m % 5)),
+                er: None,
                 mem: BTreeMap::new(),
                 lim: None,
                 kh: None,

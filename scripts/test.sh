@@ -67,4 +67,34 @@ if [ -z "${VAKTPOST_CHROMA:-}" ]; then
   VAKTPOST_CHROMA="$VENV/bin/chroma"
   export VAKTPOST_CHROMA
 fi
+# The job summary rendered as GitHub renders it (tests/suite/golden.rs): headless Chromium
+# with a colour emoji font, and Mermaid from npm, pinned, kept outside the clone.
+if [ -z "${VAKTPOST_CHROMIUM:-}" ]; then
+  if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+  VAKTPOST_CHROMIUM="$(command -v chromium || command -v chromium-browser)"
+  export VAKTPOST_CHROMIUM
+fi
+if ! fc-list 2>/dev/null | grep -qi "color emoji"; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-noto-color-emoji >/dev/null
+fi
+MERMAID_PIN="11.12.0"  # tests/suite/golden.rs MERMAID_PIN
+if [ -z "${VAKTPOST_MERMAID:-}" ]; then
+  MDIR="${VAKTPOST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vaktpost}/mermaid-$MERMAID_PIN"
+  VAKTPOST_MERMAID="$MDIR/node_modules/mermaid/dist/mermaid.min.js"
+  installed="$(node -p "require('$MDIR/node_modules/mermaid/package.json').version" 2>/dev/null || true)"
+  if [ "$installed" != "$MERMAID_PIN" ] || [ ! -f "$VAKTPOST_MERMAID" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+    fi
+    rm -rf "$MDIR"
+    mkdir -p "$MDIR"
+    npm install --prefix "$MDIR" --silent --no-audit --no-fund "mermaid@$MERMAID_PIN" >/dev/null
+  fi
+  export VAKTPOST_MERMAID
+fi
 exec cargo test --locked --no-fail-fast "$@"

@@ -25,6 +25,10 @@ pub struct RunContext {
     /// This machine's host name when it is a usable DNS name (the email channel's HELO
     /// and default sender); `None` in tests unless they set one.
     pub hostname: Option<String>,
+    /// The GitHub API's `x-ratelimit-remaining` and `x-ratelimit-limit` of the last answer
+    /// any GitHub request of this run got (`github::request` records them), for the
+    /// summary's footer.
+    pub github_rate: Arc<std::sync::Mutex<Option<(u64, u64)>>>,
 }
 
 impl RunContext {
@@ -38,17 +42,33 @@ impl RunContext {
             is_tty: std::io::stderr().is_terminal(),
             seed: random_seed(),
             hostname: local_hostname(),
+            github_rate: Default::default(),
         }
     }
 
     /// A context with the given variables and the real clock, for tests and embedding.
     pub fn with_env(env: BTreeMap<String, String>, cwd: PathBuf) -> Self {
-        RunContext { env, cwd, clock: Arc::new(Utc::now), sleep: tokio_sleep(), is_tty: false, seed: 0, hostname: None }
+        RunContext {
+            env,
+            cwd,
+            clock: Arc::new(Utc::now),
+            sleep: tokio_sleep(),
+            is_tty: false,
+            seed: 0,
+            hostname: None,
+            github_rate: Default::default(),
+        }
     }
 
     /// How retries of this run wait: its sleep and seed, with `deadline`.
     pub fn waiter(&self, deadline: Option<std::time::Instant>) -> crate::retry::Waiter {
         crate::retry::Waiter { sleep: self.sleep.clone(), deadline, seed: self.seed }
+    }
+
+    /// The GitHub API rate limit the last GitHub answer of this run reported, as
+    /// (remaining, limit).
+    pub fn github_rate(&self) -> Option<(u64, u64)> {
+        self.github_rate.lock().ok().and_then(|g| *g)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -50,17 +50,24 @@ pub fn octocrab(api_url: &str, token: &str) -> Result<octocrab::Octocrab, String
 pub struct Pace {
     pub waiter: Waiter,
     pub clock: Clock,
+    /// Where the rate limit of each answer is recorded (the run's
+    /// [`RunContext::github_rate`]).
+    pub rate: Arc<std::sync::Mutex<Option<(u64, u64)>>>,
 }
 
 impl Pace {
     /// The run's sleep, seed and clock, waiting no later than `deadline`.
     pub fn of(ctx: &RunContext, deadline: Instant) -> Pace {
-        Pace { waiter: ctx.waiter(Some(deadline.into_std())), clock: ctx.clock.clone() }
+        Pace { waiter: ctx.waiter(Some(deadline.into_std())), clock: ctx.clock.clone(), rate: ctx.github_rate.clone() }
     }
 
     /// Real sleeps and the real clock, until `deadline`: for code outside a run.
     pub fn real(deadline: Instant) -> Pace {
-        Pace { waiter: Waiter::real().until(deadline.into_std()), clock: Arc::new(chrono::Utc::now) }
+        Pace {
+            waiter: Waiter::real().until(deadline.into_std()),
+            clock: Arc::new(chrono::Utc::now),
+            rate: Default::default(),
+        }
     }
 }
 
@@ -106,6 +113,11 @@ pub async fn request(
             Ok(resp) => {
                 let status = resp.status();
                 let headers = resp.headers().clone();
+                if let Some(seen) = rate_limit_seen(&headers) {
+                    if let Ok(mut g) = pace.rate.lock() {
+                        *g = Some(seen);
+                    }
+                }
                 let text = octo.body_to_string(resp).await.unwrap_or_default();
                 Ok((status, headers, text))
             }
@@ -179,6 +191,12 @@ pub fn rate_limit_wait(status: StatusCode, h: &HeaderMap, body: &str, now: i64) 
         return Some(Duration::from_secs(60));
     }
     None
+}
+
+/// `x-ratelimit-remaining` and `x-ratelimit-limit` of an answer, when it has both.
+pub fn rate_limit_seen(h: &HeaderMap) -> Option<(u64, u64)> {
+    let num = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    Some((num("x-ratelimit-remaining")?, num("x-ratelimit-limit")?))
 }
 
 /// The `rel="next"` URL of a `Link` header.

@@ -141,10 +141,17 @@ pub async fn run(
     };
     let sharded = opts.selection.shard.is_some();
     let mut actions = Vec::new();
+    let mut changes = report::Changes::default();
     if sharded {
         notes.push("sharded run: alerts are reconciled and sent by `vaktpost merge`".into());
     } else if inconclusive.is_none() {
-        actions = alerts::run(&alert_run, &findings, &mut state).await.1;
+        let (recon, acts) = alerts::run(&alert_run, &findings, &mut state).await;
+        changes = changes_of(&recon);
+        actions = acts;
+    }
+    // A run that says nothing about the targets changes no status either.
+    if inconclusive.is_none() {
+        changes.status = status_changes(&base, &results);
     }
     // Report.
     let run = RunInfo {
@@ -159,9 +166,11 @@ pub async fn run(
         gate,
         inconclusive: None,
         merged_shards: Vec::new(),
+        github_rate_limit: None,
     };
     let mut report = Report::new(run, results, findings, notes);
     report.alerts = actions;
+    report.changes = changes;
     if let Some(why) = inconclusive {
         report.status = report::RunStatus::Inconclusive;
         report.run.inconclusive = Some(why);
@@ -176,6 +185,7 @@ pub async fn run(
             .alerts
             .extend(alerts::heartbeat::beat(ctx, config, &env.redactor, opts.dry_run, ok, alert_deadline).await);
     }
+    report.run.github_rate_limit = rate_limit(ctx);
     // Metrics: the report as series, sent to the configured endpoints (each shard under
     // its own grouping key); a failed send is a note. The file is written with the outputs.
     let push = metrics::Push {
@@ -225,11 +235,56 @@ pub async fn merge(
         deadline,
     };
     if report.status != report::RunStatus::Inconclusive {
-        report.alerts = alerts::run(&run, &report.findings, &mut state).await.1;
+        let (recon, acts) = alerts::run(&run, &report.findings, &mut state).await;
+        report.alerts = acts;
+        report.changes = report::Changes { status: status_changes(&base, &report.checks), ..changes_of(&recon) };
     }
     let ok = !opts.fail_on.trips(&report);
     report.alerts.extend(alerts::heartbeat::beat(ctx, &loaded.config, &redactor, opts.dry_run, ok, deadline).await);
+    report.run.github_rate_limit = rate_limit(ctx).or(report.run.github_rate_limit);
     Ok(Outcome { report, state, base, history: std::sync::Mutex::new(None), branch })
+}
+
+/// The alerts that opened, resolved, or started or stopped flapping in this run.
+fn changes_of(recon: &alerts::Reconciled) -> report::Changes {
+    let one = |e: &alerts::AlertEvent| report::ChangedAlert {
+        fingerprint: e.fingerprint.clone(),
+        monitor: e.monitor.clone(),
+        severity: e.severity,
+        message: e.message.clone(),
+        lasted: e.duration_text(),
+        issue_url: e.issue_url.clone(),
+    };
+    let of = |k: alerts::EventKind| recon.notices.iter().filter(|e| e.kind == k).map(one).collect();
+    report::Changes {
+        opened: recon.opened.iter().map(one).collect(),
+        resolved: recon.resolved.iter().map(one).collect(),
+        flapping: of(alerts::EventKind::Flapping),
+        settled: of(alerts::EventKind::Settled),
+        status: Vec::new(),
+    }
+}
+
+/// Monitors checked this run whose status differs from their previous check's (in the
+/// state as it was loaded). A first check, and a skipped monitor, change nothing.
+fn status_changes(base: &state::State, checks: &[checks::CheckResult]) -> Vec<report::StatusChange> {
+    checks
+        .iter()
+        .filter(|c| c.status != checks::Status::Skipped)
+        .filter_map(|c| {
+            let before = base.monitors.get(&c.name)?.last_status;
+            (before != c.status && before != checks::Status::Skipped).then(|| report::StatusChange {
+                monitor: c.name.clone(),
+                from: before,
+                to: c.status,
+            })
+        })
+        .collect()
+}
+
+/// The GitHub API rate limit the run's last GitHub answer reported.
+fn rate_limit(ctx: &RunContext) -> Option<report::RateLimit> {
+    ctx.github_rate().map(|(remaining, limit)| report::RateLimit { remaining, limit })
 }
 
 /// `vaktpost test-alert`: per channel, what happened or why it failed.
@@ -287,10 +342,14 @@ pub fn write_outputs(
     };
     // The metrics file, before the report, so a failure to write it is in the report.
     let metrics_file = opts.metrics_path.as_deref().map(|p| metrics::write_file(p, &outcome.report));
-    // Write: the report with the saves' and the metrics file's notes, the summary, the step outputs.
-    let patched = (!notes.is_empty() || metrics_file.is_some()).then(|| {
+    // Write: the report with the saves' and the metrics file's notes, the summary, the step
+    // outputs. The data branch's push is GitHub's last answer of a run: its rate limit is
+    // the one the footer shows.
+    let rate = rate_limit(ctx).or(outcome.report.run.github_rate_limit);
+    let patched = (!notes.is_empty() || metrics_file.is_some() || rate != outcome.report.run.github_rate_limit).then(|| {
         let mut r = outcome.report.clone();
         r.notes.extend(notes);
+        r.run.github_rate_limit = rate;
         if let Some(f) = metrics_file {
             if !f.ok {
                 r.notes.push(metrics::note(&f));

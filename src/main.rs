@@ -412,6 +412,10 @@ fn finish(
 const INIT_CONFIG: &str = include_str!("../config/init/vaktpost.yml");
 const INIT_WORKFLOW: &str = include_str!("../config/init/workflow.yml");
 
+/// What `init` says about the schedule's cost (upptime/upptime#692: a `*/5` monitor on a
+/// private repository overran the free minutes).
+const INIT_COST_NOTE: &str = "cost: the workflow runs every 5 minutes, 288 jobs a day; on a private repository each job is billed at least 1 minute (about 8,600 minutes a month, over the 2,000 free minutes of GitHub Free). Cheaper: a longer cron interval (*/15 is 96 jobs a day), or heavy monitors on a slower `interval:` in vaktpost.yml. Public repositories are not billed.";
+
 /// `vaktpost init`: starter files; refuses to overwrite anything.
 fn init(ctx: &RunContext) -> Result<u8> {
     let files = [(ctx.path("vaktpost.yml"), INIT_CONFIG), (ctx.path(".github/workflows/vaktpost.yml"), INIT_WORKFLOW)];
@@ -431,5 +435,6 @@ fn init(ctx: &RunContext) -> Result<u8> {
         println!("wrote {}", path.display());
     }
     println!("next: edit the URLs in vaktpost.yml, run `vaktpost validate`, then commit both files");
+    println!("{INIT_COST_NOTE}");
     Ok(EXIT_OK)
 }

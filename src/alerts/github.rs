@@ -486,6 +486,7 @@ mod tests {
             issue_message: issue.map(|_| message.to_string()),
             last_reminded_at: None,
             flapping: false,
+            values: Default::default(),
         }
     }
 

@@ -55,9 +55,12 @@ pub fn plan(
                 let severity_changed = rec.severity != f.severity && !f.carried_over;
                 rec.severity = f.severity;
                 rec.message = f.message.clone();
+                if !f.carried_over {
+                    rec.values = f.values.clone();
+                }
                 if severity_changed && !suppressed(&f.monitor) {
                     let rec = rec.clone();
-                    out.changes.push(event(EventKind::Changed, fp, Some(&rec), now, run));
+                    out.changes.push(event(EventKind::Changed, fp, Some(&rec), Some(f), now, run));
                 }
                 // A flapping episode starting or settling on an open alert: one notice each.
                 if f.flapping != rec.flapping && !f.carried_over {
@@ -65,7 +68,7 @@ pub fn plan(
                     let kind = if f.flapping { EventKind::Flapping } else { EventKind::Settled };
                     let rec = rec.clone();
                     if !suppressed(&f.monitor) {
-                        out.notices.push(event(kind, fp, Some(&rec), now, run));
+                        out.notices.push(event(kind, fp, Some(&rec), Some(f), now, run));
                     }
                 }
             }
@@ -87,9 +90,10 @@ pub fn plan(
                         issue_message: None,
                         last_reminded_at: None,
                         flapping: f.flapping,
+                        values: f.values.clone(),
                     },
                 );
-                out.opened.push(event(EventKind::Opened, fp, state.alerts.get(*fp), now, run));
+                out.opened.push(event(EventKind::Opened, fp, state.alerts.get(*fp), Some(f), now, run));
             }
         }
     }
@@ -106,7 +110,7 @@ pub fn plan(
             continue;
         }
         if let Some(rec) = state.alerts.remove(&fp) {
-            let mut ev = event(EventKind::Resolved, &fp, Some(&rec), now, run);
+            let mut ev = event(EventKind::Resolved, &fp, Some(&rec), None, now, run);
             ev.resolved_at = Some(now);
             out.resolved.push((ev, rec));
         }
@@ -118,6 +122,7 @@ pub(super) fn event(
     kind: EventKind,
     fp: &str,
     rec: Option<&AlertRecord>,
+    finding: Option<&Finding>,
     now: DateTime<Utc>,
     run: &AlertRun<'_>,
 ) -> AlertEvent {
@@ -125,7 +130,10 @@ pub(super) fn event(
         Some(r) => (r.monitor.clone(), r.rule.clone(), r.severity, r.message.clone(), r.first_seen),
         None => (String::new(), String::new(), Severity::Low, String::new(), now),
     };
-    let details = run.checks.iter().find(|c| c.name == monitor).map(details_of).unwrap_or_default();
+    let check = run.checks.iter().find(|c| c.name == monitor);
+    let none = BTreeMap::new();
+    let values = finding.map(|f| &f.values).unwrap_or(&none);
+    let details = if check.is_some() || !values.is_empty() { details_for(check, values) } else { Vec::new() };
     AlertEvent {
         kind,
         fingerprint: fp.to_string(),
@@ -140,19 +148,50 @@ pub(super) fn event(
     }
 }
 
-/// Key facts of a result as text pairs (error, status code, timings, extracted values).
-pub fn details_of(c: &CheckResult) -> Vec<(String, String)> {
-    let mut d = vec![("status".to_string(), c.status.as_str().to_string())];
+/// Other metrics an alert shows after the rule's own values, the error and the target.
+pub const OTHER_METRICS: usize = 4;
+/// Longest metric value an alert shows; a longer one is left out, never cut.
+const MAX_METRIC_CHARS: usize = 80;
+/// Metrics that say most about a result, shown first among the others when present.
+const TELLING: &[&str] = &["status_code", "response_time_ms", "percent", "error_rate", "p95_ms", "days_left"];
+
+/// What an alert says about its finding, most telling first: the values of the variables
+/// the rule fired on (`percent: 93`), the error, the status and the target, then at most
+/// [`OTHER_METRICS`] other metrics. Values are whole or left out.
+pub fn details_for(c: Option<&CheckResult>, values: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut d: Vec<(String, String)> = values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let Some(c) = c else { return d };
     if let Some(e) = &c.error {
         d.push(("error".into(), format!("[{}] {}", e.kind.as_str(), e.message)));
     }
-    for (k, v) in c.metrics.iter().take(12) {
+    d.push(("status".into(), c.status.as_str().to_string()));
+    if !c.target.is_empty() {
+        d.push(("target".into(), c.target.clone()));
+    }
+    let shown = |k: &str, d: &[(String, String)]| d.iter().any(|(x, _)| x == k);
+    let telling = TELLING.iter().filter_map(|k| c.metrics.get_key_value(*k));
+    let rest = c.metrics.iter().filter(|(k, _)| !TELLING.contains(&k.as_str()));
+    let mut others = 0;
+    for (k, v) in telling.chain(rest) {
+        if others == OTHER_METRICS {
+            break;
+        }
+        if v.is_object() || shown(k, &d) {
+            continue;
+        }
         let text = crate::rules::format_value(v);
-        if text.len() <= 120 {
+        if text.chars().count() <= MAX_METRIC_CHARS {
             d.push((k.clone(), text));
+            others += 1;
         }
     }
     d
+}
+
+/// Key facts of a result as text pairs (error, status, target, a few metrics), for an
+/// alert without a rule's values.
+pub fn details_of(c: &CheckResult) -> Vec<(String, String)> {
+    details_for(Some(c), &BTreeMap::new())
 }
 
 #[cfg(test)]
@@ -175,6 +214,7 @@ mod tests {
             carried_over: false,
             category: None,
             flapping: false,
+            values: Default::default(),
         }
     }
 

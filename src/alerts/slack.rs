@@ -20,6 +20,10 @@ pub const MAX_BLOCKS: usize = 50;
 pub const MAX_SECTION_CHARS: usize = 3000;
 pub const MAX_HEADER_CHARS: usize = 150;
 pub const MAX_TEXT_CHARS: usize = 4000;
+/// Details listed per event, and the longest detail value and error shown in one.
+const MAX_DETAILS: usize = 16;
+const MAX_DETAIL: usize = 200;
+const MAX_ERROR_DETAIL: usize = 1000;
 /// The fallback text's first line (a one-event headline carries the monitor and message).
 const MAX_FALLBACK_HEADLINE: usize = 300;
 
@@ -329,14 +333,25 @@ fn section(e: &AlertEvent) -> Value {
     if e.kind == EventKind::Test {
         t.push_str("\n_vaktpost test alert, no action needed_");
     }
-    for (k, v) in e.details.iter().take(8) {
+    // The details whole, the rule's values first (see `plan::details_for`): a value that
+    // does not fit is left out and counted, never cut in half.
+    let mut left_out = 0;
+    for (k, v) in e.details.iter().take(MAX_DETAILS) {
+        let max = if k == "error" { MAX_ERROR_DETAIL } else { MAX_DETAIL };
+        let v = one_line(v);
+        let escaped = escape(&v);
+        if escaped.chars().count() > max && k != "error" {
+            left_out += 1;
+            continue;
+        }
         t.push_str("\n• ");
         push_escaped(&mut t, &one_line(k), 40);
         t.push_str(": ");
-        push_escaped(&mut t, &one_line(v), 120);
+        push_escaped(&mut t, &v, max);
     }
-    if e.details.len() > 8 {
-        t.push_str(&format!("\n• …and {} more details", e.details.len() - 8));
+    left_out += e.details.len().saturating_sub(MAX_DETAILS);
+    if left_out > 0 {
+        t.push_str(&format!("\n• …{left_out} more in the issue and the JSON report"));
     }
     if let Some(l) = e.issue_url.as_deref().filter(|u| u.len() <= 500).and_then(|u| link(u, "GitHub issue")) {
         t.push('\n');

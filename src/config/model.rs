@@ -326,7 +326,6 @@ pub struct OtlpConfig {
     pub headers: BTreeMap<String, Secret>,
 }
 
-
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {

@@ -1,4 +1,5 @@
-//! The console table: one line per monitor, aligned, then findings. Plain text so it
+//! The console: the state and what changed in its first two lines (as the job summary),
+//! then one line per monitor, aligned, then findings and the counts. Plain text so it
 //! reads the same in a terminal and in a CI log; every field goes through
 //! [`untrusted::console`], so nothing a target sends can start a workflow command.
 
@@ -13,6 +14,10 @@ const MAX_DETAILS: usize = 2000;
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
+    // Line 1: the state; line 2: what changed (the job summary's first two lines).
+    let (icon, headline) = super::summary::headline(report);
+    let _ = writeln!(out, "{icon} {}", untrusted::console(&headline, MAX_DETAILS));
+    let _ = writeln!(out, "{}\n", untrusted::console(&super::summary::changed_line(report), MAX_DETAILS));
     let w = report.checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(7).clamp(7, 40);
     let _ = writeln!(out, "{:<w$}  {:<11}  {:<8}  {:<28}  DETAILS", "MONITOR", "TYPE", "STATUS", "METRIC");
     for c in &report.checks {

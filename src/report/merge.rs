@@ -43,6 +43,9 @@ pub fn merge_reports(reports: Vec<Report>) -> Result<Report, MergeError> {
             match out.top_errors.iter_mut().find(|x| x.fingerprint == g.fingerprint) {
                 Some(x) => {
                     x.count += g.count;
+                    if g.last_seen >= x.last_seen && g.latest.is_some() {
+                        x.latest = g.latest.clone();
+                    }
                     x.first_seen = x.first_seen.min(g.first_seen);
                     x.last_seen = x.last_seen.max(g.last_seen);
                     x.monitors.extend(g.monitors);

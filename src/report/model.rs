@@ -38,6 +38,10 @@ pub struct Report {
     /// Where the run's metrics went (`metrics:`, `--metrics`), one entry per output.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics_outputs: Vec<MetricsOutput>,
+    /// What is different from the previous run: alerts that opened, resolved, or started
+    /// or stopped flapping, and monitors whose status changed.
+    #[serde(default)]
+    pub changes: Changes,
 }
 
 /// One metrics output of the run: the file, the Pushgateway, remote write or OTLP.
@@ -53,6 +57,63 @@ pub struct MetricsOutput {
     /// Why it failed (secrets redacted); the next run writes or sends again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The difference from the previous run, what a reader wants first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Changes {
+    /// Alerts that opened this run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opened: Vec<ChangedAlert>,
+    /// Alerts that resolved this run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<ChangedAlert>,
+    /// Open alerts whose monitor started flapping this run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flapping: Vec<ChangedAlert>,
+    /// Open alerts whose flapping episode settled this run (the problem goes on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settled: Vec<ChangedAlert>,
+    /// Monitors whose status differs from the one their previous check had.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<StatusChange>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        *self == Changes::default()
+    }
+}
+
+/// One alert in [`Changes`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangedAlert {
+    pub fingerprint: String,
+    pub monitor: String,
+    pub severity: Severity,
+    pub message: String,
+    /// How long it lasted (resolved alerts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lasted: Option<String>,
+    /// The GitHub issue tracking it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_url: Option<String>,
+}
+
+/// A monitor whose status changed since its previous check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatusChange {
+    pub monitor: String,
+    pub from: Status,
+    pub to: Status,
+}
+
+/// What a run saw of the GitHub API's rate limit (`x-ratelimit-remaining` and
+/// `x-ratelimit-limit` of its last answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RateLimit {
+    pub remaining: u64,
+    pub limit: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -83,6 +144,10 @@ pub struct RunInfo {
     /// For a merged report: the shards it was made from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_shards: Vec<String>,
+    /// The GitHub API rate limit after this run's last request to it (absent when the run
+    /// made none): how much of the hour's budget is left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_rate_limit: Option<RateLimit>,
 }
 
 /// The run as a whole.
@@ -205,6 +270,7 @@ impl Report {
             top_errors: Vec::new(),
             notes,
             metrics_outputs: Vec::new(),
+            changes: Changes::default(),
         }
     }
 

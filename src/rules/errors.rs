@@ -31,6 +31,7 @@ pub fn finding(rule: &Rule, monitor: &str, error: &str, rs: &mut RuleState, now:
         carried_over: false,
         category: Some(RULE_ERROR.to_string()),
         flapping: false,
+        values: Default::default(),
     };
     rs.failing = 0;
     rs.passing = 0;

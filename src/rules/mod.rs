@@ -26,6 +26,8 @@ pub struct Rule {
     pub condition: String,
     program: Program,
     vars: Vec<String>,
+    /// The variables the message's `{placeholders}` name.
+    message_vars: Vec<String>,
     pub message: String,
     pub severity: Severity,
     escalate: Vec<(Program, Vec<String>, Severity)>,
@@ -53,6 +55,10 @@ pub struct Finding {
     /// The monitor is flapping: this availability finding is held open for the episode.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub flapping: bool,
+    /// The values of the variables the rule's condition and message name (`percent: 93`),
+    /// as text: what alerts lead with. Absent for findings that were not a rule holding.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
 }
 
 /// The category of a rule's findings: rules named `security_*` report security events.
@@ -320,12 +326,14 @@ pub fn build(cfg: &[RuleConfig]) -> Result<Vec<Rule>, Vec<(String, String)>> {
             }
         };
         let vars = vars_of(&program);
+        let message = r.message.clone().unwrap_or_else(|| format!("{{name}}: {}", r.name));
         out.push(Rule {
+            message_vars: placeholders(&message),
             name: r.name.clone(),
             condition: cond.clone(),
             program,
             vars,
-            message: r.message.clone().unwrap_or_else(|| format!("{{name}}: {}", r.name)),
+            message,
             severity: r.severity.unwrap_or(Severity::Medium),
             escalate,
             monitors,
@@ -565,6 +573,59 @@ impl Rule {
     pub fn render(&self, values: &BTreeMap<String, serde_json::Value>) -> String {
         render_message(&self.message, values)
     }
+
+    /// The values of the variables this rule's condition and message name, as text: the
+    /// numbers it fired on (`percent: 93`, `max_memory_percent: 90`). Left out: what every
+    /// alert shows anyway (the monitor's name, type, status), maps, and values longer than
+    /// [`MAX_VALUE_CHARS`] — a value is shown whole or not at all.
+    pub fn values(&self, values: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
+        const SHOWN_ANYWAY: &[&str] = &["name", "type", "status", "up", "labels"];
+        self.vars
+            .iter()
+            .chain(&self.message_vars)
+            .filter(|k| !SHOWN_ANYWAY.contains(&k.as_str()))
+            .filter_map(|k| {
+                let v = values.get(k).or_else(|| dotted(values, k))?;
+                if v.is_object() {
+                    return None;
+                }
+                let text = format_value(v);
+                (text.chars().count() <= MAX_VALUE_CHARS).then(|| (k.clone(), text))
+            })
+            .take(MAX_VALUES)
+            .collect()
+    }
+}
+
+/// Longest variable value a finding carries, in characters.
+pub const MAX_VALUE_CHARS: usize = 120;
+/// Most variable values a finding carries.
+pub const MAX_VALUES: usize = 8;
+
+/// `records.docs` read through its map (`records` → `docs`).
+fn dotted<'a>(values: &'a BTreeMap<String, serde_json::Value>, key: &str) -> Option<&'a serde_json::Value> {
+    let (head, tail) = key.split_once('.')?;
+    values.get(head)?.get(tail)
+}
+
+/// The `{name}` placeholders of a message template, in order, each once.
+pub fn placeholders(template: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = template;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i + 1..];
+        match after.find('}') {
+            Some(j) if j > 0 && after[..j].chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') => {
+                let key = after[..j].to_string();
+                if !out.contains(&key) {
+                    out.push(key);
+                }
+                rest = &after[j + 1..];
+            }
+            _ => rest = after,
+        }
+    }
+    out
 }
 
 /// `{name}`-style placeholders; unknown ones stay as written.

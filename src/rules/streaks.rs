@@ -138,6 +138,7 @@ pub fn evaluate_until<S: StreakStore + ?Sized>(
                         carried_over: false,
                         category: None,
                         flapping: true,
+                        values: BTreeMap::new(),
                     };
                     rs.finding = Some(f.clone());
                     mine.push(f);
@@ -173,6 +174,7 @@ pub fn evaluate_until<S: StreakStore + ?Sized>(
                             carried_over: false,
                             category: category_of(&rule.name),
                             flapping: false,
+                            values: rule.values(&vars),
                         };
                         rs.finding = Some(f.clone());
                         mine.push(f);

@@ -345,8 +345,12 @@ impl Tail {
 pub struct ErrorGroup {
     pub fingerprint: String,
     pub kind: String,
-    /// The message with numbers, ids, addresses and timestamps folded.
+    /// The message with numbers, ids, addresses and timestamps folded: the group's key.
     pub message: String,
+    /// The latest real message of the group, redacted, at most 300 characters: what a
+    /// person reads. Absent in groups saved before vaktpost kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<String>,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     /// Failed checks in this group since it was first seen.
@@ -454,12 +458,18 @@ impl History {
                 fingerprint: fp,
                 kind: kind.clone(),
                 message: msg.clone(),
+                latest: None,
                 first_seen: at,
                 last_seen: at,
                 count: 0,
                 monitors: BTreeSet::new(),
             });
             g.count += 1;
+            if at >= g.last_seen || g.latest.is_none() {
+                if let Some(real) = &s.er {
+                    g.latest = Some(real.clone());
+                }
+            }
             g.first_seen = g.first_seen.min(at);
             g.last_seen = g.last_seen.max(at);
             g.monitors.insert(s.m.clone());
@@ -577,5 +587,49 @@ mod tests {
         assert_eq!(weight_cap(&[300_000; 10]), 600_000);
         assert_eq!(weight_cap(&[]), 3_600_000);
         assert_eq!(weight_cap(&[1_000]), 60_000);
+    }
+}
+
+#[cfg(test)]
+mod error_groups {
+    use super::*;
+
+    fn failed(t: i64, real: Option<&str>) -> Sample {
+        Sample {
+            m: "api".into(),
+            t,
+            s: Status::Down,
+            rt: None,
+            n: 1,
+            e: 1,
+            ek: Some("http_status".into()),
+            em: Some(crate::errgroup::normalize("HTTP 503 Service Unavailable, expected 200")),
+            er: real.map(str::to_string),
+            mem: BTreeMap::new(),
+            lim: None,
+            kh: None,
+            km: None,
+        }
+    }
+
+    // Regression: "Top errors" showed the normaliser's key (`HTTP # Service Unavailable,
+    // expected #`) instead of an error a person could read.
+    #[test]
+    fn a_group_keeps_its_latest_real_message_and_the_fingerprint_as_its_key() {
+        let mut h = History::default();
+        h.add(&[failed(1_000, Some("HTTP 502 Bad Gateway, expected 200"))]);
+        h.add(&[failed(3_000, Some("HTTP 503 Service Unavailable, expected 200")), failed(2_000, None)]);
+        let g = h.errors.values().next().unwrap();
+        assert_eq!(g.message, "HTTP # Service Unavailable, expected #");
+        assert_eq!(g.latest.as_deref(), Some("HTTP 503 Service Unavailable, expected 200"));
+        assert_eq!(g.count, 3);
+    }
+
+    #[test]
+    fn an_errors_file_saved_before_the_latest_message_loads() {
+        let old = r#"{"abc":{"fingerprint":"abc","kind":"timeout","message":"timed out after #ms","first_seen":"2026-03-01T00:00:00Z","last_seen":"2026-03-02T00:00:00Z","count":4,"monitors":["api"]}}"#;
+        let groups: BTreeMap<String, ErrorGroup> = serde_json::from_str(old).unwrap();
+        assert_eq!(groups["abc"].latest, None);
+        assert_eq!(serde_json::to_string(&groups).unwrap(), old, "saved back unchanged");
     }
 }

@@ -369,6 +369,7 @@ mod tests {
             e: u32::from(st == Status::Down),
             ek: None,
             em: None,
+            er: None,
             mem: BTreeMap::new(),
             lim: None,
             kh: None,

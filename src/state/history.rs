@@ -80,6 +80,10 @@ pub struct Sample {
     pub ek: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub em: Option<String>,
+    /// The error message as the check wrote it (already redacted), at most
+    /// [`MAX_REAL_MESSAGE`] characters: what "Top errors" shows of a group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub er: Option<String>,
     /// Memory series by name (bytes, or percent for app endpoints that report only that).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mem: BTreeMap<String, f64>,
@@ -103,6 +107,9 @@ impl Sample {
         DateTime::from_timestamp_millis(self.t).unwrap_or_default()
     }
 }
+
+/// Longest real error message a sample and an error group keep, in characters.
+pub const MAX_REAL_MESSAGE: usize = 300;
 
 /// The message in its grouping form (see [`crate::errgroup::normalize`]).
 pub fn normalize_message(msg: &str) -> String {
@@ -147,6 +154,7 @@ pub fn samples_from(results: &[CheckResult]) -> Vec<Sample> {
                 e: if down { e.max(1) } else { e },
                 ek: r.error.as_ref().map(|x| x.kind.as_str().to_string()),
                 em: r.error.as_ref().map(|x| normalize_message(&x.message)),
+                er: r.error.as_ref().map(|x| crate::untrusted::bound(&x.message, MAX_REAL_MESSAGE)),
                 mem,
                 lim: r.metric_f64("memory_limit"),
                 kh: r.metric_f64("keyspace_hits_delta").map(|v| v as u64),
@@ -757,6 +765,7 @@ mod tests {
             e: u32::from(s == Status::Down),
             ek: None,
             em: None,
+            er: None,
             mem: BTreeMap::new(),
             lim: None,
             kh: None,

@@ -67,6 +67,10 @@ pub struct AlertRecord {
     /// The alert is held open by a flapping episode.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub flapping: bool,
+    /// The values of the variables its rule fired on, as the last run saw them
+    /// (`Finding::values`): what its issue leads with.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub values: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

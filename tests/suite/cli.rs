@@ -504,7 +504,8 @@ fn github_actions_outputs_summary_and_annotations() {
     // Summary appended, not overwritten.
     let md = std::fs::read_to_string(&sum).unwrap();
     assert!(md.starts_with("previous step\n"));
-    assert!(md.contains("## 🔴 vaktpost: 1 of 4 monitors down"), "{md}");
+    // The headline is the worst open problem, the next line what changed.
+    assert!(md.contains("## 🔴 vaktpost: 2 open problems: Endpoint broken is down (and 1 more)\n"), "{md}");
     assert!(md.contains("| 🔴 | broken | http | down |"), "{md}");
     assert!(md.contains("`memory_status/high_memory` Memory usage is 93%"), "{md}");
     assert!(md.contains("https://github.com/acme/shop/actions/runs/42"), "{md}");

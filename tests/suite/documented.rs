@@ -265,7 +265,7 @@ fn report_title_and_max_summary_rows_cap_the_table_failing_first() {
     let o = d.run(&["run", "--summary", "summary.md", "--fail-on", "never"], &[]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let md = d.read("summary.md");
-    assert!(md.starts_with("## 🔴 Nightly prod: 2 of 5 monitors down"), "{md}");
+    assert!(md.starts_with("## 🔴 Nightly prod: 2 open problems: Endpoint x_fail is down (and 1 more)"), "{md}");
     let table = md.split("### Monitors").nth(1).unwrap();
     let rows: Vec<&str> = table
         .split("\n\n")

@@ -36,6 +36,7 @@ fn sample(m: &str, ms: i64, s: Status, rt: f64) -> Sample {
         e: u32::from(down),
         ek: down.then(|| "timeout".to_string()),
         em: down.then(|| "timed out after #ms".to_string()),
+        er: down.then(|| "timed out after 5003ms".to_string()),
         mem: BTreeMap::new(),
         lim: None,
         kh: None,
@@ -487,9 +488,10 @@ async fn runs_keep_history_and_rules_see_uptime() {
     h["p95_24h_ms"] = serde_json::json!(480.0);
     h["response_time_24h_ms"] = serde_json::json!(hours);
     let md = vaktpost::report::summary::render(&report, None, 500);
-    assert!(md.contains("```mermaid\nxychart-beta"), "{md}");
+    assert!(md.contains("```mermaid\n---\nconfig:") && md.contains("\nxychart-beta\n"), "{md}");
     assert!(md.contains("line [120, 120, 120, 120, "), "{md}");
-    assert!(md.contains("1. `host` (p95 480ms)"), "{md}");
+    // Each chart is titled with its monitor and p95: no legend below it.
+    assert!(md.contains("title \"host: hourly median, p95 24h 480ms\""), "{md}");
 
     let dry = tempfile::tempdir().unwrap();
     let mut dctx = ctx.clone();

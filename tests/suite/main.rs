@@ -26,6 +26,7 @@ mod docs;
 mod documented;
 mod github_branch;
 mod github_retry;
+mod golden;
 mod history;
 mod http_check;
 mod layering;

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -147,13 +147,49 @@ fn merge_combines_shards_and_alerts_once() {
 #[test]
 fn init_writes_valid_starters_and_never_overwrites() {
     let d = Dir::new();
-    let o = d.run(&["init"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o_first = d.run(&["init"]);
+    assert_eq!(o_first.status.code(), Some(0), "{}", text(&o_first));
     let o = d.run(&["validate"]);
     assert_eq!(o.status.code(), Some(0), "generated config validates: {}", text(&o));
     let wf = std::fs::read_to_string(d.path(".github/workflows/vaktpost.yml")).unwrap();
     let parsed: yaml_serde::Value = yaml_serde::from_str(&wf).unwrap();
     assert!(parsed["jobs"]["monitor"]["steps"].as_sequence().unwrap().len() >= 3);
+    // Regression: init wrote actions by tag (`actions/checkout@v4`, zizmor's
+    // `unpinned-uses`) where the shipped examples pin by commit SHA. Every third-party
+    // action is pinned exactly as examples/scheduled-monitor.yml pins it.
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scheduled-monitor.yml")).unwrap();
+    let uses = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("uses: "))
+            .map(|u| u.split_whitespace().next().unwrap().to_string())
+            .collect()
+    };
+    let (ours, theirs) = (uses(&wf), uses(&example));
+    assert!(ours.len() >= 4, "{ours:?}");
+    for u in &ours {
+        let (action, pin) = u.split_once('@').unwrap();
+        if action == "vaktpost/vaktpost" {
+            assert_eq!(pin, "v0", "{u}");
+            continue;
+        }
+        assert!(pin.len() == 40 && pin.chars().all(|c| c.is_ascii_hexdigit()), "{u} is not pinned by commit SHA");
+        assert!(theirs.contains(u), "{u} is not pinned as examples/scheduled-monitor.yml pins it: {theirs:?}");
+    }
+    // Findings keep a frequent schedule's job green (no mail per failing run), as the example.
+    let check = parsed["jobs"]["monitor"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["uses"].as_str() == Some("vaktpost/vaktpost@v0"))
+        .unwrap();
+    assert_eq!(check["with"]["fail_on"].as_str(), Some("never"));
+    // The cost of the schedule is said where the user sees it.
+    let said = text(&o_first);
+    assert!(
+        said.contains("288 jobs a day") && said.contains("2,000 free minutes") && said.contains("interval:"),
+        "{said}"
+    );
     d.write("vaktpost.yml", "# mine\n");
     let o = d.run(&["init"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

@@ -28,7 +28,10 @@ pub(super) fn title(rec: &AlertRecord) -> String {
 /// Longest finding message in an issue body or comment.
 pub(super) const MAX_ISSUE_MESSAGE: usize = 2000;
 
-/// The issue body: what failed, since when, key metrics, the run link, the marker.
+/// The issue body: the state in its first line (what holds, on which monitor, since
+/// when), what changed in its second (the rule that opened it, when it was last seen),
+/// then the details — the values the rule fired on first, the error and the target, a few
+/// other metrics — the run link and the marker.
 pub fn issue_body(fp: &str, rec: &AlertRecord, run: &AlertRun<'_>, redact_targets: bool) -> String {
     let check = run.checks.iter().find(|c| c.name == rec.monitor);
     let scrub = |s: &str| {
@@ -41,38 +44,40 @@ pub fn issue_body(fp: &str, rec: &AlertRecord, run: &AlertRun<'_>, redact_target
     };
     let mut b = String::new();
     b.push_str(&format!(
-        "**{}** · severity **{}** · rule {}\n\n",
+        "{} **{}** — {} failing since {}\n\n",
+        severity_icon(rec.severity),
         untrusted::markdown(&scrub(&rec.message), MAX_ISSUE_MESSAGE),
+        code(&rec.monitor),
+        rec.first_seen.format("%Y-%m-%d %H:%M UTC")
+    ));
+    b.push_str(&format!(
+        "Opened by rule {} at severity **{}** · last seen {}\n\n",
+        code(&rec.rule),
         rec.severity.as_str(),
-        code(&rec.rule)
+        rec.last_seen.format("%Y-%m-%d %H:%M UTC")
     ));
     b.push_str("| | |\n|---|---|\n");
+    let details = crate::alerts::plan::details_for(check, &rec.values);
+    for (k, v) in &details {
+        match k.as_str() {
+            "error" => {
+                let e = check.and_then(|c| c.error.as_ref());
+                let kind = e.map(|e| code_cell(e.kind.as_str())).unwrap_or_default();
+                let text = e.map(|e| e.message.as_str()).unwrap_or(v);
+                b.push_str(&format!("| Error | {kind} {} |\n", cell(&scrub(text))));
+            }
+            "status" => {
+                let emoji = check.map(|c| c.status.emoji()).unwrap_or_default();
+                b.push_str(&format!("| Status | {emoji} {} |\n", cell(v)));
+            }
+            "target" if redact_targets => {}
+            "target" => b.push_str(&format!("| Target | {} |\n", cell(v))),
+            _ => b.push_str(&format!("| {} | {} |\n", code_cell(k), cell(&scrub(v)))),
+        }
+    }
     b.push_str(&format!("| Monitor | {} |\n", code_cell(&rec.monitor)));
     if let Some(c) = check {
         b.push_str(&format!("| Type | {} |\n", cell(&c.kind)));
-        if !redact_targets {
-            b.push_str(&format!("| Target | {} |\n", cell(&c.target)));
-        }
-        b.push_str(&format!("| Status | {} {} |\n", c.status.emoji(), c.status.as_str()));
-        if let Some(e) = &c.error {
-            b.push_str(&format!("| Error | {} {} |\n", code_cell(e.kind.as_str()), cell(&scrub(&e.message))));
-        }
-    }
-    b.push_str(&format!("| Since | {} |\n", rec.first_seen.format("%Y-%m-%d %H:%M UTC")));
-    b.push_str(&format!("| Last seen | {} |\n", rec.last_seen.format("%Y-%m-%d %H:%M UTC")));
-    if let Some(c) = check {
-        let metrics: Vec<String> = c
-            .metrics
-            .iter()
-            .filter_map(|(k, v)| {
-                let t = crate::rules::format_value(v);
-                (t.len() <= 80).then(|| format!("{} {}", code(k), cell(&scrub(&t))))
-            })
-            .take(20)
-            .collect();
-        if !metrics.is_empty() {
-            b.push_str(&format!("\n**Metrics:** {}\n", metrics.join(" · ")));
-        }
     }
     if let Some(u) = run.ctx.run_url() {
         b.push_str(&format!("\n[Workflow run]({u})\n"));
@@ -120,11 +125,16 @@ fn redact_targets_in(text: &str, target: Option<&str>) -> String {
     s
 }
 
+/// The comment that closes an issue: the state (resolved, after how long) first, then
+/// what no longer holds, then the times.
 pub(super) fn resolved_comment(rec: &AlertRecord, now: DateTime<Utc>) -> String {
     let took = event::human_span((now - rec.first_seen).num_seconds().max(0) as u64);
     format!(
-        "✅ Resolved after {took} (first seen {}, last seen {}).",
+        "✅ Resolved after {took}: {} no longer holds for {}.\n\nIt was first seen {}, last seen {}, and resolved {}.",
+        code(&rec.rule),
+        code(&rec.monitor),
         rec.first_seen.format("%Y-%m-%d %H:%M UTC"),
-        rec.last_seen.format("%Y-%m-%d %H:%M UTC")
+        rec.last_seen.format("%Y-%m-%d %H:%M UTC"),
+        now.format("%Y-%m-%d %H:%M UTC")
     )
 }
