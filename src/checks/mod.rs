@@ -18,6 +18,7 @@ kinds::kinds! {
     "status_page" => StatusPage(status_page::StatusPageOptions),
     "railway" => Railway(railway::RailwayOptions),
     "system" => System(system::SystemOptions),
+    "tcp" => Tcp(tcp::TcpOptions),
     "log_files" => LogFiles(log_files::LogFilesOptions),
 }
 

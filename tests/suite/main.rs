@@ -39,5 +39,6 @@ mod ship;
 mod ssl;
 mod status_page;
 mod system;
+mod tcp;
 mod timing;
 mod untrusted;
