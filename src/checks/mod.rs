@@ -19,6 +19,7 @@ kinds::kinds! {
     "railway" => Railway(railway::RailwayOptions),
     "system" => System(system::SystemOptions),
     "tcp" => Tcp(tcp::TcpOptions),
+    "dns" => Dns(dns::DnsOptions),
     "log_files" => LogFiles(log_files::LogFilesOptions),
 }
 
