@@ -20,6 +20,7 @@ kinds::kinds! {
     "system" => System(system::SystemOptions),
     "tcp" => Tcp(tcp::TcpOptions),
     "dns" => Dns(dns::DnsOptions),
+    "domain" => Domain(domain::DomainOptions),
     "log_files" => LogFiles(log_files::LogFilesOptions),
 }
 

@@ -23,6 +23,7 @@ mod config_props;
 mod dns;
 mod docs;
 mod documented;
+mod domain;
 mod github_branch;
 mod github_retry;
 mod history;
