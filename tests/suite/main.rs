@@ -28,6 +28,7 @@ mod github_branch;
 mod github_retry;
 mod history;
 mod http_check;
+mod import;
 mod layering;
 mod log_files;
 mod memory_endpoints;

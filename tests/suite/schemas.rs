@@ -176,6 +176,16 @@ fn every_readme_yaml_block_passes_the_loader_and_the_schema() {
         // keys is a config (given a monitor when it has none); workflow keys are workflow
         // YAML; anything else is a README bug.
         let kind = match &v {
+            // Another tool's config shown as `vaktpost import`'s input: its translation
+            // must pass the loader and the schema.
+            _ if text.starts_with("# vaktpost import ") => {
+                let tool = text["# vaktpost import ".len()..].split_whitespace().next().unwrap_or_default();
+                let tool =
+                    vaktpost::import::Tool::parse(tool).unwrap_or_else(|| panic!("{what}: unknown tool {tool:?}"));
+                let out = vaktpost::import::import(tool, text, &what).unwrap_or_else(|d| panic!("{what}: {d:#?}"));
+                assert_valid_config(&out.text, &format!("{what} imported"), &schema);
+                "import input"
+            }
             serde_json::Value::Array(_) => {
                 let indented = if text.starts_with(' ') {
                     text.clone()
