@@ -295,4 +295,51 @@ mod tests {
         assert_eq!(bootstrap_url("example.invalidtld"), None);
         assert!(BOOTSTRAP.len() >= 10);
     }
+
+    fn result(json: &str) -> CheckResult {
+        let m: crate::checks::Monitor =
+            yaml_serde::from_str("name: d\ntype: domain\ndomain: example.com\n").unwrap();
+        let crate::checks::MonitorKind::Domain(o) = &m.kind else { unreachable!() };
+        let mut r = CheckResult::new(&m, "example.com".into(), Utc::now());
+        if let Ok(v) = serde_json::from_str::<Value>(json) {
+            evaluate(o, "example.com", &v, &mut r);
+        }
+        r
+    }
+
+    #[test]
+    fn registrar_is_the_fn_of_the_registrar_entity_unless_redacted() {
+        let r = result(
+            r#"{"entities":[{"roles":["technical"],"vcardArray":["vcard",[["fn",{},"text","Tech"]]]},
+                {"roles":["registrar"],"handle":"292","vcardArray":["vcard",[["version",{},"text","4.0"],["fn",{},"text","REDACTED FOR PRIVACY"]]]}]}"#,
+        );
+        assert_eq!(r.metrics["registrar"], "292");
+        assert_eq!(r.status, Status::Up);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// An RDAP answer of any shape (events, entities, statuses of any type) never
+        /// panics, and its strings stay bounded.
+        #[test]
+        fn rdap_answers_of_any_shape_never_panic(
+            action in proptest::sample::select(vec!["expiration", "EXPIRATION", "registration", "", "x"]),
+            date in "[0-9TZ:+.-]{0,30}",
+            name in "(?s).{0,300}",
+            status in proptest::collection::vec(".{0,150}", 0..30),
+            noise in "(?s).{0,200}",
+        ) {
+            let body = serde_json::json!({
+                "objectClassName": "domain",
+                "events": [{"eventAction": action, "eventDate": date}, {"eventAction": noise.clone()}, noise.clone()],
+                "entities": [{"roles": ["registrar"], "vcardArray": ["vcard", [["fn", {}, "text", name]]]}, noise.clone()],
+                "status": status,
+            });
+            let r = result(&body.to_string());
+            proptest::prop_assert!(r.metrics.get("registrar").and_then(|v| v.as_str()).is_none_or(|s| s.chars().count() <= 200));
+            proptest::prop_assert!(r.metrics.get("status").and_then(|v| v.as_str()).is_none_or(|s| s.chars().count() <= 20 * 102));
+            let _ = result(&noise);
+        }
+    }
 }

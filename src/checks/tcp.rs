@@ -306,4 +306,17 @@ mod tests {
         let long = "x".repeat(10_000);
         assert_eq!(banner(&long).chars().count(), MAX_BANNER_CHARS);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any reply a server sends becomes a banner of at most 256 characters with no
+        /// control character but newlines, so it cannot rewrite a terminal or a summary.
+        #[test]
+        fn any_reply_is_a_bounded_banner_without_controls(reply in "(?s).{0,600}") {
+            let b = banner(&reply);
+            proptest::prop_assert!(b.chars().count() <= MAX_BANNER_CHARS);
+            proptest::prop_assert!(b.chars().all(|c| !c.is_control() || c == '\n'));
+        }
+    }
 }

@@ -27,9 +27,9 @@ fn dnsmasq_bin() -> PathBuf {
     panic!("dnsmasq not found: install it (scripts/test.sh does: apt-get install dnsmasq) or set VAKTPOST_DNSMASQ");
 }
 
-struct Dnsmasq {
+pub(crate) struct Dnsmasq {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -196,7 +196,7 @@ fn dns_server_variable_must_be_an_address() {
 // ---- the `dns` check kind, against dnsmasq serving a zone the test writes ----
 
 /// The zone: every record type a `dns` monitor asks for, answered by dnsmasq.
-fn zone() -> Dnsmasq {
+pub(crate) fn zone() -> Dnsmasq {
     dnsmasq(&[
         "--local-ttl=120".into(),
         "--auth-ttl=300".into(),
