@@ -13,6 +13,7 @@ pub mod errgroup;
 pub mod fsutil;
 pub mod github;
 pub mod human;
+pub mod import;
 pub mod load;
 pub mod markdown;
 pub mod metrics;

@@ -72,6 +72,13 @@ enum Command {
     Merge(MergeArgs),
     /// Write a starter vaktpost.yml and .github/workflows/vaktpost.yml (never overwrites).
     Init,
+    /// Translate an Upptime `.upptimerc.yml` or a Gatus `config.yaml` into a vaktpost config on stdout.
+    Import {
+        #[arg(value_parser = ["upptime", "gatus"])]
+        tool: String,
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Print the JSON Schema of the config or the report.
     Schema {
         #[arg(value_parser = ["config", "report"])]
@@ -165,6 +172,7 @@ fn main() -> ExitCode {
             Ok(EXIT_OK)
         }
         Command::Validate => validate(&ctx, cli.config.as_deref()),
+        Command::Import { tool, file } => import(&ctx, &tool, &file),
         Command::TestAlert { channel } => test_alert(&ctx, cli.config.as_deref(), &channel),
         Command::Merge(args) => merge(&ctx, cli.config.as_deref(), args),
         Command::Init => init(&ctx),
@@ -229,6 +237,42 @@ fn validate(ctx: &RunContext, explicit: Option<&std::path::Path>) -> Result<u8> 
         println!("note: {n}");
     }
     Ok(EXIT_OK)
+}
+
+/// `vaktpost import`: the translation on stdout, what to review on stderr.
+fn import(ctx: &RunContext, tool: &str, file: &std::path::Path) -> Result<u8> {
+    let tool = vaktpost::import::Tool::parse(tool)
+        .ok_or_else(|| Usage(format!("unknown tool {tool:?}; use upptime or gatus")))?;
+    let path = if file.is_absolute() { file.to_path_buf() } else { ctx.cwd.join(file) };
+    let shown = file.display().to_string();
+    let text = match std::fs::read(&path) {
+        Ok(b) if b.len() > vaktpost::import::MAX_INPUT_BYTES => {
+            return Err(Usage(format!(
+                "{shown} is larger than {} MiB; is it a config file?",
+                vaktpost::import::MAX_INPUT_BYTES >> 20
+            ))
+            .into())
+        }
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => return Err(Usage(format!("cannot read {shown}: {e}")).into()),
+    };
+    match vaktpost::import::import(tool, &text, &shown) {
+        Ok(out) => {
+            print!("{}", out.text);
+            eprintln!(
+                "translated {shown}; {} thing{} not translated (see the `# not translated` comments)",
+                out.not_translated,
+                if out.not_translated == 1 { "" } else { "s" }
+            );
+            Ok(EXIT_OK)
+        }
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("error: {d}");
+            }
+            Err(Reported(EXIT_USAGE).into())
+        }
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -137,14 +137,7 @@ pub fn effective(config: &Config, m: &Monitor) -> Effective {
 }
 
 fn host_key(m: &Monitor) -> String {
-    match &m.kind {
-        MonitorKind::Http(h) => url::Url::parse(&h.url)
-            .ok()
-            .map(|u| format!("{}:{}", u.host_str().unwrap_or(""), u.port_or_known_default().unwrap_or(0)))
-            .unwrap_or_default(),
-        MonitorKind::Ssl(s) => format!("{}:{}", s.host, s.port),
-        other => other.type_name().to_string(),
-    }
+    m.kind.host_key().unwrap_or_else(|| m.kind.type_name().to_string())
 }
 
 /// How the runner tells time and waits, from the [`crate::context::RunContext`].
@@ -165,10 +158,10 @@ impl Timing {
 /// The confirmation a monitor gets: its own `confirm`, else `defaults.confirm`; off for
 /// kinds whose failures a re-check cannot change (local files and memory, bad config).
 pub fn confirm_of(config: &Config, m: &Monitor) -> Confirm {
-    match m.kind {
-        MonitorKind::System(_) | MonitorKind::LogFiles(_) => Confirm::OFF,
-        _ => m.common.confirm.unwrap_or(config.defaults.confirm),
+    if !m.kind.confirms() {
+        return Confirm::OFF;
     }
+    m.common.confirm.unwrap_or(config.defaults.confirm)
 }
 
 fn worth_confirming(r: &CheckResult) -> bool {

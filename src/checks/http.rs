@@ -666,6 +666,11 @@ impl Kind for HttpOptions {
     fn target(&self) -> String {
         self.url.clone()
     }
+    fn host_key(&self) -> Option<String> {
+        url::Url::parse(&self.url)
+            .ok()
+            .map(|u| format!("{}:{}", u.host_str().unwrap_or(""), u.port_or_known_default().unwrap_or(0)))
+    }
     fn validate(&self, at: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
         validate(at, self, err)
     }

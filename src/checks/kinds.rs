@@ -64,6 +64,14 @@ pub trait Kind {
     /// The rules this kind ships on by default (most kinds have some; `system` relies on
     /// the general memory rules).
     const DEFAULT_RULES: &'static [DefaultRule] = &[];
+    /// The `host:port` the check talks to, so `defaults.per_host_concurrency` limits
+    /// monitors of one host together; `None` groups the kind's monitors under its type.
+    fn host_key(&self) -> Option<String> {
+        None
+    }
+    /// Whether a failure is re-checked within the run (`confirm:`); `false` for kinds
+    /// whose failures a re-check cannot change (local files and memory).
+    const CONFIRMS: bool = true;
     /// Metric families named by a regex (`^records\.`).
     const METRIC_PATTERNS: &'static [(&'static str, Metric)] = &[];
     /// The shape of any other metric (an `http` monitor's `extract:` names), or `None`
@@ -142,6 +150,12 @@ macro_rules! kinds {
             }
             pub fn validate(&self, at: &str, monitor_named: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
                 match self { $(MonitorKind::$variant(o) => $crate::checks::kinds::Kind::validate(o, at, monitor_named, err),)+ }
+            }
+            pub fn host_key(&self) -> Option<String> {
+                match self { $(MonitorKind::$variant(o) => $crate::checks::kinds::Kind::host_key(o),)+ }
+            }
+            pub fn confirms(&self) -> bool {
+                match self { $(MonitorKind::$variant(_) => <$crate::checks::$module::$opts as $crate::checks::kinds::Kind>::CONFIRMS,)+ }
             }
             pub fn rule_variables(&self, r: &$crate::checks::CheckResult) -> Vec<(&'static str, serde_json::Value)> {
                 match self { $(MonitorKind::$variant(o) => $crate::checks::kinds::Kind::rule_variables(o, r),)+ }

@@ -780,6 +780,7 @@ impl Kind for LogFilesOptions {
         ]
     };
     fn secrets(&self, _: &mut Vec<String>) {}
+    const CONFIRMS: bool = false;
     fn target(&self) -> String {
         self.path.clone()
     }

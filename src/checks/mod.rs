@@ -18,6 +18,9 @@ kinds::kinds! {
     "status_page" => StatusPage(status_page::StatusPageOptions),
     "railway" => Railway(railway::RailwayOptions),
     "system" => System(system::SystemOptions),
+    "tcp" => Tcp(tcp::TcpOptions),
+    "dns" => Dns(dns::DnsOptions),
+    "domain" => Domain(domain::DomainOptions),
     "log_files" => LogFiles(log_files::LogFilesOptions),
 }
 

@@ -36,6 +36,28 @@ impl Default for Net {
 /// TCP) instead of the system's resolv.conf and hosts file.
 pub const DNS_SERVER_VAR: &str = "VAKTPOST_DNS_SERVER";
 
+/// A resolver asking only `server` (no hosts file, no search domains), or the system's
+/// configuration for `None`; 3 s per attempt, 2 attempts.
+pub fn resolver(server: Option<SocketAddr>) -> TokioResolver {
+    let provider = TokioConnectionProvider::default();
+    let mut builder = match server {
+        Some(a) => TokioResolver::builder_with_config(
+            ResolverConfig::from_parts(None, vec![], NameServerConfigGroup::from_ips_clear(&[a.ip()], a.port(), true)),
+            provider,
+        ),
+        None => match TokioResolver::builder(provider.clone()) {
+            Ok(b) => b,
+            // No /etc/resolv.conf (some minimal containers): fall back to public resolvers'
+            // defaults rather than failing every check.
+            Err(_) => TokioResolver::builder_with_config(ResolverConfig::default(), provider),
+        },
+    };
+    let opts: &mut ResolverOpts = builder.options_mut();
+    opts.timeout = Duration::from_secs(3);
+    opts.attempts = 2;
+    builder.build()
+}
+
 /// Reads [`DNS_SERVER_VAR`]: `None` when unset; an error that says what to write when it
 /// is not an address.
 pub fn dns_server(value: Option<&str>) -> Result<Option<SocketAddr>, String> {
@@ -59,28 +81,13 @@ impl Net {
     /// `server`: ask only this DNS server (no hosts file, no search domains); `None`: the
     /// system's configuration.
     pub fn with_dns_server(server: Option<SocketAddr>) -> Net {
-        let provider = TokioConnectionProvider::default();
-        let mut builder = match server {
-            Some(a) => TokioResolver::builder_with_config(
-                ResolverConfig::from_parts(
-                    None,
-                    vec![],
-                    NameServerConfigGroup::from_ips_clear(&[a.ip()], a.port(), true),
-                ),
-                provider,
-            ),
-            None => match TokioResolver::builder(provider.clone()) {
-                Ok(b) => b,
-                // No /etc/resolv.conf (some minimal containers): fall back to public resolvers'
-                // defaults rather than failing every check.
-                Err(_) => TokioResolver::builder_with_config(ResolverConfig::default(), provider),
-            },
-        };
-        let opts: &mut ResolverOpts = builder.options_mut();
-        opts.timeout = Duration::from_secs(3);
-        opts.attempts = 2;
-        let resolver = builder.build();
-        Net { resolver, verified: Arc::new(tls_config(false)), insecure: Arc::new(tls_config(true)) }
+        Net { resolver: resolver(server), verified: Arc::new(tls_config(false)), insecure: Arc::new(tls_config(true)) }
+    }
+
+    /// The run's resolver (the system's, or [`DNS_SERVER_VAR`]'s server), for checks that
+    /// look up records themselves (`dns`).
+    pub fn resolver(&self) -> &TokioResolver {
+        &self.resolver
     }
 
     /// Resolves a host name (an IP literal is returned as is).

@@ -581,6 +581,9 @@ impl Kind for SslOptions {
     fn target(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+    fn host_key(&self) -> Option<String> {
+        Some(self.target())
+    }
     fn validate(&self, p: &str, _: &dyn Fn(&str) -> bool, err: &mut dyn FnMut(&str, String)) {
         if self.host.trim().is_empty() || self.host.contains("://") {
             err(&format!("{p}.host"), format!("must be a host name such as api.example.com, got {:?}", self.host));

@@ -78,6 +78,7 @@ impl Kind for SystemOptions {
         ]
     };
     fn secrets(&self, _: &mut Vec<String>) {}
+    const CONFIRMS: bool = false;
     fn target(&self) -> String {
         "this machine".to_string()
     }

@@ -105,6 +105,7 @@ pub fn load_str_with(
     // How many entries `monitors:` lists: None when the key is absent; not-a-list is
     // reported by `monitors` itself.
     let mut listed: Option<Option<usize>> = None;
+    let mut loaded_at: Vec<usize> = Vec::new();
     for (k, v) in top {
         let Some(key) = k.as_str().map(str::to_string) else {
             cx.at_value("", format!("top-level keys must be strings, got {k:?}"));
@@ -147,7 +148,7 @@ pub fn load_str_with(
                     Value::Null => Some(0),
                     _ => None,
                 });
-                config.monitors = monitors(&mut cx, v)
+                (config.monitors, loaded_at) = monitors(&mut cx, v)
             }
             other => {
                 let msg = format!("unknown top-level key \"{other}\"{}", hint(other, TOP_LEVEL_KEYS));
@@ -164,7 +165,18 @@ pub fn load_str_with(
             m.common.labels.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    super::validate::validate(&config, &mut |path: &str, msg: String| cx.at_value(path, msg), rules);
+    // Validation indexes the monitors that loaded; a diagnostic names the monitor's
+    // place in the file, which differs once an earlier monitor failed to load.
+    let in_file = |path: &str| -> String {
+        let Some((n, tail)) = path.strip_prefix("monitors[").and_then(|r| r.split_once(']')) else {
+            return path.to_string();
+        };
+        match n.parse::<usize>().ok().and_then(|i| loaded_at.get(i)) {
+            Some(at) => format!("monitors[{at}]{tail}"),
+            None => path.to_string(),
+        }
+    };
+    super::validate::validate(&config, &mut |path: &str, msg: String| cx.at_value(&in_file(path), msg), rules);
     nothing_to_check(&mut cx, &config, listed);
 
     if !cx.diags.is_empty() {
@@ -405,16 +417,18 @@ fn kind_of(cx: &mut Ctx, path: &str, ty: &str, v: Value) -> Result<MonitorKind, 
     }
 }
 
-fn monitors(cx: &mut Ctx, v: Value) -> Vec<Monitor> {
+/// The monitors that loaded, and the index in the file of each.
+fn monitors(cx: &mut Ctx, v: Value) -> (Vec<Monitor>, Vec<usize>) {
     let items = match v {
         Value::Sequence(s) => s,
-        Value::Null => return Vec::new(),
+        Value::Null => return (Vec::new(), Vec::new()),
         _ => {
             cx.at_value("monitors", "`monitors` must be a list of monitors (each starting with `- name:`)".into());
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
     };
     let mut out = Vec::new();
+    let mut at = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let path = join_index("monitors", i);
         let Value::Mapping(map) = item else {
@@ -443,7 +457,10 @@ fn monitors(cx: &mut Ctx, v: Value) -> Vec<Monitor> {
         };
         let what = ty.as_str().map(|t| format!(" for a {t} monitor")).unwrap_or_default();
         match (c, k) {
-            (Ok(common), Ok(kind)) => out.push(Monitor { common, kind }),
+            (Ok(common), Ok(kind)) => {
+                out.push(Monitor { common, kind });
+                at.push(i);
+            }
             (c, k) => {
                 if let Err((p, m)) = c {
                     report(cx, p, m, &[], "");
@@ -454,7 +471,7 @@ fn monitors(cx: &mut Ctx, v: Value) -> Vec<Monitor> {
             }
         }
     }
-    out
+    (out, at)
 }
 
 /// A config that checks nothing would make a green gate that means nothing: no monitors,

@@ -25,6 +25,7 @@ const ORDER: &[&str] = &[
     "config",
     "rules",
     "load",
+    "import",
     "state",
     "report",
     "alerts",

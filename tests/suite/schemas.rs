@@ -179,6 +179,16 @@ fn every_readme_yaml_block_passes_the_loader_and_the_schema() {
         // keys is a config (given a monitor when it has none); workflow keys are workflow
         // YAML; anything else is a README bug.
         let kind = match &v {
+            // Another tool's config shown as `vaktpost import`'s input: its translation
+            // must pass the loader and the schema.
+            _ if text.starts_with("# vaktpost import ") => {
+                let tool = text["# vaktpost import ".len()..].split_whitespace().next().unwrap_or_default();
+                let tool =
+                    vaktpost::import::Tool::parse(tool).unwrap_or_else(|| panic!("{what}: unknown tool {tool:?}"));
+                let out = vaktpost::import::import(tool, text, &what).unwrap_or_else(|d| panic!("{what}: {d:#?}"));
+                assert_valid_config(&out.text, &format!("{what} imported"), &schema);
+                "import input"
+            }
             serde_json::Value::Array(_) => {
                 let indented = if text.starts_with(' ') {
                     text.clone()
@@ -383,9 +393,18 @@ async fn real_reports_of_many_kinds_of_runs_validate_against_the_report_schema()
         routes(vec![
             ("/ok", Reply::new(200, r#"{"status":"ok","percent":42}"#).header("content-type", "application/json")),
             ("/api/v2/summary.json", Reply::new(200, &statuspage).header("content-type", "application/json")),
+            (
+                "/rdap/domain/example.com",
+                Reply::new(
+                    200,
+                    r#"{"objectClassName":"domain","ldhName":"example.com","status":["active"],"events":[{"eventAction":"expiration","eventDate":"2099-08-13T04:00:00Z"}],"entities":[{"roles":["registrar"],"vcardArray":["vcard",[["version",{},"text","4.0"],["fn",{},"text","Example Registrar"]]]}]}"#,
+                )
+                .header("content-type", "application/rdap+json"),
+            ),
         ]),
     )
     .await;
+    let zone = crate::dns::zone();
     let chain = Chain::new(90);
     let tls = Server::tls(chain.server(Versions::Default)).await;
     let ca = pem_file(&chain.root.pem());
@@ -445,10 +464,27 @@ monitors:
     type: status_page
     url: http://127.0.0.1:{page}/api/v2/summary.json
     provider: statuspage
+  - name: cache_ping
+    type: tcp
+    host: 127.0.0.1
+    port: {redis_port}
+    send: PING
+    expect: '^\+PONG'
+  - name: registration
+    type: domain
+    domain: example.com
+    rdap_url: http://127.0.0.1:{ok}/rdap/
+  - name: zone_mx
+    type: dns
+    query: zone.test
+    record_type: MX
+    resolver: 127.0.0.1:{dns_port}
 alerts:
   slack:
     webhook_url: {hook}
 "#,
+        redis_port = redis.port,
+        dns_port = zone.port,
         ok = site.port(),
         flap = flapper.url("/flap"),
         tls_port = tls.port(),
@@ -525,6 +561,13 @@ alerts:
     assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
     reports.push(("inconclusive.json".into(), read_report(&d.join("inconclusive.json"))));
 
+    // The tcp, domain and dns kinds' metrics are in the (closed) schema they validate against.
+    let first = &reports[0].1["checks"];
+    for (name, metric) in [("cache_ping", "banner"), ("registration", "expires_at"), ("zone_mx", "answers")] {
+        let c = first.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap();
+        assert_eq!(c["status"], "up", "{c}");
+        assert!(c["metrics"].get(metric).is_some(), "{c}");
+    }
     let mut seen = BTreeSet::new();
     for (name, r) in &reports {
         let errors = schema_errors(&schema, r);
