@@ -472,8 +472,9 @@ pub fn bound_issue_body(text: String, marker: &str) -> String {
     untrusted::bound(&b, untrusted::MAX_ISSUE_BODY)
 }
 
-/// Hostnames and URLs out of text, for issue bodies in public repositories.
-fn redact_targets_in(text: &str, target: Option<&str>) -> String {
+/// Hostnames and URLs out of text, for issue bodies in public repositories (and the
+/// status site).
+pub fn redact_targets_in(text: &str, target: Option<&str>) -> String {
     let mut out: Vec<String> = Vec::new();
     for w in text.split(' ') {
         if w.contains("://") {
