@@ -15,6 +15,7 @@ pub mod github;
 pub mod human;
 pub mod load;
 pub mod markdown;
+pub mod pages;
 pub mod redact;
 pub mod report;
 pub mod retry;
@@ -287,6 +288,17 @@ pub fn write_outputs(
         max_rows: rc.max_summary_rows.unwrap_or(500),
     };
     let summary_paths = report::outputs::write(ctx, report, &targets)?;
+    if let Some(dir) = &opts.pages_dir {
+        // The site reads the state and history as just saved (this run's samples included).
+        let redactor = redact::Redactor::new(&loaded.secrets);
+        let paths = pages::Paths::of(&loaded.config.pages, &ctx.cwd);
+        let src = pages::Sources { state_dir: &opts.state_dir, report: Some(report), now: ctx.now() };
+        match pages::publish(&loaded.config, &redactor, &paths, &src, dir) {
+            Ok(_) => {}
+            Err(pages::PagesError::Write(e)) => return Err(e.into()),
+            Err(pages::PagesError::Config(m)) => return Err(RunError::Usage(m)),
+        }
+    }
     match save_failed {
         Some(e) => Err(e.into()),
         None => Ok(Written { summary_paths }),

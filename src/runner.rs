@@ -339,6 +339,8 @@ pub struct RunOptions {
     pub deadline: Option<Duration>,
     /// Gate mode: re-run failing checks until healthy or this long has passed.
     pub wait: Option<Duration>,
+    /// Also render the status site here after the outputs (`run --pages DIR`).
+    pub pages_dir: Option<std::path::PathBuf>,
 }
 
 impl RunOptions {
@@ -352,6 +354,7 @@ impl RunOptions {
             state_dir: ctx.path(config.state.path.as_deref().unwrap_or(".vaktpost")),
             deadline: None,
             wait: None,
+            pages_dir: None,
         }
     }
 }

@@ -136,6 +136,11 @@ pub fn load_str_with(
                     config.report = r
                 }
             }
+            "pages" => {
+                if let Some(p) = section(&mut cx, "pages", v) {
+                    config.pages = p
+                }
+            }
             "monitors" => {
                 listed = Some(match &v {
                     Value::Sequence(items) => Some(items.len()),

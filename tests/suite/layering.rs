@@ -28,6 +28,7 @@ const ORDER: &[&str] = &[
     "state",
     "report",
     "alerts",
+    "pages",
     "trust",
     "runner",
     "runlog",

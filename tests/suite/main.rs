@@ -30,6 +30,7 @@ mod http_check;
 mod layering;
 mod log_files;
 mod memory_endpoints;
+mod pages;
 mod railway;
 mod redis;
 mod rules;
