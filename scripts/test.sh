@@ -29,6 +29,16 @@ if [ -z "${VAKTPOST_DNSMASQ:-}" ]; then
   VAKTPOST_DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq)"
   export VAKTPOST_DNSMASQ
 fi
+# Status-site browser tests (tests/suite/pages.rs) load the generated site in headless
+# Chromium (Debian's `chromium` package).
+if [ -z "${VAKTPOST_CHROMIUM:-}" ]; then
+  if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+  VAKTPOST_CHROMIUM="$(command -v chromium || command -v chromium-browser)"
+  export VAKTPOST_CHROMIUM
+fi
 # Chroma tests (tests/suite/chroma.rs) run one real Chroma server from a venv. The venv
 # lives outside the clone (it is ~600 MB: chromadb, onnxruntime, numpy, grpcio) so a clean
 # clone reuses it, and it is named for and checked against its pin: the /api/v2 routes the
