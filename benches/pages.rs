@@ -188,13 +188,21 @@ fn main() {
             println!("  files written        {:>8}", files.len());
             println!("  site size            {:>8.1} MB", bytes as f64 / 1e6);
             println!("  index.html           {:>8.1} KB", index as f64 / 1024.0);
-            println!("  wall time (median of {runs}) {:>6.0} ms  (budget {} ms)", median.as_secs_f64() * 1000.0, BUDGET.as_millis());
+            println!(
+                "  wall time (median of {runs}) {:>6.0} ms  (budget {} ms)",
+                median.as_secs_f64() * 1000.0,
+                BUDGET.as_millis()
+            );
             if median > BUDGET {
                 ok = false;
                 println!("  OVER BUDGET");
             }
         } else {
-            println!("index.html of a {n}-monitor site: {:.1} KB (budget {} KB)", index as f64 / 1024.0, INDEX_BUDGET / 1024);
+            println!(
+                "index.html of a {n}-monitor site: {:.1} KB (budget {} KB)",
+                index as f64 / 1024.0,
+                INDEX_BUDGET / 1024
+            );
             if index > INDEX_BUDGET {
                 ok = false;
                 println!("  OVER BUDGET");

@@ -88,11 +88,32 @@ pub fn generate(inputs: &Inputs, paths: &Paths) -> Result<(Site, Files), PagesEr
     files.push(("style.css".into(), renderer.style.clone().into_bytes()));
     files.push(("index.html".into(), renderer.index(&site)?.into_bytes()));
     files.push(("incidents.html".into(), renderer.incidents(&site)?.into_bytes()));
-    for (i, m) in site.monitors.iter().enumerate() {
-        files.push((format!("monitors/{}.html", m.slug), renderer.monitor(&site, i)?.into_bytes()));
-        for (name, badge) in api::monitor_badges(m) {
-            files.push((format!("badges/{}/{name}", m.slug), json_bytes(&badge)));
-        }
+    // Monitor pages are independent: a large fleet's are rendered on every core.
+    let n = site.monitors.len();
+    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).clamp(1, 8);
+    let chunk = n.div_ceil(threads).max(64);
+    let pages: Vec<Result<Files, TemplateError>> = std::thread::scope(|sc| {
+        let (site, renderer) = (&site, &renderer);
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|from| {
+                sc.spawn(move || {
+                    let mut out = Files::new();
+                    for i in from..(from + chunk).min(n) {
+                        let m = &site.monitors[i];
+                        out.push((format!("monitors/{}.html", m.slug), renderer.monitor(site, i)?.into_bytes()));
+                        for (name, badge) in api::monitor_badges(m) {
+                            out.push((format!("badges/{}/{name}", m.slug), json_bytes(&badge)));
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
+    for part in pages {
+        files.extend(part?);
     }
     files.push(("badges/site.json".into(), json_bytes(&api::site_badge(&site))));
     files.push(("api/v2/summary.json".into(), json_bytes(&api::summary_json(&site))));

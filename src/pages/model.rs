@@ -183,7 +183,9 @@ pub struct MonitorView {
     pub p95_24h: Option<f64>,
     /// The response time badge's figure: the 24h median, else the last run's.
     pub response_ms: Option<f64>,
-    /// 24 hours, 30 days, 90 days.
+    /// 24 hours, 30 days, 90 days (rendered to SVG for the monitor's page, not passed
+    /// to templates as data).
+    #[serde(skip)]
     pub charts: Vec<Series>,
     pub incidents: Vec<IncidentView>,
     pub open_incidents: usize,
