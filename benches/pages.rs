@@ -151,6 +151,10 @@ fn main() {
     let (monitors, days, runs) = (get("--monitors", 1000) as usize, get("--days", 90), get("--runs", 5));
     let exe = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/vaktpost");
     assert!(exe.is_file(), "{} missing: run `cargo build --release` (scripts/bench.sh --pages does)", exe.display());
+    if let Some(i) = args.iter().position(|a| a == "--stages") {
+        stages(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
+        return;
+    }
     let keep = args.iter().position(|a| a == "--keep").and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let tmp = tempfile::tempdir().unwrap();
     let dir = keep.unwrap_or_else(|| tmp.path().to_path_buf());
@@ -226,4 +230,40 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// `--stages STATE CONFIG`: where the time goes, in process (load, model, render, write).
+fn stages(state: &Path, cfg: &Path) {
+    let t = Instant::now();
+    let loaded = vaktpost::load_file(cfg, &BTreeMap::new()).unwrap_or_else(|d| panic!("{d:?}"));
+    let t_cfg = t.elapsed();
+    let now = Utc::now();
+    let (st, _) = vaktpost::state::load(state, now);
+    let (h, _) = history::load_days(state, now, 91);
+    let t_load = t.elapsed();
+    let redactor = vaktpost::redact::Redactor::new(&loaded.secrets);
+    let inputs = vaktpost::pages::Inputs {
+        config: &loaded.config,
+        state: &st,
+        history: &h,
+        report: None,
+        redactor: &redactor,
+        now,
+    };
+    let site = vaktpost::pages::build(&inputs);
+    let t_model = t.elapsed();
+    let paths = vaktpost::pages::Paths { templates: None, logo: None };
+    let (_, files) = vaktpost::pages::generate(&inputs, &paths).unwrap();
+    let t_gen = t.elapsed();
+    let out = tempfile::tempdir().unwrap();
+    vaktpost::pages::write_site(out.path(), &files).unwrap();
+    let t_write = t.elapsed();
+    eprintln!(
+        "config {t_cfg:?} load {:?} model {:?} generate (model again + render) {:?} write {:?}; {} monitors",
+        t_load - t_cfg,
+        t_model - t_load,
+        t_gen - t_model,
+        t_write - t_gen,
+        site.monitors.len()
+    );
 }

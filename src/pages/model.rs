@@ -15,7 +15,7 @@ use crate::config::{Config, Severity};
 use crate::redact::Redactor;
 use crate::report::Report;
 use crate::state::agg::{day_start_ms, Agg, History, DAY_MS, HOUR_MS};
-use crate::state::figures::{self, Figures};
+use crate::state::figures;
 use crate::state::State;
 
 /// Days in the uptime bars and the long chart.
@@ -397,8 +397,7 @@ pub fn build(i: &Inputs) -> Site {
     let checks: BTreeMap<&str, &crate::checks::CheckResult> =
         i.report.map(|r| r.checks.iter().map(|c| (c.name.as_str(), c)).collect()).unwrap_or_default();
 
-    let mut monitors = Vec::with_capacity(public.len());
-    for m in &public {
+    let view = |m: &&Monitor| -> MonitorView {
         let name = m.common.name.as_str();
         let fig = all_figures.get(name).cloned().unwrap_or_default();
         let check = checks.get(name).filter(|c| c.status != Status::Skipped);
@@ -419,8 +418,10 @@ pub fn build(i: &Inputs) -> Site {
             .and_then(|c| c.error.as_ref().map(|e| e.message.clone()).or(c.message.clone()))
             .map(|t| scrub(&t, name));
         let mine: Vec<&IncidentView> = open.iter().chain(past.iter()).filter(|x| x.monitor == name).collect();
-        let (bar, days_with_data, daily) = day_bar(i.history, name, first, today, &mine);
-        let w90 = figures::window_of(i.history, name, i.now, DAYS * DAY_MS);
+        // One pass over the monitor's buckets for the bar, the 90 days and the charts.
+        let buckets = i.history.buckets(name);
+        let (bar, days_with_data, daily) = day_bar(&buckets, first, today, &mine);
+        let w90 = figures::window_in(i.history, name, &buckets, i.now, DAYS * DAY_MS);
         let uptime = vec![
             window_view("24 hours", fig.w24h.uptime),
             window_view("7 days", fig.w7d.uptime),
@@ -428,7 +429,7 @@ pub fn build(i: &Inputs) -> Site {
             window_view("90 days", w90.uptime),
         ];
         let last_rt = check.and_then(|c| c.metric_f64("response_time_ms"));
-        monitors.push(MonitorView {
+        MonitorView {
             name: name.to_string(),
             slug: slugs[name].clone(),
             description: m.common.description.as_ref().map(|d| crate::untrusted::bound(d, MAX_TEXT)),
@@ -446,11 +447,20 @@ pub fn build(i: &Inputs) -> Site {
             p50_24h: fig.p50_24h_ms,
             p95_24h: fig.p95_24h_ms,
             response_ms: fig.p50_24h_ms.or(last_rt),
-            charts: charts(i.history, name, i.now, &daily, &fig),
+            charts: charts(&buckets, i.now, &daily),
             open_incidents: mine.iter().filter(|x| x.resolved_at.is_none()).count(),
             incidents: mine.into_iter().cloned().collect(),
-        });
-    }
+        }
+    };
+    // Monitors are independent: a large fleet is split across the machine's cores.
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+    let chunk = public.len().div_ceil(threads).max(100);
+    let monitors: Vec<MonitorView> = std::thread::scope(|sc| {
+        let view = &view;
+        let handles: Vec<_> =
+            public.chunks(chunk).map(|part| sc.spawn(move || part.iter().map(view).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
 
     let overall = overall(&monitors);
     Site {
@@ -510,41 +520,43 @@ pub fn overall(monitors: &[MonitorView]) -> Overall {
     }
 }
 
-/// Each day's aggregate, oldest first (`None`: no data that day).
-type Daily = Vec<(NaiveDate, Option<Agg>)>;
+/// Each day's p50 and p95, oldest first (`None`: no data that day).
+type Daily = Vec<(NaiveDate, Option<(Option<f64>, Option<f64>)>)>;
 
-/// One monitor's days `first..=last` (UTC): each day's aggregate (its hours merged for
-/// the recent days), as a bar cell, plus the aggregates for the daily chart.
+/// One monitor's buckets (start ms, length ms, aggregate), oldest first.
+type Buckets<'a> = [(i64, i64, &'a Agg)];
+
+/// One monitor's days `first..=last` (UTC), from its buckets: each day (its hours merged
+/// for the recent days) as a bar cell, plus its percentiles for the daily chart.
 fn day_bar(
-    h: &History,
-    name: &str,
+    buckets: &Buckets,
     first: NaiveDate,
     last: NaiveDate,
     incidents: &[&IncidentView],
 ) -> (Vec<DayCell>, usize, Daily) {
-    let mut by_day: BTreeMap<i64, Agg> = BTreeMap::new();
     let from = day_start_ms(first);
-    for (start, _, a) in h.buckets(name) {
-        if start < from {
-            continue;
-        }
-        let d = start - start.rem_euclid(DAY_MS);
-        // A compacted rollup keeps only its percentiles, which `merge` does not add up:
-        // a day of one bucket is that bucket.
-        match by_day.entry(d) {
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(a.clone());
-            }
-            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(a),
-        }
+    let mut by_day: BTreeMap<i64, Vec<&Agg>> = BTreeMap::new();
+    for (start, _, a) in buckets.iter().filter(|b| b.0 >= from) {
+        by_day.entry(start - start.rem_euclid(DAY_MS)).or_default().push(a);
     }
     let mut cells = Vec::with_capacity(DAYS as usize);
     let mut daily = Vec::with_capacity(DAYS as usize);
     let mut with_data = 0;
     for d in first.iter_days().take_while(|d| *d <= last).take(DAYS as usize) {
         let d0 = day_start_ms(d);
-        let agg = by_day.remove(&d0);
-        let u = agg.as_ref().and_then(figures::uptime_of);
+        // A day of one bucket (a rollup: a compacted one keeps only its percentiles, which
+        // `merge` does not add up) is that bucket; a day of hours is their sum.
+        let (u, pct) = match by_day.remove(&d0).as_deref() {
+            None | Some([]) => (None, None),
+            Some([a]) => (figures::uptime_of(a), Some(a.p50_p95())),
+            Some(hours) => {
+                let mut sum = Agg::default();
+                for a in hours {
+                    sum.merge(a);
+                }
+                (figures::uptime_of(&sum), Some(sum.p50_p95()))
+            }
+        };
         let (s, e) = (d0, d0 + DAY_MS);
         let n = incidents
             .iter()
@@ -572,27 +584,17 @@ fn day_bar(
             with_data += 1;
         }
         cells.push(DayCell { class, title });
-        daily.push((d, agg));
+        daily.push((d, pct));
     }
     (cells, with_data, daily)
 }
 
 /// The response-time charts: the last 24 hours by the hour, 30 and 90 days by the day.
-fn charts(
-    h: &History,
-    name: &str,
-    now: DateTime<Utc>,
-    daily: &[(NaiveDate, Option<Agg>)],
-    _f: &Figures,
-) -> Vec<Series> {
+fn charts(buckets: &Buckets, now: DateTime<Utc>, daily: &Daily) -> Vec<Series> {
     let now_ms = now.timestamp_millis();
     let this_hour = now_ms - now_ms.rem_euclid(HOUR_MS);
-    let hours: BTreeMap<i64, &Agg> = h
-        .buckets(name)
-        .into_iter()
-        .filter(|b| b.1 == HOUR_MS && b.0 > this_hour - 24 * HOUR_MS)
-        .map(|b| (b.0, b.2))
-        .collect();
+    let hours: BTreeMap<i64, &Agg> =
+        buckets.iter().filter(|b| b.1 == HOUR_MS && b.0 > this_hour - 24 * HOUR_MS).map(|b| (b.0, b.2)).collect();
     let hourly: Vec<Point> = (0..24)
         .map(|k| {
             let start = this_hour - (23 - k) * HOUR_MS;
@@ -605,8 +607,8 @@ fn charts(
     let day_points = |n: usize| -> Vec<Point> {
         daily[daily.len().saturating_sub(n)..]
             .iter()
-            .map(|(d, a)| {
-                let (p50, p95) = a.as_ref().map(Agg::p50_p95).unwrap_or((None, None));
+            .map(|(d, pct)| {
+                let (p50, p95) = pct.unwrap_or((None, None));
                 Point { label: d.format("%b %-d").to_string(), p50, p95 }
             })
             .collect()

@@ -212,25 +212,6 @@ pub fn chart_svg(s: &Series) -> String {
             let _ = write!(out, "<path class=\"{class}\" d=\"{d}\"/>");
         }
     }
-    // A hover target per point, with its numbers (works without JavaScript).
-    let step = (W - L - R) / (n - 1) as f64;
-    for (i, p) in s.points.iter().enumerate() {
-        let text = match (p.p50, p.p95) {
-            (None, None) => "no data".to_string(),
-            (a, b) => format!(
-                "p50 {}, p95 {}",
-                a.map(millis).unwrap_or_else(|| "–".into()),
-                b.map(millis).unwrap_or_else(|| "–".into())
-            ),
-        };
-        let _ = write!(
-            out,
-            "<rect class=\"hit\" x=\"{:.1}\" y=\"{T}\" width=\"{step:.1}\" height=\"{:.1}\"><title>{}: {text}</title></rect>",
-            x(i) - step / 2.0,
-            H - T - B,
-            crate::untrusted::html(&p.label, 40)
-        );
-    }
     let (first, last) = (s.points.first(), s.points.last());
     if let (Some(a), Some(b)) = (first, last) {
         let _ = write!(

@@ -162,13 +162,18 @@ impl Figures {
 }
 
 /// A monitor's buckets: (start ms, length ms, aggregate).
-type Buckets<'a> = [(i64, i64, &'a Agg)];
+pub type Buckets<'a> = [(i64, i64, &'a Agg)];
 
 /// One monitor's uptime and error rate over `[now - span_ms, now]`, as the report's
 /// 24h/7d/30d windows are computed (the status site's 90 days too).
 pub fn window_of(h: &History, name: &str, now: DateTime<Utc>, span_ms: i64) -> Window {
+    window_in(h, name, &h.buckets(name), now, span_ms)
+}
+
+/// [`window_of`] over the monitor's buckets already read (`h.buckets(name)`).
+pub fn window_in(h: &History, name: &str, buckets: &Buckets, now: DateTime<Utc>, span_ms: i64) -> Window {
     let now_ms = now.timestamp_millis();
-    window(&h.buckets(name), open_of(h, name, now_ms), now_ms, span_ms)
+    window(buckets, open_of(h, name, now_ms), now_ms, span_ms)
 }
 
 /// A day's (or any single bucket's) uptime, by the same rule as a window: time-weighted,
