@@ -17,6 +17,7 @@ pub mod import;
 pub mod load;
 pub mod markdown;
 pub mod metrics;
+pub mod pages;
 pub mod redact;
 pub mod report;
 pub mod retry;
@@ -369,6 +370,17 @@ pub fn write_outputs(
         max_rows: rc.max_summary_rows.unwrap_or(500),
     };
     let summary_paths = report::outputs::write(ctx, report, &targets)?;
+    if let Some(dir) = &opts.pages_dir {
+        // The site reads the state and history as just saved (this run's samples included).
+        let redactor = redact::Redactor::new(&loaded.secrets);
+        let paths = pages::Paths::of(&loaded.config.pages, &ctx.cwd);
+        let src = pages::Sources { state_dir: &opts.state_dir, report: Some(report), now: ctx.now() };
+        match pages::publish(&loaded.config, &redactor, &paths, &src, dir) {
+            Ok(_) => {}
+            Err(pages::PagesError::Write(e)) => return Err(e.into()),
+            Err(pages::PagesError::Config(m)) => return Err(RunError::Usage(m)),
+        }
+    }
     let metrics_failures = report.metrics_outputs.iter().filter(|o| !o.ok).count();
     match save_failed {
         Some(e) => Err(e.into()),

@@ -79,11 +79,27 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Render the static status site, badges and Statuspage-compatible JSON from the
+    /// state and the last report.
+    Pages(PagesArgs),
     /// Print the JSON Schema of the config or the report.
     Schema {
         #[arg(value_parser = ["config", "report"])]
         which: String,
     },
+}
+
+#[derive(Args)]
+struct PagesArgs {
+    /// Directory to write the site to (created when missing; files are replaced).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// State directory (default: state.path from the config, else .vaktpost).
+    #[arg(long, env = "INPUT_STATE", value_name = "PATH")]
+    state: Option<PathBuf>,
+    /// The last run's JSON report, for the freshest status (missing is fine).
+    #[arg(long, env = "INPUT_REPORT", default_value = "vaktpost-report.json", value_name = "PATH")]
+    report: PathBuf,
 }
 
 #[derive(Args)]
@@ -147,6 +163,9 @@ struct RunArgs {
     /// Only validate the config (same as `vaktpost validate`).
     #[arg(long)]
     validate: bool,
+    /// Also render the status site into this directory after the run (see `vaktpost pages`).
+    #[arg(long, env = "INPUT_PAGES", value_name = "DIR")]
+    pages: Option<PathBuf>,
 }
 
 fn parse_dur(s: &str) -> Result<std::time::Duration, String> {
@@ -176,6 +195,7 @@ fn main() -> ExitCode {
         Command::TestAlert { channel } => test_alert(&ctx, cli.config.as_deref(), &channel),
         Command::Merge(args) => merge(&ctx, cli.config.as_deref(), args),
         Command::Init => init(&ctx),
+        Command::Pages(args) => pages(&ctx, cli.config.as_deref(), args),
         Command::Run(args) if args.validate => validate(&ctx, cli.config.as_deref()),
         Command::Run(args) => run(&ctx, cli.config.as_deref(), args),
     };
@@ -342,6 +362,7 @@ fn run(ctx: &RunContext, explicit: Option<&std::path::Path>, args: RunArgs) -> R
         shard: args.shard,
     };
     opts.wait = args.wait;
+    opts.pages_dir = args.pages.map(|p| ctx.path(&p.to_string_lossy()));
 
     let runtime = runtime()?;
     let tty = ctx.is_tty;
@@ -451,6 +472,48 @@ fn finish(
     } else {
         EXIT_OK
     })
+}
+
+/// `vaktpost pages`: the status site from the state, the history and the last report.
+fn pages(ctx: &RunContext, explicit: Option<&std::path::Path>, args: PagesArgs) -> Result<u8> {
+    let loaded = load(ctx, explicit)?;
+    let report_path = ctx.path(&args.report.to_string_lossy());
+    let report = match std::fs::read(&report_path) {
+        Ok(bytes) => match serde_json::from_slice::<report::Report>(&bytes) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!(
+                    "warning: {} is not a vaktpost report ({e}); the site shows the state's last checks",
+                    report_path.display()
+                );
+                None
+            }
+        },
+        Err(_) => None,
+    };
+    let state_dir = match &args.state {
+        Some(s) => ctx.path(&s.to_string_lossy()),
+        None => ctx.path(loaded.config.state.path.as_deref().unwrap_or(".vaktpost")),
+    };
+    let out = ctx.path(&args.out.to_string_lossy());
+    let redactor = vaktpost::redact::Redactor::new(&loaded.secrets);
+    let paths = vaktpost::pages::Paths::of(&loaded.config.pages, &ctx.cwd);
+    let src = vaktpost::pages::Sources { state_dir: &state_dir, report: report.as_ref(), now: ctx.now() };
+    let done = vaktpost::pages::publish(&loaded.config, &redactor, &paths, &src, &out).map_err(|e| match e {
+        vaktpost::pages::PagesError::Config(m) => anyhow::Error::new(Usage(m)),
+        other => anyhow::Error::new(other),
+    })?;
+    for n in &done.notes {
+        eprintln!("note: {n}");
+    }
+    println!(
+        "pages: {} monitors, {} files ({:.1} KB) in {}",
+        done.monitors,
+        done.files,
+        done.bytes as f64 / 1024.0,
+        out.display()
+    );
+    Ok(EXIT_OK)
 }
 
 const INIT_CONFIG: &str = include_str!("../config/init/vaktpost.yml");

@@ -334,6 +334,8 @@ pub struct RunOptions {
     pub wait: Option<Duration>,
     /// The metrics text file (`--metrics`, else `metrics.file`).
     pub metrics_path: Option<std::path::PathBuf>,
+    /// Also render the status site here after the outputs (`run --pages DIR`).
+    pub pages_dir: Option<std::path::PathBuf>,
 }
 
 impl RunOptions {
@@ -348,6 +350,7 @@ impl RunOptions {
             deadline: None,
             wait: None,
             metrics_path: config.metrics.file.as_deref().map(|f| ctx.path(f)),
+            pages_dir: None,
         }
     }
 }

@@ -14,7 +14,7 @@ pub use api::{
     labels_for, marker, parse_marker, refusal, Client, Issue, IssueError, IssuePatch, Label, NewIssue, LABEL,
     MAINTENANCE_LABEL,
 };
-pub use body::{bound_issue_body, issue_body, severity_icon};
+pub use body::{bound_issue_body, issue_body, redact_targets_in, severity_icon};
 use body::{resolved_comment, title, MAX_ISSUE_MESSAGE};
 
 use super::channel::{Channel, Sending};

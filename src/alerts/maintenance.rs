@@ -33,6 +33,38 @@ pub fn active(w: &MaintenanceWindow, now: DateTime<Utc>) -> bool {
     }
 }
 
+/// The occurrences of `w` that overlap `[from, to]`, as UTC (start, end), oldest first;
+/// at most `max` (a daily window over a long span is bounded).
+pub fn occurrences(
+    w: &MaintenanceWindow,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    max: usize,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let (Ok(start), Ok(tz)) = (parse_start(&w.start), parse_tz(w.timezone.as_deref())) else { return vec![] };
+    let Ok(len) = Duration::from_std(w.duration.get()) else { return vec![] };
+    let days: Vec<Weekday> = w.weekdays.iter().filter_map(|d| parse_weekday(d).ok()).collect();
+    let at = |local: NaiveDateTime| {
+        tz.from_local_datetime(&local).earliest().map(|s| s.with_timezone(&Utc)).filter(|s| *s <= to && from < *s + len)
+    };
+    match start {
+        Start::Once(dt) => at(dt).map(|s| (s, s + len)).into_iter().collect(),
+        Start::Daily(t) => {
+            let first = (from - len).with_timezone(&tz).date_naive() - Duration::days(1);
+            let last = to.with_timezone(&tz).date_naive();
+            first
+                .iter_days()
+                .take_while(|d| *d <= last)
+                .take(400)
+                .filter(|d| days.is_empty() || days.contains(&d.weekday()))
+                .filter_map(|d| at(d.and_time(t)))
+                .map(|s| (s, s + len))
+                .take(max)
+                .collect()
+        }
+    }
+}
+
 /// Whether an active window suppresses alerts for `monitor`.
 pub fn covers(windows: &[MaintenanceWindow], monitor: &str, now: DateTime<Utc>) -> bool {
     windows.iter().any(|w| {
@@ -77,6 +109,17 @@ mod tests {
         assert!(active(&w, at("2026-11-28T23:30:00Z")), "Sun 00:30 local, window began Saturday");
         assert!(!active(&w, at("2026-11-29T22:30:00Z")), "Sunday evening is not a window");
         assert!(!active(&w, at("2026-11-28T21:59:00Z")));
+    }
+
+    #[test]
+    fn occurrences_of_a_weekly_window() {
+        let w = window("23:00", 7200, Some("Europe/Stockholm"), &["sat"]);
+        let got = occurrences(&w, at("2026-11-28T23:30:00Z"), at("2026-12-13T00:00:00Z"), 10);
+        let starts: Vec<String> = got.iter().map(|(s, _)| s.to_rfc3339()).collect();
+        assert_eq!(starts, ["2026-11-28T22:00:00+00:00", "2026-12-05T22:00:00+00:00", "2026-12-12T22:00:00+00:00"]);
+        let once = window("2026-12-01T02:00", 3600, None, &[]);
+        assert_eq!(occurrences(&once, at("2026-12-01T03:30:00Z"), at("2026-12-02T00:00:00Z"), 5), vec![]);
+        assert_eq!(occurrences(&once, at("2026-11-01T00:00:00Z"), at("2026-12-02T00:00:00Z"), 5).len(), 1);
     }
 
     #[test]

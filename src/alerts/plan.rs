@@ -110,6 +110,7 @@ pub fn plan(
             continue;
         }
         if let Some(rec) = state.alerts.remove(&fp) {
+            state.record_resolved(&fp, &rec, now);
             let mut ev = event(EventKind::Resolved, &fp, Some(&rec), None, now, run);
             ev.resolved_at = Some(now);
             out.resolved.push((ev, rec));

@@ -24,8 +24,19 @@ pub struct Monitor {
 }
 
 /// Keys every monitor accepts, whatever its type.
-pub const COMMON_KEYS: &[&str] =
-    &["name", "type", "interval", "timeout", "retries", "confirm", "labels", "description", "enabled", "depends_on"];
+pub const COMMON_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "interval",
+    "timeout",
+    "retries",
+    "confirm",
+    "labels",
+    "description",
+    "enabled",
+    "depends_on",
+    "public",
+];
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +66,10 @@ pub struct Common {
     /// Upstream monitors (e.g. a status page) this one depends on.
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// `false` leaves the monitor off the status site (`vaktpost pages`): no page, no
+    /// badge, no component in its API. It is still checked and alerted on.
+    #[serde(default = "d_true")]
+    pub public: bool,
 }
 
 fn d_true() -> bool {

@@ -142,6 +142,11 @@ pub fn load_str_with(
                     config.metrics = m
                 }
             }
+            "pages" => {
+                if let Some(p) = section(&mut cx, "pages", v) {
+                    config.pages = p
+                }
+            }
             "monitors" => {
                 listed = Some(match &v {
                     Value::Sequence(items) => Some(items.len()),

@@ -37,9 +37,12 @@ pub struct Config {
     /// OTLP (README "Metrics").
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The static status site `vaktpost pages` renders.
+    #[serde(default)]
+    pub pages: PagesConfig,
 }
 
-pub const TOP_LEVEL_KEYS: &[&str] = &["defaults", "monitors", "rules", "alerts", "state", "report", "metrics"];
+pub const TOP_LEVEL_KEYS: &[&str] = &["defaults", "monitors", "rules", "alerts", "state", "report", "metrics", "pages"];
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -359,4 +362,44 @@ pub struct ReportConfig {
     /// Most monitor rows in the job summary (failing ones first); default 500.
     #[serde(default)]
     pub max_summary_rows: Option<usize>,
+}
+
+/// The status site (`vaktpost pages --out DIR`, `vaktpost run --pages DIR`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PagesConfig {
+    /// The site's title (default "Status").
+    #[serde(default)]
+    pub title: Option<String>,
+    /// One line under the title.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A local image file (PNG, SVG, JPEG, WebP, GIF), copied into the site; never a URL,
+    /// so the site makes no external request.
+    #[serde(default)]
+    pub logo: Option<String>,
+    /// Links in the site's header (your home page, a support address).
+    #[serde(default)]
+    pub links: Vec<PageLink>,
+    /// IANA time zone the site shows times in (default UTC); days of the uptime bars are
+    /// UTC days, as the history keeps them.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// A directory of templates overriding the built-in ones by file name (`index.html`,
+    /// `monitor.html`, `incidents.html`, `base.html`, `style.css`).
+    #[serde(default)]
+    pub templates: Option<String>,
+    /// The site's public address (e.g. `https://owner.github.io/repo/`), used in
+    /// `api/v2/summary.json`'s `page.url`; default none.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// A header link of the status site.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageLink {
+    pub name: String,
+    /// `https://…`, `mailto:…`, or a path relative to the site.
+    pub url: String,
 }

@@ -101,6 +101,7 @@ pub fn validate(c: &Config, err: &mut dyn FnMut(&str, String), rules: RuleCheck)
         ch.validate(&format!("alerts.{name}"), err);
     }
     metrics(&c.metrics, err);
+    validate_pages(&c.pages, err);
 }
 
 /// `metrics:`: endpoints are http(s) URLs, auth is one kind, header names are header names.
@@ -150,6 +151,50 @@ fn metrics(m: &super::MetricsConfig, err: &mut dyn FnMut(&str, String)) {
                     "has a value that is not a valid HTTP header value (control characters?)".into(),
                 );
             }
+        }
+    }
+}
+
+/// The status site's settings: a time zone that exists, a local logo, links that are
+/// links (no `javascript:`).
+fn validate_pages(p: &PagesConfig, err: &mut dyn FnMut(&str, String)) {
+    if let Some(tz) = &p.timezone {
+        if super::endpoints::parse_tz(Some(tz)).is_err() {
+            err(
+                "pages.timezone",
+                format!("unknown time zone {tz:?}; use an IANA name such as Europe/Stockholm or UTC"),
+            );
+        }
+    }
+    if let Some(logo) = &p.logo {
+        if logo.contains("://") || logo.starts_with("//") {
+            err(
+                "pages.logo",
+                "must be a local file (the site makes no external requests); put the image in the repository and name its path"
+                    .into(),
+            );
+        }
+    }
+    if let Some(u) = &p.url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            err(
+                "pages.url",
+                format!("must be the site's full address such as https://owner.github.io/repo/, got {u:?}"),
+            );
+        }
+    }
+    for (i, l) in p.links.iter().enumerate() {
+        let u = l.url.trim().to_ascii_lowercase();
+        let scheme =
+            u.split_once(':').map(|(s, _)| s).filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+'));
+        if matches!(scheme, Some(s) if !matches!(s, "http" | "https" | "mailto")) {
+            err(
+                &format!("pages.links[{i}].url"),
+                format!("must be an http(s) or mailto link or a relative path, got {:?}", l.url),
+            );
+        }
+        if l.name.trim().is_empty() {
+            err(&format!("pages.links[{i}].name"), "must not be empty".into());
         }
     }
 }

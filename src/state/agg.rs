@@ -166,6 +166,16 @@ impl Agg {
         }
     }
 
+    /// Median and 95th percentile of this bucket's response times: from its histogram, or
+    /// the percentiles kept when it was compacted.
+    pub fn p50_p95(&self) -> (Option<f64>, Option<f64>) {
+        if self.hist.is_empty() {
+            return (self.p50_ms, self.p95_ms);
+        }
+        let [p50, p95] = hist_percentiles([self], [50.0, 95.0]);
+        (p50, p95)
+    }
+
     /// Replaces the histogram by its p50/p95/p99 (see [`HIST_DAYS`]); true if it changed.
     pub fn compact(&mut self) -> bool {
         if self.hist.is_empty() {

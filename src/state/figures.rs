@@ -162,7 +162,31 @@ impl Figures {
 }
 
 /// A monitor's buckets: (start ms, length ms, aggregate).
-type Buckets<'a> = [(i64, i64, &'a Agg)];
+pub type Buckets<'a> = [(i64, i64, &'a Agg)];
+
+/// One monitor's uptime and error rate over `[now - span_ms, now]`, as the report's
+/// 24h/7d/30d windows are computed (the status site's 90 days too).
+pub fn window_of(h: &History, name: &str, now: DateTime<Utc>, span_ms: i64) -> Window {
+    window_in(h, name, &h.buckets(name), now, span_ms)
+}
+
+/// [`window_of`] over the monitor's buckets already read (`h.buckets(name)`).
+pub fn window_in(h: &History, name: &str, buckets: &Buckets, now: DateTime<Utc>, span_ms: i64) -> Window {
+    let now_ms = now.timestamp_millis();
+    window(buckets, open_of(h, name, now_ms), now_ms, span_ms)
+}
+
+/// A day's (or any single bucket's) uptime, by the same rule as a window: time-weighted,
+/// or the share of samples up when no time is known yet.
+pub fn uptime_of(a: &Agg) -> Option<f64> {
+    let (start, len) = (0, DAY_MS);
+    window(&[(start, len, a)], None, start + len, len).uptime
+}
+
+/// The open stretch of a monitor's latest sample at `now_ms`: (its time, weight so far, up).
+fn open_of(h: &History, name: &str, now_ms: i64) -> Option<(i64, i64, bool)> {
+    h.tails.get(name).map(|t| (t.t, (now_ms - t.t).clamp(0, t.cap()), t.s.is_up()))
+}
 
 /// Uptime and error rate of one monitor over `[now - span, now]`: each bucket counted by
 /// the share of it inside the window, plus the open stretch of the latest sample (`open`:
@@ -311,7 +335,7 @@ fn compute_for(h: &History, names: &[&String], now: DateTime<Utc>, leak_window: 
     let mut out = BTreeMap::new();
     for name in names.iter().copied() {
         let buckets = h.buckets(name);
-        let open = h.tails.get(name).map(|t| (t.t, (now_ms - t.t).clamp(0, t.cap()), t.s.is_up()));
+        let open = open_of(h, name, now_ms);
         let mut f = Figures {
             w24h: window(&buckets, open, now_ms, DAY_MS),
             w7d: window(&buckets, open, now_ms, 7 * DAY_MS),

@@ -402,15 +402,15 @@ pub(crate) fn hours_days(dir: &Path) -> Vec<NaiveDate> {
     v
 }
 
-/// Loads the aggregates: tails, error groups, every hourly file and (with `rollups`) the
-/// daily rollups of the last 31 days. A store that has raw segments but no aggregates
+/// Loads the aggregates: tails, error groups, every hourly file and (with `rollups:
+/// Some(days)`) the daily rollups of the months covering the last `days` days. A store that has raw segments but no aggregates
 /// (written by vaktpost 0.1, or whose aggregates were corrupt) is rebuilt from its raw
 /// segments, in memory; `save` writes the rebuilt aggregates.
 pub(crate) fn load_aggregates(
     dir: &Path,
     now: DateTime<Utc>,
     repair: bool,
-    rollups: bool,
+    rollups: Option<i64>,
     notes: &mut Vec<String>,
 ) -> History {
     let mut h = History::default();
@@ -420,8 +420,8 @@ pub(crate) fn load_aggregates(
     let mut rebuild = false;
     let stamp = Stamp::of(&dir.join(TAILS_FILE));
     let mut months = BTreeSet::new();
-    let from = (now - chrono::Duration::days(31)).date_naive();
-    if rollups {
+    let from = (now - chrono::Duration::days(rollups.unwrap_or(FIGURE_DAYS))).date_naive();
+    if rollups.is_some() {
         let mut d = from;
         while d <= now.date_naive() {
             months.insert((d.year(), d.month()));
@@ -517,7 +517,18 @@ pub fn load(state_dir: &Path, now: DateTime<Utc>, repair: bool) -> (History, Vec
     if repair {
         crate::fsutil::quarantine_symlinks(&dir, now, &mut notes);
     }
-    let h = load_aggregates(&dir, now, repair, true, &mut notes);
+    let h = load_aggregates(&dir, now, repair, Some(FIGURE_DAYS), &mut notes);
+    (h, notes)
+}
+
+/// Days of rollups a run loads: the longest figure window (30 days) and a day's margin.
+pub const FIGURE_DAYS: i64 = 31;
+
+/// [`load`] reaching `days` back (the status site's 90 days), read-only: nothing is
+/// repaired or moved aside.
+pub fn load_days(state_dir: &Path, now: DateTime<Utc>, days: i64) -> (History, Vec<String>) {
+    let mut notes = Vec::new();
+    let h = load_aggregates(&history_dir(state_dir), now, false, Some(days.max(FIGURE_DAYS)), &mut notes);
     (h, notes)
 }
 
@@ -620,7 +631,7 @@ pub fn save_loaded(
             h
         }
         _ => {
-            let mut h = load_aggregates(&dir, now, true, false, &mut notes);
+            let mut h = load_aggregates(&dir, now, true, None, &mut notes);
             if h.rebuilt {
                 notes.push(format!("history aggregates rebuilt from the raw samples in {}", dir.display()));
             }

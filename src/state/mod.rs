@@ -42,6 +42,58 @@ pub struct State {
     /// Issues of resolved alerts that could not be closed yet, by fingerprint.
     #[serde(default)]
     pub pending_close: BTreeMap<String, PendingClose>,
+    /// Alerts that resolved, for the status site's incident history, by
+    /// `fingerprint@first_seen` (see [`State::record_resolved`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resolved: BTreeMap<String, ResolvedAlert>,
+}
+
+/// A past incident: an alert from open to resolved.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResolvedAlert {
+    pub monitor: String,
+    pub rule: String,
+    pub severity: crate::config::Severity,
+    pub message: String,
+    pub first_seen: DateTime<Utc>,
+    pub resolved_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_url: Option<String>,
+}
+
+/// Days resolved alerts are kept (the status site shows 90).
+pub const RESOLVED_KEEP_DAYS: i64 = 90;
+/// Most resolved alerts kept (the most recent).
+pub const RESOLVED_KEEP: usize = 500;
+
+impl State {
+    /// Keeps `rec` as a past incident resolved at `now`, forgetting those older than
+    /// [`RESOLVED_KEEP_DAYS`] and beyond the [`RESOLVED_KEEP`] most recent.
+    pub fn record_resolved(&mut self, fp: &str, rec: &AlertRecord, now: DateTime<Utc>) {
+        let key = format!("{fp}@{}", rec.first_seen.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        self.resolved.insert(
+            key,
+            ResolvedAlert {
+                monitor: rec.monitor.clone(),
+                rule: rec.rule.clone(),
+                severity: rec.severity,
+                message: rec.message.clone(),
+                first_seen: rec.first_seen,
+                resolved_at: now,
+                issue_url: rec.issue_url.clone(),
+            },
+        );
+        let cutoff = now - chrono::Duration::days(RESOLVED_KEEP_DAYS);
+        self.resolved.retain(|_, r| r.resolved_at >= cutoff);
+        if self.resolved.len() > RESOLVED_KEEP {
+            let mut by_age: Vec<(DateTime<Utc>, String)> =
+                self.resolved.iter().map(|(k, r)| (r.resolved_at, k.clone())).collect();
+            by_age.sort();
+            for (_, k) in by_age.iter().take(self.resolved.len() - RESOLVED_KEEP) {
+                self.resolved.remove(k);
+            }
+        }
+    }
 }
 
 /// An ongoing problem that alerts were raised for.

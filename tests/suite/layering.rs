@@ -30,6 +30,7 @@ const ORDER: &[&str] = &[
     "report",
     "alerts",
     "metrics",
+    "pages",
     "trust",
     "runner",
     "runlog",

@@ -35,6 +35,7 @@ mod layering;
 mod log_files;
 mod memory_endpoints;
 mod metrics;
+mod pages;
 mod railway;
 mod redis;
 mod rules;

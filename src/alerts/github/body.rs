@@ -103,7 +103,7 @@ pub fn bound_issue_body(text: String, marker: &str) -> String {
 }
 
 /// Hostnames and URLs out of text, for issue bodies in public repositories.
-fn redact_targets_in(text: &str, target: Option<&str>) -> String {
+pub fn redact_targets_in(text: &str, target: Option<&str>) -> String {
     let mut out: Vec<String> = Vec::new();
     for w in text.split(' ') {
         if w.contains("://") {
