@@ -80,7 +80,9 @@ pub fn compile(src: &str) -> Result<Program, String> {
             "the condition is {n} characters long; keep conditions under {MAX_CONDITION_CHARS} characters (split it into several rules)"
         ));
     }
-    let program = parse_guarded(src).map_err(|m| format!("invalid CEL condition {:?}: {m}", shorten(src, 200)))?;
+    // Quoted, then cut: escaping can make a short condition long (`\u{1b}` is six characters).
+    let program =
+        parse_guarded(src).map_err(|m| format!("invalid CEL condition {}: {m}", shorten(&format!("{src:?}"), 200)))?;
     let steps = cost(program.expression());
     if steps > MAX_CONDITION_COST {
         return Err(format!(
@@ -933,6 +935,13 @@ mod macros_and_verdicts {
     }
 
     #[test]
+    fn an_escaped_condition_is_quoted_within_the_bound() {
+        let e = compile(&format!("{}(", "\u{1b}".repeat(199))).err().unwrap_or_default();
+        assert!(e.starts_with("invalid CEL condition \"\\u{1b}"), "{e}");
+        assert!(e.chars().count() <= 540, "{} chars", e.chars().count());
+    }
+
+    #[test]
     fn syntax_error_past_column_65535_is_an_error_not_a_panic() {
         // Regression: the cel parser panicked (exit 134) on a syntax error past column 65,535.
         let src = format!("{} &&", "a".repeat(70_000));
@@ -948,7 +957,9 @@ mod macros_and_verdicts {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
         #[test]
-        fn compiling_any_text_never_panics_and_errors_are_bounded(src in "\\PC{0,300}") {
+        // Regression: a condition of control characters came back as a 544-character error,
+        // quoted with its escapes after the cut.
+        fn compiling_any_text_never_panics_and_errors_are_bounded(src in "(\\PC|[\\x00-\\x1f\\x7f]){0,300}") {
             if let Err(e) = compile(&src) {
                 proptest::prop_assert!(e.chars().count() <= 200 + 300 + 40, "{} chars", e.chars().count());
             }
