@@ -346,18 +346,19 @@ pub fn write_outputs(
     // outputs. The data branch's push is GitHub's last answer of a run: its rate limit is
     // the one the footer shows.
     let rate = rate_limit(ctx).or(outcome.report.run.github_rate_limit);
-    let patched = (!notes.is_empty() || metrics_file.is_some() || rate != outcome.report.run.github_rate_limit).then(|| {
-        let mut r = outcome.report.clone();
-        r.notes.extend(notes);
-        r.run.github_rate_limit = rate;
-        if let Some(f) = metrics_file {
-            if !f.ok {
-                r.notes.push(metrics::note(&f));
+    let patched =
+        (!notes.is_empty() || metrics_file.is_some() || rate != outcome.report.run.github_rate_limit).then(|| {
+            let mut r = outcome.report.clone();
+            r.notes.extend(notes);
+            r.run.github_rate_limit = rate;
+            if let Some(f) = metrics_file {
+                if !f.ok {
+                    r.notes.push(metrics::note(&f));
+                }
+                r.metrics_outputs.push(f);
             }
-            r.metrics_outputs.push(f);
-        }
-        r
-    });
+            r
+        });
     let report = patched.as_ref().unwrap_or(&outcome.report);
     let rc = &loaded.config.report;
     let targets = report::outputs::Targets {
