@@ -101,7 +101,6 @@ fn main() {
         let p6 = Instant::now();
         // The former ways, for comparison: prost message trees, and the fsync'd write.
         let _ = remote_write::body(&remote_write::request(&m, &labels)).unwrap();
-        let p7 = Instant::now();
         let _ = otlp::body(&otlp::request(&m, "vaktpost", "acme/site"));
         let p8 = Instant::now();
         vaktpost::fsutil::write_atomic(&path, t.as_bytes()).unwrap();

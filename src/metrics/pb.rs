@@ -1,10 +1,9 @@
 //! The protobuf wire format, written by hand for the two large requests (remote write
-//! and OTLP): straight into one buffer, field by field in the order `prost` encodes
-//! them, proto3 defaults left out as `prost` does — so the bytes are those of the
-//! `prost` messages in [`super::remote_write`] and [`super::otlp`] (tests compare),
-//! (in tag order, as `prost` sorts them) without building a message tree of owned
-//! strings per series first. Every field
-//! number used here is below 16, so a key is one byte.
+//! and OTLP): straight into one buffer, fields in tag order as `prost` writes them,
+//! proto3 defaults left out as `prost` does — so the bytes are those of the `prost`
+//! messages in [`super::remote_write`] and [`super::otlp`] (tests compare), without
+//! building a message tree of owned strings per series first. Every field number used
+//! here is below 16, so a key is one byte.
 
 /// A varint.
 pub fn varint(out: &mut Vec<u8>, mut v: u64) {
