@@ -70,7 +70,7 @@ fn main() {
     let path = dir.path().join("vaktpost.prom");
     let (mut file, mut endpoints) = (Vec::new(), Vec::new());
     let mut sizes = (0, 0, 0, 0, 0);
-    let mut parts: Vec<[Duration; 6]> = Vec::new();
+    let mut parts: Vec<[Duration; 8]> = Vec::new();
     for i in 0..runs + 2 {
         // The file output: model, render, atomic write.
         let t0 = Instant::now();
@@ -82,8 +82,8 @@ fn main() {
         let model = metrics::build(&report);
         let pgw = text::render(&model, &[]);
         let labels = [("job".to_string(), "vaktpost".to_string()), ("instance".to_string(), "acme/site".to_string())];
-        let rw = remote_write::body(&remote_write::request(&model, &labels)).unwrap();
-        let ot = otlp::body(&otlp::request(&model, "vaktpost", "acme/site"));
+        let rw = remote_write::encoded_body(&model, &labels).unwrap();
+        let ot = otlp::encode(&model, "vaktpost", "acme/site");
         let t_endpoints = t1.elapsed();
         // The parts, for the record.
         let p0 = Instant::now();
@@ -91,15 +91,21 @@ fn main() {
         let p1 = Instant::now();
         let t = text::render(&m, &m.common);
         let p2 = Instant::now();
-        vaktpost::fsutil::write_atomic(&path, t.as_bytes()).unwrap();
+        vaktpost::fsutil::replace(&path, t.as_bytes()).unwrap();
         let p3 = Instant::now();
         let _ = text::render(&m, &[]);
         let p4 = Instant::now();
-        let _ = remote_write::body(&remote_write::request(&m, &labels)).unwrap();
+        let _ = remote_write::encoded_body(&m, &labels).unwrap();
         let p5 = Instant::now();
-        let _ = otlp::body(&otlp::request(&m, "vaktpost", "acme/site"));
+        let _ = otlp::encode(&m, "vaktpost", "acme/site");
         let p6 = Instant::now();
-        parts.push([p1 - p0, p2 - p1, p3 - p2, p4 - p3, p5 - p4, p6 - p5]);
+        // The former ways, for comparison: prost message trees, and the fsync'd write.
+        let _ = remote_write::body(&remote_write::request(&m, &labels)).unwrap();
+        let _ = otlp::body(&otlp::request(&m, "vaktpost", "acme/site"));
+        let p8 = Instant::now();
+        vaktpost::fsutil::write_atomic(&path, t.as_bytes()).unwrap();
+        let p9 = Instant::now();
+        parts.push([p1 - p0, p2 - p1, p3 - p2, p4 - p3, p5 - p4, p6 - p5, p8 - p6, p9 - p8]);
         if i >= 2 {
             file.push(t_file);
             endpoints.push(t_endpoints);
@@ -111,7 +117,16 @@ fn main() {
         v[v.len() / 2]
     };
     let (f, e) = (median(&mut file), median(&mut endpoints));
-    let names = ["model", "text", "atomic write", "Pushgateway body", "remote write", "OTLP"];
+    let names = [
+        "model",
+        "text",
+        "atomic write (rename, no fsync)",
+        "Pushgateway body",
+        "remote write",
+        "OTLP",
+        "(former: prost remote write + OTLP)",
+        "(former: atomic write with fsync)",
+    ];
     for (k, name) in names.iter().enumerate() {
         let mut v: Vec<Duration> = parts.iter().skip(2).map(|p| p[k]).collect();
         println!("  part {name}: {:.1} ms", median(&mut v).as_secs_f64() * 1000.0);

@@ -8,6 +8,7 @@
 
 pub mod model;
 pub mod otlp;
+mod pb;
 pub mod push;
 pub mod remote_write;
 pub mod text;
@@ -50,11 +51,13 @@ pub fn job(m: &MetricsConfig) -> String {
     m.pushgateway.as_ref().and_then(|p| p.job.clone()).unwrap_or_else(|| DEFAULT_JOB.to_string())
 }
 
-/// Writes the text exposition file atomically (a scraper never reads half a file).
+/// Writes the text exposition file atomically (a scraper never reads half a file), by
+/// rename and without `fsync`: each run rewrites it, so durability across a power loss
+/// is not worth the `fsync`'s time (see [`crate::fsutil::replace`]).
 pub fn write_file(path: &Path, report: &Report) -> MetricsOutput {
     let model = build(report);
     let body = text::render(&model, &model.common);
-    let res = crate::fsutil::write_atomic(path, body.as_bytes());
+    let res = crate::fsutil::replace(path, body.as_bytes());
     MetricsOutput {
         output: "file".into(),
         target: path.display().to_string(),
@@ -151,8 +154,8 @@ pub fn requests(m: &MetricsConfig, model: &Model, job: &str, instance: &str) -> 
     if let Some(r) = &m.remote_write {
         let labels = [("job".to_string(), job.to_string()), ("instance".to_string(), instance.to_string())];
         let labels: Vec<(String, String)> = labels.into_iter().chain(model.common.iter().cloned()).collect();
-        let req = remote_write::request(model, &labels);
-        let built = split_userinfo(&r.url).and_then(|(url, auth)| Ok((url, auth, remote_write::body(&req)?)));
+        let built =
+            split_userinfo(&r.url).and_then(|(url, auth)| Ok((url, auth, remote_write::encoded_body(model, &labels)?)));
         out.push(built.map_err(|e| failed("remote_write", &r.url, e)).map(|(url, auth, body)| {
             let auth = match (&r.bearer_token, &r.username) {
                 (Some(t), _) => Auth::Bearer(t.expose().to_string()),
@@ -167,7 +170,7 @@ pub fn requests(m: &MetricsConfig, model: &Model, job: &str, instance: &str) -> 
                 headers: remote_write::HEADERS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
                 auth,
                 body,
-                series: req.timeseries.len(),
+                series: model.series_count(),
             }
         }));
     }
@@ -183,7 +186,7 @@ pub fn requests(m: &MetricsConfig, model: &Model, job: &str, instance: &str) -> 
                 url,
                 headers,
                 auth,
-                body: otlp::body(&otlp::request(model, job, instance)),
+                body: otlp::encode(model, job, instance),
                 series: model.series_count(),
             }
         }));

@@ -129,7 +129,9 @@ struct Builder {
 
 impl Builder {
     fn add(&mut self, f: Id, labels: &[(String, String)], extra: &[(&str, &str)], value: f64) {
-        let mut l = labels.to_vec();
+        // One allocation for the vector: the monitor's labels, then the series' own.
+        let mut l = Vec::with_capacity(labels.len() + extra.len());
+        l.extend_from_slice(labels);
         l.extend(extra.iter().map(|(k, v)| (k.to_string(), label_value(v))));
         self.families[f as usize].series.push(Series { labels: l, value });
     }

@@ -10,27 +10,37 @@ use super::model::Model;
 /// `Content-Type` of the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Escapes a label value: backslash, double quote and line feed.
-pub fn escape_label_value(v: &str, out: &mut String) {
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
+/// Appends `v` with the bytes `escape` maps replaced, the runs between them copied whole.
+fn escape_with(v: &str, out: &mut String, escape: impl Fn(u8) -> Option<&'static str>) {
+    let mut start = 0;
+    for (i, b) in v.bytes().enumerate() {
+        if let Some(e) = escape(b) {
+            // An ASCII byte: `i` and `i + 1` are character boundaries.
+            out.push_str(&v[start..i]);
+            out.push_str(e);
+            start = i + 1;
         }
     }
+    out.push_str(&v[start..]);
+}
+
+/// Escapes a label value: backslash, double quote and line feed.
+pub fn escape_label_value(v: &str, out: &mut String) {
+    escape_with(v, out, |b| match b {
+        b'\\' => Some("\\\\"),
+        b'"' => Some("\\\""),
+        b'\n' => Some("\\n"),
+        _ => None,
+    })
 }
 
 /// Escapes a HELP text: backslash and line feed.
 pub fn escape_help(v: &str, out: &mut String) {
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
+    escape_with(v, out, |b| match b {
+        b'\\' => Some("\\\\"),
+        b'\n' => Some("\\n"),
+        _ => None,
+    })
 }
 
 /// A sample value as Go's `strconv.ParseFloat` reads it (`+Inf`, `-Inf`, `NaN`).
@@ -39,6 +49,22 @@ pub fn value(v: f64, out: &mut String) {
         out.push_str("NaN");
     } else if v.is_infinite() {
         out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+        // Whole numbers (status codes, 0/1, timestamps, counts), as `{v}` writes them,
+        // without the float formatter: the digits of the exact integer.
+        let (mut n, mut buf, mut i) = (v.abs() as u64, [0u8; 20], 20);
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if v < 0.0 {
+            out.push('-');
+        }
+        out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
     } else {
         let _ = write!(out, "{v}");
     }
@@ -107,6 +133,9 @@ mod tests {
         assert_eq!(v(f64::NEG_INFINITY), "-Inf");
         assert_eq!(v(f64::NAN), "NaN");
         assert_eq!(v(1e21), "1000000000000000000000");
+        for x in [0.0, -0.0, -1.0, 7.0, 200.0, 1_774_999_000.0, 999_999_999_999_999.0, 1e15, -1e15, 2.5, -1e-7] {
+            assert_eq!(v(x), format!("{x}"), "{x}");
+        }
     }
 
     type Labels = Vec<(String, String)>;
