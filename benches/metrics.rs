@@ -74,7 +74,7 @@ fn main() {
     for i in 0..runs + 2 {
         // The file output: model, render, atomic write.
         let t0 = Instant::now();
-        let out = metrics::write_file(&path, &report);
+        let out = metrics::write_file(&path, &report, None);
         let t_file = t0.elapsed();
         assert!(out.ok, "{out:?}");
         // What the endpoints are sent (the model again, as a run builds it once more).

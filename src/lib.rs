@@ -197,8 +197,8 @@ pub async fn run(
         dry_run: opts.dry_run,
         deadline: alert_deadline,
     };
-    metrics::push(&push, &mut report).await;
-    Ok(Outcome { report, state, base, history: std::sync::Mutex::new(Some(hist)), branch })
+    let metrics = metrics::push(&push, &mut report).await;
+    Ok(Outcome { report, state, base, history: std::sync::Mutex::new(Some(hist)), branch, metrics })
 }
 
 /// Pulls the data branch into the state directory (`state.backend: github`); a dry run
@@ -244,7 +244,7 @@ pub async fn merge(
     let ok = !opts.fail_on.trips(&report);
     report.alerts.extend(alerts::heartbeat::beat(ctx, &loaded.config, &redactor, opts.dry_run, ok, deadline).await);
     report.run.github_rate_limit = rate_limit(ctx).or(report.run.github_rate_limit);
-    Ok(Outcome { report, state, base, history: std::sync::Mutex::new(None), branch })
+    Ok(Outcome { report, state, base, history: std::sync::Mutex::new(None), branch, metrics: None })
 }
 
 /// The alerts that opened, resolved, or started or stopped flapping in this run.
@@ -343,7 +343,8 @@ pub fn write_outputs(
         state::save_run(ctx, &loaded.config.state, &opts.state_dir, base, ours, history, branch)
     };
     // The metrics file, before the report, so a failure to write it is in the report.
-    let metrics_file = opts.metrics_path.as_deref().map(|p| metrics::write_file(p, &outcome.report));
+    let metrics_file =
+        opts.metrics_path.as_deref().map(|p| metrics::write_file(p, &outcome.report, outcome.metrics.as_ref()));
     // Write: the report with the saves' and the metrics file's notes, the summary, the step
     // outputs. The data branch's push is GitHub's last answer of a run: its rate limit is
     // the one the footer shows.

@@ -367,6 +367,8 @@ pub struct Outcome {
     pub history: std::sync::Mutex<Option<crate::state::agg::History>>,
     /// What was read from the data branch (`state.backend: github`), to push on top of.
     pub branch: Option<crate::state::github_branch::BranchPulled>,
+    /// The run's metrics model, when the endpoints were sent it: the metrics file reuses it.
+    pub metrics: Option<crate::metrics::Model>,
 }
 
 #[cfg(test)]

@@ -54,9 +54,17 @@ pub fn job(m: &MetricsConfig) -> String {
 /// Writes the text exposition file atomically (a scraper never reads half a file), by
 /// rename and without `fsync`: each run rewrites it, so durability across a power loss
 /// is not worth the `fsync`'s time (see [`crate::fsutil::replace`]).
-pub fn write_file(path: &Path, report: &Report) -> MetricsOutput {
-    let model = build(report);
-    let body = text::render(&model, &model.common);
+/// `model` is the run's, when the endpoints' stage built it already (else it is built here).
+pub fn write_file(path: &Path, report: &Report, model: Option<&Model>) -> MetricsOutput {
+    let built;
+    let model = match model {
+        Some(m) => m,
+        None => {
+            built = build(report);
+            &built
+        }
+    };
+    let body = text::render(model, &model.common);
     let res = crate::fsutil::replace(path, body.as_bytes());
     MetricsOutput {
         output: "file".into(),
@@ -195,15 +203,16 @@ pub fn requests(m: &MetricsConfig, model: &Model, job: &str, instance: &str) -> 
 }
 
 /// Sends the run's metrics to every configured endpoint at once, recording each in
-/// `report.metrics_outputs` and each failure as a note. A dry run sends nothing.
-pub async fn push(p: &Push<'_>, report: &mut Report) {
+/// `report.metrics_outputs` and each failure as a note. A dry run sends nothing. Returns
+/// the model it sent, for the metrics file to reuse (`None` when nothing was sent).
+pub async fn push(p: &Push<'_>, report: &mut Report) -> Option<Model> {
     let m = p.config;
     if m.pushgateway.is_none() && m.remote_write.is_none() && m.otlp.is_none() {
-        return;
+        return None;
     }
     if p.dry_run {
         report.notes.push("dry run: metrics were not sent to the configured endpoints".into());
-        return;
+        return None;
     }
     let model = build(report);
     let (job, instance) = (job(m), instance(p.ctx, m));
@@ -233,6 +242,7 @@ pub async fn push(p: &Push<'_>, report: &mut Report) {
         }
         report.metrics_outputs.push(o);
     }
+    Some(model)
 }
 
 /// One attempt's outcome.
