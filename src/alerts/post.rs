@@ -161,8 +161,8 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
     out
 }
 
-/// Up to [`MAX_ERROR_BODY`] bytes of an error response, printable and on one line.
-pub(crate) async fn error_body(mut resp: reqwest::Response) -> String {
+/// Up to [`MAX_ERROR_BODY`] bytes of an error response, read for at most 2 s.
+pub(crate) async fn error_bytes(mut resp: reqwest::Response) -> Vec<u8> {
     let mut buf: Vec<u8> = Vec::new();
     let read = async {
         while let Ok(Some(chunk)) = resp.chunk().await {
@@ -174,6 +174,12 @@ pub(crate) async fn error_body(mut resp: reqwest::Response) -> String {
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
     buf.truncate(MAX_ERROR_BODY);
+    buf
+}
+
+/// [`error_bytes`], printable and on one line.
+pub(crate) async fn error_body(resp: reqwest::Response) -> String {
+    let buf = error_bytes(resp).await;
     let text: String = String::from_utf8_lossy(&buf).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     clip(&one_line(&text), 300)
 }

@@ -28,8 +28,6 @@ pub use model::{build, Model};
 pub const DEFAULT_JOB: &str = "vaktpost";
 /// One request attempt (capped by the deadline).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// An endpoint's error body is read up to this many bytes.
-const MAX_ERROR_BODY: usize = 1024;
 
 /// The retry policy of metrics endpoints: 3 attempts, server waits honoured up to 30 s.
 pub fn policy() -> retry::Policy {
@@ -328,38 +326,13 @@ fn hint(output: &str, status: u16) -> &'static str {
     }
 }
 
-async fn error_body(mut resp: reqwest::Response) -> String {
-    let mut buf: Vec<u8> = Vec::new();
-    let read = async {
-        while let Ok(Some(chunk)) = resp.chunk().await {
-            buf.extend_from_slice(&chunk);
-            if buf.len() >= MAX_ERROR_BODY {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
-    buf.truncate(MAX_ERROR_BODY);
+/// The endpoint's answer (the channels' bounded read), for the console.
+async fn error_body(resp: reqwest::Response) -> String {
+    let buf = crate::alerts::post::error_bytes(resp).await;
     crate::untrusted::console(String::from_utf8_lossy(&buf).trim(), 300)
 }
 
+/// A transport error without its URL (the channels' wording), for the console.
 fn describe(e: reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let e = e.without_url();
-    let mut parts = vec![what.to_string()];
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-    while let Some(s) = src {
-        let t = s.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        src = s.source();
-    }
-    crate::untrusted::console(&parts.join(": "), 300)
+    crate::untrusted::console(&crate::alerts::post::describe_error(e), 300)
 }
