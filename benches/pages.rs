@@ -159,7 +159,7 @@ fn main() {
     }
     let keep = args.iter().position(|a| a == "--keep").and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let tmp = tempfile::tempdir().unwrap();
-    let dir = keep.unwrap_or_else(|| tmp.path().to_path_buf());
+    let dir = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir).unwrap();
 
     let mut ok = true;
@@ -171,10 +171,16 @@ fn main() {
         eprintln!("built in {:.1}s", t.elapsed().as_secs_f64());
         let cfg = dir.join(format!("vaktpost-{n}.yml"));
         std::fs::write(&cfg, config(n)).unwrap();
-        let out = dir.join(format!("site-{n}"));
+        let mut out = dir.join(format!("site-{n}"));
         let mut times = Vec::new();
-        for _ in 0..if label == "site" { runs } else { 1 } {
+        for k in 0..if label == "site" { runs } else { 1 } {
+            // Each run writes a fresh directory, as a workflow's `vaktpost pages --out _site`
+            // does on a new runner; they are all deleted after the last run. (Deleting
+            // thousands of files right before a run bills their freeing to it: on this
+            // machine's disk, mounted with `discard`, that alone doubles the time.)
+            out = dir.join(format!("site-{n}-{k}"));
             let _ = std::fs::remove_dir_all(&out);
+            let _ = Command::new("sync").status();
             let t0 = Instant::now();
             let o = Command::new(&exe)
                 .args(["pages", "-c", cfg.to_str().unwrap(), "--state", state.to_str().unwrap()])
@@ -184,11 +190,17 @@ fn main() {
             times.push(t0.elapsed());
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         }
+        let written: Vec<PathBuf> = (0..times.len()).map(|k| dir.join(format!("site-{n}-{k}"))).collect();
         times.sort();
         let median = times[times.len() / 2];
         let files = walk(&out);
         let bytes: u64 = files.iter().map(|p| p.metadata().map(|m| m.len()).unwrap_or(0)).sum();
         let index = std::fs::metadata(out.join("index.html")).map(|m| m.len() as usize).unwrap_or(0);
+        if keep.is_none() {
+            for w in &written {
+                let _ = std::fs::remove_dir_all(w);
+            }
+        }
         if label == "site" {
             println!("vaktpost pages: {n} monitors × {days} days of history");
             println!("  files written        {:>8}", files.len());
@@ -199,6 +211,8 @@ fn main() {
                 median.as_secs_f64() * 1000.0,
                 BUDGET.as_millis()
             );
+            let all: Vec<String> = times.iter().map(|t| format!("{:.0}", t.as_secs_f64() * 1000.0)).collect();
+            println!("  every run (ms)       {:>8}", all.join(" "));
             if median > BUDGET {
                 ok = false;
                 println!("  OVER BUDGET");
@@ -254,18 +268,61 @@ fn stages(state: &Path, cfg: &Path) {
     };
     let site = vaktpost::pages::build(&inputs);
     let t_model = t.elapsed();
+    let r = vaktpost::pages::Renderer::new(None).unwrap();
+    let t0 = Instant::now();
+    let _ = minijinja::Value::from(minijinja::value::Serde(&site));
+    let t_ser = t0.elapsed();
+    let t0 = Instant::now();
+    let _ = r.index(&vaktpost::pages::Renderer::site_value(&site)).unwrap();
+    let t_index = t0.elapsed();
+    let t0 = Instant::now();
+    for i in 0..site.monitors.len() {
+        let _ = r.monitor(&site, i).unwrap();
+    }
+    let t_mon = t0.elapsed();
+    let t0 = Instant::now();
+    for m in &site.monitors {
+        for c in &m.charts {
+            let _ = vaktpost::pages::render::chart_svg(c);
+        }
+    }
+    let t_svg = t0.elapsed();
+    let t0 = Instant::now();
+    for m in &site.monitors {
+        let _ = minijinja::Value::from(minijinja::value::Serde(m));
+    }
+    let t_mser = t0.elapsed();
+    let t0 = Instant::now();
+    let _ = r.incidents(&vaktpost::pages::Renderer::site_value(&site)).unwrap();
+    let t_inc = t0.elapsed();
+    let t0 = Instant::now();
+    for m in &site.monitors {
+        for (_, b) in vaktpost::pages::api::monitor_badges(m) {
+            let _ = serde_json::to_vec_pretty(&b);
+        }
+    }
+    let t_badges = t0.elapsed();
+    let t0 = Instant::now();
+    let _ = serde_json::to_vec_pretty(&vaktpost::pages::api::summary_json(&site));
+    let _ = serde_json::to_vec_pretty(&vaktpost::pages::api::status_json(&site));
+    let t_api = t0.elapsed();
+    eprintln!("one thread: incidents {t_inc:?}, badges {t_badges:?}, api {t_api:?}");
+    eprintln!("one thread: site to Value {t_ser:?}, index {t_index:?}, monitor pages {t_mon:?} (svg {t_svg:?}, monitor to Value {t_mser:?})");
     let paths = vaktpost::pages::Paths { templates: None, logo: None };
+    let g = Instant::now();
     let (_, files) = vaktpost::pages::generate(&inputs, &paths).unwrap();
-    let t_gen = t.elapsed();
-    let out = tempfile::tempdir().unwrap();
-    vaktpost::pages::write_site(out.path(), &files).unwrap();
-    let t_write = t.elapsed();
+    let t_generate = g.elapsed();
+    // A fresh directory beside the state, as a workflow's _site, kept: deleting thousands
+    // of files bills their freeing to whatever writes next on this machine's disk.
+    let out = tempfile::tempdir_in(state.parent().unwrap_or(Path::new("."))).unwrap().keep();
+    let w = Instant::now();
+    vaktpost::pages::write_site(&out, &files).unwrap();
+    let t_write = w.elapsed();
     eprintln!(
-        "config {t_cfg:?} load {:?} model {:?} generate (model again + render) {:?} write {:?}; {} monitors",
+        "config {t_cfg:?} load {:?} model {:?} generate (model again + render) {t_generate:?} write {t_write:?}; {} monitors; site in {}",
         t_load - t_cfg,
         t_model - t_load,
-        t_gen - t_model,
-        t_write - t_gen,
-        site.monitors.len()
+        site.monitors.len(),
+        out.display()
     );
 }

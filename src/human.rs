@@ -35,8 +35,32 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Appends the decimal digits of `n`, without the formatting machinery: for outputs that
+/// write hundreds of thousands of numbers (the metrics text, the status site's charts).
+pub fn push_digits(out: &mut String, mut n: u64) {
+    let (mut buf, mut i) = ([0u8; 20], 20);
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
 #[cfg(test)]
 mod thousands_tests {
+    #[test]
+    fn digits_are_the_display_form() {
+        for n in [0u64, 7, 10, 99, 100, 123_456_789, u64::MAX] {
+            let mut s = String::new();
+            super::push_digits(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+    }
+
     #[test]
     fn thousands_are_separated() {
         assert_eq!(super::thousands(0), "0");

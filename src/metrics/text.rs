@@ -52,19 +52,10 @@ pub fn value(v: f64, out: &mut String) {
     } else if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
         // Whole numbers (status codes, 0/1, timestamps, counts), as `{v}` writes them,
         // without the float formatter: the digits of the exact integer.
-        let (mut n, mut buf, mut i) = (v.abs() as u64, [0u8; 20], 20);
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
         if v < 0.0 {
             out.push('-');
         }
-        out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+        crate::human::push_digits(out, v.abs() as u64);
     } else {
         let _ = write!(out, "{v}");
     }

@@ -86,8 +86,10 @@ pub fn generate(inputs: &Inputs, paths: &Paths) -> Result<(Site, Files), PagesEr
         site.logo = Some(name);
     }
     files.push(("style.css".into(), renderer.style.clone().into_bytes()));
-    files.push(("index.html".into(), renderer.index(&site)?.into_bytes()));
-    files.push(("incidents.html".into(), renderer.incidents(&site)?.into_bytes()));
+    let whole = Renderer::site_value(&site);
+    files.push(("index.html".into(), renderer.index(&whole)?.into_bytes()));
+    files.push(("incidents.html".into(), renderer.incidents(&whole)?.into_bytes()));
+    drop(whole);
     // Monitor pages are independent: a large fleet's are rendered on every core.
     let n = site.monitors.len();
     let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).clamp(1, 8);
@@ -140,24 +142,51 @@ fn read_limited(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     Ok(b)
 }
 
-/// Writes the files under `out` (created if missing); returns the bytes written. A file
-/// that cannot be written names its path.
+/// Writes the files under `out` (created if missing); returns the site's size in bytes.
+/// A file that cannot be written names its path. A file already there with the same
+/// bytes is left alone, so a site rebuilt in place rewrites only what changed.
 pub fn write_site(out: &Path, files: &Files) -> Result<u64, WriteError> {
     let what = "the status site";
     std::fs::create_dir_all(out).map_err(WriteError::of(what, out))?;
-    let mut total = 0;
-    let mut made = std::collections::BTreeSet::new();
-    for (rel, bytes) in files {
-        let path = out.join(rel);
-        if let Some(dir) = path.parent() {
-            if made.insert(dir.to_path_buf()) {
-                std::fs::create_dir_all(dir).map_err(WriteError::of(what, dir))?;
-            }
-        }
-        std::fs::write(&path, bytes).map_err(WriteError::of(what, &path))?;
-        total += bytes.len() as u64;
+    let dirs: std::collections::BTreeSet<PathBuf> =
+        files.iter().filter_map(|(rel, _)| out.join(rel).parent().map(Path::to_path_buf)).collect();
+    for dir in &dirs {
+        std::fs::create_dir_all(dir).map_err(WriteError::of(what, dir))?;
     }
-    Ok(total)
+    // Creating thousands of small files is mostly the kernel's work, which runs on every
+    // core: a large site is written from a few threads.
+    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).clamp(1, 4);
+    let chunk = files.len().div_ceil(threads).max(256);
+    let results: Vec<Result<(), WriteError>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                sc.spawn(move || {
+                    for (rel, bytes) in part {
+                        let path = out.join(rel);
+                        write_if_changed(&path, bytes).map_err(WriteError::of(what, &path))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
+    results.into_iter().collect::<Result<(), _>>()?;
+    Ok(files.iter().map(|(_, b)| b.len() as u64).sum())
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 && std::fs::read(path).is_ok_and(|old| old == bytes) => {
+            return Ok(())
+        }
+        // Never written through: a link left in the directory would point the site's
+        // bytes at any file the job can write.
+        Ok(m) if m.file_type().is_symlink() => std::fs::remove_file(path)?,
+        _ => {}
+    }
+    std::fs::write(path, bytes)
 }
 
 /// What `vaktpost pages` did.

@@ -394,6 +394,8 @@ pub fn build(i: &Inputs) -> Site {
     let all_figures = figures::compute(i.history, i.now, leak_window);
     let today = i.now.date_naive();
     let first = today - Duration::days(DAYS - 1);
+    // The bars' and charts' labels are the same for every monitor: formatted once.
+    let labels = Labels::new(first, today, i.now);
     let checks: BTreeMap<&str, &crate::checks::CheckResult> =
         i.report.map(|r| r.checks.iter().map(|c| (c.name.as_str(), c)).collect()).unwrap_or_default();
 
@@ -420,7 +422,7 @@ pub fn build(i: &Inputs) -> Site {
         let mine: Vec<&IncidentView> = open.iter().chain(past.iter()).filter(|x| x.monitor == name).collect();
         // One pass over the monitor's buckets for the bar, the 90 days and the charts.
         let buckets = i.history.buckets(name);
-        let (bar, days_with_data, daily) = day_bar(&buckets, first, today, &mine);
+        let (bar, days_with_data, daily) = day_bar(&buckets, first, today, &mine, &labels);
         let w90 = figures::window_in(i.history, name, &buckets, i.now, DAYS * DAY_MS);
         let uptime = vec![
             window_view("24 hours", fig.w24h.uptime),
@@ -447,7 +449,7 @@ pub fn build(i: &Inputs) -> Site {
             p50_24h: fig.p50_24h_ms,
             p95_24h: fig.p95_24h_ms,
             response_ms: fig.p50_24h_ms.or(last_rt),
-            charts: charts(&buckets, i.now, &daily),
+            charts: charts(&buckets, i.now, &daily, &labels),
             open_incidents: mine.iter().filter(|x| x.resolved_at.is_none()).count(),
             incidents: mine.into_iter().cloned().collect(),
         }
@@ -520,20 +522,47 @@ pub fn overall(monitors: &[MonitorView]) -> Overall {
     }
 }
 
-/// Each day's p50 and p95, oldest first (`None`: no data that day).
-type Daily = Vec<(NaiveDate, Option<(Option<f64>, Option<f64>)>)>;
+/// Each day's p50 and p95, oldest first (`None`: no data that day), with its label.
+type Daily<'l> = Vec<(&'l str, Option<(Option<f64>, Option<f64>)>)>;
+
+/// The days' labels (`Sep 4`, oldest first) and the last 24 hours' (`13:00`).
+struct Labels {
+    days: Vec<String>,
+    hours: Vec<String>,
+}
+
+impl Labels {
+    fn new(first: NaiveDate, last: NaiveDate, now: DateTime<Utc>) -> Labels {
+        let days = first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .take(DAYS as usize)
+            .map(|d| d.format("%b %-d").to_string())
+            .collect();
+        let now_ms = now.timestamp_millis();
+        let this_hour = now_ms - now_ms.rem_euclid(HOUR_MS);
+        let hours = (0..24)
+            .map(|k| {
+                let start = this_hour - (23 - k) * HOUR_MS;
+                DateTime::from_timestamp_millis(start).map(|t| t.format("%H:00").to_string()).unwrap_or_default()
+            })
+            .collect();
+        Labels { days, hours }
+    }
+}
 
 /// One monitor's buckets (start ms, length ms, aggregate), oldest first.
 type Buckets<'a> = [(i64, i64, &'a Agg)];
 
 /// One monitor's days `first..=last` (UTC), from its buckets: each day (its hours merged
 /// for the recent days) as a bar cell, plus its percentiles for the daily chart.
-fn day_bar(
+fn day_bar<'l>(
     buckets: &Buckets,
     first: NaiveDate,
     last: NaiveDate,
     incidents: &[&IncidentView],
-) -> (Vec<DayCell>, usize, Daily) {
+    labels: &'l Labels,
+) -> (Vec<DayCell>, usize, Daily<'l>) {
     let from = day_start_ms(first);
     let mut by_day: BTreeMap<i64, Vec<&Agg>> = BTreeMap::new();
     for (start, _, a) in buckets.iter().filter(|b| b.0 >= from) {
@@ -542,7 +571,7 @@ fn day_bar(
     let mut cells = Vec::with_capacity(DAYS as usize);
     let mut daily = Vec::with_capacity(DAYS as usize);
     let mut with_data = 0;
-    for d in first.iter_days().take_while(|d| *d <= last).take(DAYS as usize) {
+    for (d, date) in first.iter_days().take_while(|d| *d <= last).zip(&labels.days) {
         let d0 = day_start_ms(d);
         // A day of one bucket (a rollup: a compacted one keeps only its percentiles, which
         // `merge` does not add up) is that bucket; a day of hours is their sum.
@@ -566,7 +595,6 @@ fn day_bar(
                 a < e && b >= s
             })
             .count();
-        let date = d.format("%b %-d");
         let class = match u {
             None => "n",
             Some(u) if u >= 99.9 && n == 0 => "g",
@@ -584,13 +612,13 @@ fn day_bar(
             with_data += 1;
         }
         cells.push(DayCell { class, title });
-        daily.push((d, pct));
+        daily.push((date.as_str(), pct));
     }
     (cells, with_data, daily)
 }
 
 /// The response-time charts: the last 24 hours by the hour, 30 and 90 days by the day.
-fn charts(buckets: &Buckets, now: DateTime<Utc>, daily: &Daily) -> Vec<Series> {
+fn charts(buckets: &Buckets, now: DateTime<Utc>, daily: &Daily, labels: &Labels) -> Vec<Series> {
     let now_ms = now.timestamp_millis();
     let this_hour = now_ms - now_ms.rem_euclid(HOUR_MS);
     let hours: BTreeMap<i64, &Agg> =
@@ -599,17 +627,15 @@ fn charts(buckets: &Buckets, now: DateTime<Utc>, daily: &Daily) -> Vec<Series> {
         .map(|k| {
             let start = this_hour - (23 - k) * HOUR_MS;
             let (p50, p95) = hours.get(&start).map(|a| a.p50_p95()).unwrap_or((None, None));
-            let label =
-                DateTime::from_timestamp_millis(start).map(|t| t.format("%H:00").to_string()).unwrap_or_default();
-            Point { label, p50, p95 }
+            Point { label: labels.hours[k as usize].clone(), p50, p95 }
         })
         .collect();
     let day_points = |n: usize| -> Vec<Point> {
         daily[daily.len().saturating_sub(n)..]
             .iter()
-            .map(|(d, pct)| {
+            .map(|(label, pct)| {
                 let (p50, p95) = pct.unwrap_or((None, None));
-                Point { label: d.format("%b %-d").to_string(), p50, p95 }
+                Point { label: label.to_string(), p50, p95 }
             })
             .collect()
     };

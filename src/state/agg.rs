@@ -383,6 +383,35 @@ pub type HoursFile = BTreeMap<String, BTreeMap<u8, Agg>>;
 /// Daily rollups of one month: day → monitor → aggregate.
 pub type RollupFile = BTreeMap<NaiveDate, BTreeMap<String, Agg>>;
 
+/// A map read as its entries first, then built in one go: the files are written in key
+/// order, so [`BTreeMap`]'s `from_iter` builds the tree from a sorted run instead of
+/// inserting entries one by one (rebalancing, moving large aggregates about) as serde's
+/// own map reader does. Same JSON, same result (a repeated key: the last one wins).
+pub struct SortedMap<K, V>(pub BTreeMap<K, V>);
+
+impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Deserialize<'de> for SortedMap<K, V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<K, V>(std::marker::PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> serde::de::Visitor<'de> for Entries<K, V> {
+            type Value = SortedMap<K, V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::with_capacity(m.size_hint().unwrap_or(0).min(4096));
+                while let Some(e) = m.next_entry()? {
+                    v.push(e);
+                }
+                Ok(SortedMap(v.into_iter().collect()))
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
+/// [`RollupFile`] as it is read.
+pub type RollupRead = BTreeMap<NaiveDate, SortedMap<String, Agg>>;
+
 /// What the figures are computed from.
 #[derive(Debug, Clone, Default)]
 pub struct History {

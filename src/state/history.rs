@@ -370,7 +370,8 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, v: &T) -> std::io::Result<()
 }
 
 pub(crate) fn read_rollups(path: &Path, repair: bool, now: DateTime<Utc>, notes: &mut Vec<String>) -> RollupFile {
-    read_json(path, repair, now, notes).ok().flatten().unwrap_or_default()
+    let read: Option<super::agg::RollupRead> = read_json(path, repair, now, notes).ok().flatten();
+    read.map(|r| r.into_iter().map(|(day, per)| (day, per.0)).collect()).unwrap_or_default()
 }
 
 pub(crate) fn write_rollups(path: &Path, r: &RollupFile) -> std::io::Result<()> {

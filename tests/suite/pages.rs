@@ -939,3 +939,31 @@ fn the_site_in_a_real_browser_at_phone_and_desktop_widths_light_and_dark() {
     assert!(seen.iter().any(|p| p == "/style.css"), "{seen:?}");
     assert!(seen.iter().all(|p| p.ends_with(".html") || p.ends_with(".css")), "{seen:?}");
 }
+
+#[test]
+fn a_site_rebuilt_in_place_rewrites_only_what_changed_and_never_follows_a_link() {
+    let f = fixture();
+    let (_, files) = generate(&f);
+    let out = write_to_tmp(&files);
+    let index = out.path().join("index.html");
+    let style = out.path().join("style.css");
+    // Mark two files: one whose content the next build changes, one it keeps.
+    std::fs::write(&index, b"stale").unwrap();
+    let kept = std::fs::metadata(&style).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // A link planted where a badge goes, pointing outside the site.
+    let outside = f.dir.path().join("outside.txt");
+    std::fs::write(&outside, b"not the site's").unwrap();
+    let badge = out.path().join("badges/api/status.json");
+    std::fs::remove_file(&badge).unwrap();
+    std::os::unix::fs::symlink(&outside, &badge).unwrap();
+
+    let bytes = pages::write_site(out.path(), &files).unwrap();
+    assert_eq!(bytes, files.iter().map(|(_, b)| b.len() as u64).sum::<u64>());
+    let want = |rel: &str| &files.iter().find(|(p, _)| p == rel).unwrap().1;
+    assert_eq!(&std::fs::read(&index).unwrap(), want("index.html"), "a changed file is rewritten");
+    assert_eq!(std::fs::metadata(&style).unwrap().modified().unwrap(), kept, "an unchanged file is left alone");
+    assert!(!std::fs::symlink_metadata(&badge).unwrap().file_type().is_symlink(), "the link is replaced");
+    assert_eq!(&std::fs::read(&badge).unwrap(), want("badges/api/status.json"));
+    assert_eq!(std::fs::read(&outside).unwrap(), b"not the site's", "nothing is written through the link");
+}
