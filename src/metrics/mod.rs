@@ -104,7 +104,8 @@ pub struct Request {
     pub url: url::Url,
     pub headers: Vec<(String, String)>,
     pub auth: Auth,
-    pub body: Vec<u8>,
+    /// Shared, not copied, by each attempt.
+    pub body: bytes::Bytes,
     pub series: usize,
 }
 
@@ -131,6 +132,11 @@ fn split_userinfo(raw: &str) -> Result<(url::Url, Auth), String> {
     Ok((u, auth))
 }
 
+/// A scoped thread's result (its panic, raised again here).
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
 /// The requests `model` makes for the configured endpoints (an error per bad one).
 pub fn requests(m: &MetricsConfig, model: &Model, job: &str, instance: &str) -> Vec<Result<Request, MetricsOutput>> {
     let failed = |output: &str, target: &str, e: String| MetricsOutput {
@@ -140,6 +146,21 @@ pub fn requests(m: &MetricsConfig, model: &Model, job: &str, instance: &str) -> 
         ok: false,
         error: Some(e),
     };
+    // The bodies first, each on its own thread (the remote-write one, protobuf and snappy,
+    // is the largest): a run waits for the slowest of them, not for their sum.
+    let rw_labels: Vec<(String, String)> = [("job", job), ("instance", instance)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain(model.common.iter().cloned())
+        .collect();
+    let (mut pg_body, mut rw_body, mut otlp_body) = (None, None, None);
+    std::thread::scope(|sc| {
+        let rw = m.remote_write.as_ref().map(|_| sc.spawn(|| remote_write::encoded_body(model, &rw_labels)));
+        let ot = m.otlp.as_ref().map(|_| sc.spawn(|| otlp::encode(model, job, instance)));
+        pg_body = m.pushgateway.as_ref().map(|_| bytes::Bytes::from(text::render(model, &[])));
+        rw_body = rw.map(joined);
+        otlp_body = ot.map(joined).map(bytes::Bytes::from);
+    });
     let mut out = Vec::new();
     if let Some(p) = &m.pushgateway {
         out.push(split_userinfo(&p.url).map_err(|e| failed("pushgateway", &p.url, e)).map(|(base, auth)| {
@@ -152,16 +173,14 @@ pub fn requests(m: &MetricsConfig, model: &Model, job: &str, instance: &str) -> 
                 url: push::group_url(&base, &key),
                 headers: vec![("content-type".into(), text::CONTENT_TYPE.into())],
                 auth,
-                body: text::render(model, &[]).into_bytes(),
+                body: pg_body.take().unwrap_or_default(),
                 series: model.series_count(),
             }
         }));
     }
     if let Some(r) = &m.remote_write {
-        let labels = [("job".to_string(), job.to_string()), ("instance".to_string(), instance.to_string())];
-        let labels: Vec<(String, String)> = labels.into_iter().chain(model.common.iter().cloned()).collect();
-        let built =
-            split_userinfo(&r.url).and_then(|(url, auth)| Ok((url, auth, remote_write::encoded_body(model, &labels)?)));
+        let body = rw_body.take().unwrap_or_else(|| Err("the remote-write body was not built".into()));
+        let built = split_userinfo(&r.url).and_then(|(url, auth)| Ok((url, auth, bytes::Bytes::from(body?))));
         out.push(built.map_err(|e| failed("remote_write", &r.url, e)).map(|(url, auth, body)| {
             let auth = match (&r.bearer_token, &r.username) {
                 (Some(t), _) => Auth::Bearer(t.expose().to_string()),
@@ -192,7 +211,7 @@ pub fn requests(m: &MetricsConfig, model: &Model, job: &str, instance: &str) -> 
                 url,
                 headers,
                 auth,
-                body: otlp::encode(model, job, instance),
+                body: otlp_body.take().unwrap_or_default(),
                 series: model.series_count(),
             }
         }));

@@ -3,6 +3,8 @@
 //! exists (so Grafana's blackbox dashboards work), `vaktpost_*` for the rest; every
 //! family is a gauge (each run is one observation).
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -20,17 +22,41 @@ pub struct Family {
     pub series: Vec<Series>,
 }
 
-/// One series: its labels (valid Prometheus label names, values as given) and value.
+/// A label of a series' own (`phase="tls"`, `window="24h"`): a static name, and a value
+/// that is static but for the few taken from the report (memory series, collections).
+pub type OwnLabel = (&'static str, Cow<'static, str>);
+
+/// One series: its monitor's labels (an index into [`Model::sets`]), at most two labels
+/// of its own after them, and its value. Label names are valid Prometheus names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    pub labels: Vec<(String, String)>,
+    pub set: u32,
+    pub own: [Option<OwnLabel>; 2],
     pub value: f64,
 }
 
+impl Series {
+    /// A series with only its set's labels.
+    pub fn new(set: u32, value: f64) -> Series {
+        Series { set, own: [None, None], value }
+    }
+
+    /// Its own labels, in order.
+    pub fn own(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        self.own.iter().flatten().map(|(k, v)| (*k, v.as_ref()))
+    }
+}
+
 /// Every family of one run, in [`FAMILIES`] order, plus the labels every series carries.
+///
+/// A monitor's labels (`monitor`, `type`, its own `labels`) are stored once, in `sets`,
+/// and shared by its series: a thousand monitors make some 26,000 series, and copying
+/// each monitor's label strings into each of its series was most of the model's time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     pub families: Vec<Family>,
+    /// Label sets the series point into; set 0 is empty (the run's own series).
+    pub sets: Vec<Vec<(String, String)>>,
     /// `shard="K/N"` on a sharded run (the Pushgateway carries it in the grouping key).
     pub common: Vec<(String, String)>,
     /// When the run finished: remote write and OTLP timestamps.
@@ -38,8 +64,29 @@ pub struct Model {
 }
 
 impl Model {
+    /// An empty model (no families, only the empty label set).
+    pub fn empty(time: DateTime<Utc>) -> Model {
+        Model { families: Vec::new(), sets: vec![Vec::new()], common: Vec::new(), time }
+    }
+
     pub fn series_count(&self) -> usize {
         self.families.iter().map(|f| f.series.len()).sum()
+    }
+
+    /// Adds a label set; returns its index for [`Series::set`].
+    pub fn add_set(&mut self, labels: Vec<(String, String)>) -> u32 {
+        self.sets.push(labels);
+        (self.sets.len() - 1) as u32
+    }
+
+    /// The labels of a series' set (its monitor's).
+    pub fn set_of(&self, s: &Series) -> &[(String, String)] {
+        self.sets.get(s.set as usize).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// Every label of a series, `common` not included: its set's, then its own.
+    pub fn labels<'a>(&'a self, s: &'a Series) -> impl Iterator<Item = (&'a str, &'a str)> + Clone {
+        self.set_of(s).iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(s.own())
     }
 }
 
@@ -125,15 +172,26 @@ pub fn label_value(v: &str) -> String {
 
 struct Builder {
     families: Vec<Family>,
+    model: Model,
+}
+
+/// A series' own labels: none, one or two, with static values.
+fn own(labels: &[(&'static str, &'static str)]) -> [Option<OwnLabel>; 2] {
+    let mut o = [None, None];
+    for (slot, (k, v)) in o.iter_mut().zip(labels) {
+        *slot = Some((*k, Cow::Borrowed(*v)));
+    }
+    o
+}
+
+/// One own label whose value comes from the report (bounded like every label value).
+fn own_from(k: &'static str, v: &str) -> [Option<OwnLabel>; 2] {
+    [Some((k, Cow::Owned(label_value(v)))), None]
 }
 
 impl Builder {
-    fn add(&mut self, f: Id, labels: &[(String, String)], extra: &[(&str, &str)], value: f64) {
-        // One allocation for the vector: the monitor's labels, then the series' own.
-        let mut l = Vec::with_capacity(labels.len() + extra.len());
-        l.extend_from_slice(labels);
-        l.extend(extra.iter().map(|(k, v)| (k.to_string(), label_value(v))));
-        self.families[f as usize].series.push(Series { labels: l, value });
+    fn add(&mut self, f: Id, set: u32, own: [Option<OwnLabel>; 2], value: f64) {
+        self.families[f as usize].series.push(Series { set, own, value });
     }
 }
 
@@ -149,19 +207,22 @@ fn rfc3339_secs(v: Option<&Value>) -> Option<f64> {
 /// The model of one report: per monitor, then the run's own figures.
 pub fn build(report: &Report) -> Model {
     let families = FAMILIES.iter().map(|(name, unit, help)| Family { name, unit, help, series: Vec::new() }).collect();
-    let mut b = Builder { families };
+    let mut model = Model::empty(report.run.finished_at);
+    model.sets.reserve(report.checks.len());
+    let mut b = Builder { families, model };
     for c in &report.checks {
         monitor(&mut b, c, report.history.get(&c.name));
     }
-    let none: &[(String, String)] = &[];
     let counts = &report.counts;
     for (sev, n) in [("high", counts.high), ("medium", counts.medium), ("low", counts.low)] {
-        b.add(Id::FINDINGS, none, &[("severity", sev)], n as f64);
+        b.add(Id::FINDINGS, 0, own(&[("severity", sev)]), n as f64);
     }
-    b.add(Id::RUN_DURATION, none, &[], secs(report.run.duration_ms));
-    b.add(Id::RUN_TIME, none, &[], report.run.finished_at.timestamp_millis() as f64 / 1000.0);
-    let common = report.run.shard.iter().map(|s| ("shard".to_string(), s.clone())).collect();
-    Model { families: b.families, common, time: report.run.finished_at }
+    b.add(Id::RUN_DURATION, 0, own(&[]), secs(report.run.duration_ms));
+    b.add(Id::RUN_TIME, 0, own(&[]), report.run.finished_at.timestamp_millis() as f64 / 1000.0);
+    let mut model = b.model;
+    model.families = b.families;
+    model.common = report.run.shard.iter().map(|s| ("shard".to_string(), s.clone())).collect();
+    model
 }
 
 fn monitor(b: &mut Builder, c: &CheckResult, history: Option<&Value>) {
@@ -172,18 +233,18 @@ fn monitor(b: &mut Builder, c: &CheckResult, history: Option<&Value>) {
             labels.push((name, label_value(v)));
         }
     }
-    let l = &labels;
+    let l = b.model.add_set(labels);
     for s in [Status::Up, Status::Degraded, Status::Down, Status::Skipped] {
-        b.add(Id::STATUS, l, &[("status", s.as_str())], (c.status == s) as u8 as f64);
+        b.add(Id::STATUS, l, own(&[("status", s.as_str())]), (c.status == s) as u8 as f64);
     }
     // A skipped monitor was not checked this run: no probe figures, only its history.
     if c.status != Status::Skipped {
         let m = |k: &str| c.metric_f64(k);
-        b.add(Id::SUCCESS, l, &[], (c.status != Status::Down) as u8 as f64);
-        b.add(Id::DURATION, l, &[], secs(c.duration_ms));
+        b.add(Id::SUCCESS, l, own(&[]), (c.status != Status::Down) as u8 as f64);
+        b.add(Id::DURATION, l, own(&[]), secs(c.duration_ms));
         if c.kind == "http" {
             if let Some(code) = m("status_code") {
-                b.add(Id::HTTP_STATUS, l, &[], code);
+                b.add(Id::HTTP_STATUS, l, own(&[]), code);
             }
             let phases = [
                 ("resolve", "dns_ms"),
@@ -194,70 +255,79 @@ fn monitor(b: &mut Builder, c: &CheckResult, history: Option<&Value>) {
             ];
             for (phase, key) in phases {
                 if let Some(v) = m(key) {
-                    b.add(Id::HTTP_PHASE, l, &[("phase", phase)], secs(v));
+                    b.add(Id::HTTP_PHASE, l, own(&[("phase", phase)]), secs(v));
                 }
             }
         }
         let expiry = [rfc3339_secs(c.metrics.get("not_after")), rfc3339_secs(c.metrics.get("chain_not_after"))];
         if let Some(e) = expiry.into_iter().flatten().reduce(f64::min) {
-            b.add(Id::SSL_EXPIRY, l, &[], e);
+            b.add(Id::SSL_EXPIRY, l, own(&[]), e);
         }
         if let Some(v) = m("dns_ms") {
-            b.add(Id::DNS, l, &[], secs(v));
+            b.add(Id::DNS, l, own(&[]), secs(v));
         }
         let series = c.metrics.get("memory_series").and_then(Value::as_array);
         for s in series.into_iter().flatten().filter_map(Value::as_str) {
             if let Some(v) = m(s) {
-                b.add(Id::MEMORY, l, &[("series", s)], v);
+                b.add(Id::MEMORY, l, own_from("series", s), v);
             }
         }
         if let Some(v) = m("memory_limit") {
-            b.add(Id::MEMORY_LIMIT, l, &[], v);
+            b.add(Id::MEMORY_LIMIT, l, own(&[]), v);
         }
         if let Some(p) = m("percent").filter(|_| series.is_some()) {
-            b.add(Id::MEMORY_USED, l, &[], p / 100.0);
+            b.add(Id::MEMORY_USED, l, own(&[]), p / 100.0);
         }
         if let Some(h) = m("hit_rate") {
-            b.add(Id::HIT, l, &[("window", "run")], h);
+            b.add(Id::HIT, l, own(&[("window", "run")]), h);
         }
         if c.kind == "chroma" {
             if let Some(n) = m("collections_count") {
-                b.add(Id::CHROMA_COLLECTIONS, l, &[], n);
+                b.add(Id::CHROMA_COLLECTIONS, l, own(&[]), n);
             }
             for (k, v) in &c.metrics {
                 if let (Some(coll), Some(n)) = (k.strip_prefix("records."), v.as_f64()) {
-                    b.add(Id::CHROMA_RECORDS, l, &[("collection", coll)], n);
+                    b.add(Id::CHROMA_RECORDS, l, own_from("collection", coll), n);
                 }
             }
         }
     }
     let Some(h) = history else { return };
     let f = |k: &str| h.get(k).and_then(Value::as_f64);
-    for w in ["24h", "7d", "30d"] {
-        if let Some(u) = f(&format!("uptime_{w}")) {
-            b.add(Id::UPTIME, l, &[("window", w)], u / 100.0);
+    // The history figures' keys, spelt out (no key is formatted per monitor).
+    for (w, uptime, errors) in [
+        ("24h", "uptime_24h", "error_rate_24h"),
+        ("7d", "uptime_7d", "error_rate_7d"),
+        ("30d", "uptime_30d", "error_rate_30d"),
+    ] {
+        if let Some(u) = f(uptime) {
+            b.add(Id::UPTIME, l, own(&[("window", w)]), u / 100.0);
         }
-        if let Some(e) = f(&format!("error_rate_{w}")) {
-            b.add(Id::ERRORS, l, &[("window", w)], e);
+        if let Some(e) = f(errors) {
+            b.add(Id::ERRORS, l, own(&[("window", w)]), e);
         }
     }
-    for w in ["24h", "7d"] {
+    let percentiles = [
+        ("24h", [("50", "p50_24h_ms"), ("95", "p95_24h_ms"), ("99", "p99_24h_ms")], "hit_rate_24h"),
+        ("7d", [("50", "p50_7d_ms"), ("95", "p95_7d_ms"), ("99", "p99_7d_ms")], "hit_rate_7d"),
+    ];
+    for (w, keys, hit) in percentiles {
         // `percentile`, not `quantile`: Prometheus keeps that label for summaries (promtool).
-        for p in ["50", "95", "99"] {
-            if let Some(ms) = f(&format!("p{p}_{w}_ms")) {
-                b.add(Id::RESPONSE, l, &[("percentile", p), ("window", w)], secs(ms));
+        for (p, key) in keys {
+            if let Some(ms) = f(key) {
+                b.add(Id::RESPONSE, l, own(&[("percentile", p), ("window", w)]), secs(ms));
             }
         }
-        if let Some(r) = f(&format!("hit_rate_{w}")) {
-            b.add(Id::HIT, l, &[("window", w)], r);
+        if let Some(r) = f(hit) {
+            b.add(Id::HIT, l, own(&[("window", w)]), r);
         }
     }
     for (series, t) in h.get("memory").and_then(Value::as_object).into_iter().flatten() {
         if let Some(s) = t.get("slope_per_day").and_then(Value::as_f64) {
-            b.add(Id::MEMORY_SLOPE, l, &[("series", series)], s);
+            b.add(Id::MEMORY_SLOPE, l, own_from("series", series), s);
         }
         if let Some(s) = t.get("leak_suspected").and_then(Value::as_bool) {
-            b.add(Id::MEMORY_LEAK, l, &[("series", series)], s as u8 as f64);
+            b.add(Id::MEMORY_LEAK, l, own_from("series", series), s as u8 as f64);
         }
     }
 }

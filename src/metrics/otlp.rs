@@ -52,7 +52,13 @@ pub fn request(model: &Model, job: &str, instance: &str) -> ExportMetricsService
                     .series
                     .iter()
                     .map(|s| NumberDataPoint {
-                        attributes: model.common.iter().chain(&s.labels).map(|(k, v)| kv(k, v)).collect(),
+                        attributes: model
+                            .common
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .chain(model.labels(s))
+                            .map(|(k, v)| kv(k, v))
+                            .collect(),
                         time_unix_nano: nanos,
                         value: Some(number_data_point::Value::AsDouble(s.value)),
                         ..Default::default()
@@ -92,31 +98,53 @@ pub fn body(req: &ExportMetricsServiceRequest) -> Vec<u8> {
 pub fn encode(model: &Model, job: &str, instance: &str) -> Vec<u8> {
     use super::pb::{delimited_len, fixed64, header, str_len, string};
     let nanos = model.time.timestamp_nanos_opt().unwrap_or(0).max(0) as u64;
-    let envelope = request(&Model { families: Vec::new(), common: Vec::new(), time: model.time }, job, instance);
+    let envelope = request(&Model::empty(model.time), job, instance);
     let rm = &envelope.resource_metrics[0];
     let resource = rm.resource.as_ref().map(Message::encode_to_vec).unwrap_or_default();
     let scope = rm.scope_metrics[0].scope.as_ref().map(Message::encode_to_vec).unwrap_or_default();
     let kv_len = |k: &str, v: &str| str_len(k) + delimited_len(delimited_len(v.len()));
+    let attribute = |out: &mut Vec<u8>, k: &str, v: &str| {
+        header(out, 7, kv_len(k, v));
+        string(out, 1, k);
+        header(out, 2, delimited_len(v.len()));
+        header(out, 1, v.len());
+        out.extend_from_slice(v.as_bytes());
+    };
+    // The attributes of `common` and of each label set, encoded once for all their points.
+    let sets: Vec<Vec<u8>> = model
+        .sets
+        .iter()
+        .map(|set| {
+            let mut b = Vec::new();
+            for (k, v) in model.common.iter().chain(set) {
+                attribute(&mut b, k, v);
+            }
+            b
+        })
+        .collect();
+    let mut common = Vec::new();
+    for (k, v) in &model.common {
+        attribute(&mut common, k, v);
+    }
     let mut metrics = Vec::with_capacity(model.series_count() * 200 + 4096);
     let mut points = Vec::new();
     for f in model.families.iter().filter(|f| !f.series.is_empty()) {
         points.clear();
         for s in &f.series {
-            let attrs = || model.common.iter().chain(&s.labels);
-            let len =
-                attrs().map(|(k, v)| delimited_len(kv_len(k, v))).sum::<usize>() + if nanos != 0 { 9 } else { 0 } + 9;
+            let set = sets.get(s.set as usize).unwrap_or(&common);
+            let len = set.len()
+                + s.own().map(|(k, v)| delimited_len(kv_len(k, v))).sum::<usize>()
+                + if nanos != 0 { 9 } else { 0 }
+                + 9;
             header(&mut points, 1, len);
             // prost writes fields in tag order: time (3), value (4), attributes (7).
             if nanos != 0 {
                 fixed64(&mut points, 3, nanos);
             }
             fixed64(&mut points, 4, s.value.to_bits());
-            for (k, v) in attrs() {
-                header(&mut points, 7, kv_len(k, v));
-                string(&mut points, 1, k);
-                header(&mut points, 2, delimited_len(v.len()));
-                header(&mut points, 1, v.len());
-                points.extend_from_slice(v.as_bytes());
+            points.extend_from_slice(set);
+            for (k, v) in s.own() {
+                attribute(&mut points, k, v);
             }
         }
         header(&mut metrics, 2, str_len(f.name) + str_len(f.help) + str_len(f.unit) + delimited_len(points.len()));

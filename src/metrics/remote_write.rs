@@ -72,7 +72,8 @@ pub fn request(model: &Model, labels: &[(String, String)]) -> WriteRequest {
         });
         for s in &f.series {
             let mut l: Vec<Label> = std::iter::once(("__name__", f.name))
-                .chain(labels.iter().chain(&s.labels).map(|(k, v)| (k.as_str(), v.as_str())))
+                .chain(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .chain(model.labels(s))
                 .filter(|(_, v)| !v.is_empty())
                 .map(|(name, value)| Label { name: name.to_string(), value: value.to_string() })
                 .collect();
@@ -93,27 +94,47 @@ fn compress(raw: &[u8]) -> Result<Vec<u8>, String> {
     snap::raw::Encoder::new().compress_vec(raw).map_err(|e| format!("cannot compress the remote-write request: {e}"))
 }
 
-/// The protobuf bytes of [`request`]`(model, labels)`, written straight into one buffer:
-/// each series' labels are borrowed from the model, merged, sorted and deduplicated in
-/// one reused vector, with no string copied but into the output.
+/// The protobuf bytes of [`request`]`(model, labels)`, written straight into one buffer.
+/// Each label set is merged with `labels`, sorted and deduplicated once; a series then
+/// only adds `__name__` and its own labels into that sorted run. Precedence is
+/// [`request`]'s (the first of equal names is kept: `__name__`, then `labels`, then the
+/// set's, then the series' own), and empty values are left out before it applies.
 pub fn encode(model: &Model, labels: &[(String, String)]) -> Vec<u8> {
     use super::pb::{delimited_len, fixed64, header, str_len, string, varint, varint_len};
     let ts = model.time.timestamp_millis();
     let mut out = Vec::with_capacity(model.series_count() * 200 + 4096);
+    fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+        v.iter().map(|(k, v)| (k.as_str(), v.as_str())).filter(|(_, v)| !v.is_empty()).collect()
+    }
+    let base: Vec<Vec<(&str, &str)>> = model
+        .sets
+        .iter()
+        .map(|set| {
+            let mut b = pairs(labels);
+            b.extend(pairs(set));
+            b.sort_by(|a, b| a.0.cmp(b.0));
+            b.dedup_by(|a, b| a.0 == b.0);
+            b
+        })
+        .collect();
+    let none = pairs(labels);
     let mut l: Vec<(&str, &str)> = Vec::with_capacity(16);
     let families = || model.families.iter().filter(|f| !f.series.is_empty());
     let sample_len = |v: f64| (if v != 0.0 { 9 } else { 0 }) + if ts != 0 { 1 + varint_len(ts as u64) } else { 0 };
     for f in families() {
         for s in &f.series {
             l.clear();
-            l.extend(
-                std::iter::once(("__name__", f.name))
-                    .chain(labels.iter().chain(&s.labels).map(|(k, v)| (k.as_str(), v.as_str())))
-                    .filter(|(_, v)| !v.is_empty()),
-            );
-            // Stable, as `request`'s sort is: of two equal names the first is kept.
-            l.sort_by(|a, b| a.0.cmp(b.0));
-            l.dedup_by(|a, b| a.0 == b.0);
+            l.extend_from_slice(base.get(s.set as usize).unwrap_or(&none));
+            // `__name__` wins over a label of the same name; an own label loses to any.
+            match l.binary_search_by(|x| x.0.cmp("__name__")) {
+                Ok(i) => l[i] = ("__name__", f.name),
+                Err(i) => l.insert(i, ("__name__", f.name)),
+            }
+            for own in s.own().filter(|(_, v)| !v.is_empty()) {
+                if let Err(i) = l.binary_search_by(|x| x.0.cmp(own.0)) {
+                    l.insert(i, own);
+                }
+            }
             let label_len = |(n, v): &(&str, &str)| str_len(n) + str_len(v);
             let sample = sample_len(s.value);
             let len = l.iter().map(|x| delimited_len(label_len(x))).sum::<usize>() + delimited_len(sample);
@@ -164,29 +185,41 @@ pub(crate) mod tests {
     /// empty label values, duplicate names, unicode, long values, empty families.
     pub(crate) fn awkward_model(values: &[f64], shard: Option<&str>) -> Model {
         let l = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let mut m = Model::empty(chrono::DateTime::from_timestamp_millis(1_774_999_000_123).unwrap());
+        let sets = [
+            m.add_set(l(&[("monitor", "api"), ("type", "http"), ("team", "")])),
+            m.add_set(l(&[
+                ("monitor", "é\\\"\n"),
+                ("type", "tcp"),
+                ("job", "dup"),
+                ("aaa", "1"),
+                ("__name__", "fake"),
+            ])),
+            0,
+            m.add_set(l(&[("monitor", &"x".repeat(300)), ("status", "up")])),
+        ];
         let series = values
             .iter()
             .enumerate()
-            .map(|(i, v)| Series {
-                labels: match i % 4 {
-                    0 => l(&[("monitor", "api"), ("type", "http"), ("team", "")]),
-                    1 => l(&[("monitor", "é\\\"\n"), ("type", "tcp"), ("job", "dup"), ("aaa", "1")]),
-                    2 => vec![],
-                    _ => l(&[("monitor", &"x".repeat(300)), ("status", "up")]),
-                },
-                value: *v,
+            .map(|(i, v)| {
+                let mut s = Series::new(sets[i % 4], *v);
+                // Own labels after the set's: a static one, one from the report, a duplicate.
+                s.own = match i % 3 {
+                    0 => [Some(("phase", "tls".into())), Some(("zz", "".into()))],
+                    1 => [Some(("series", "used_memory \"rss\"".to_string().into())), Some(("window", "24h".into()))],
+                    _ => [Some(("monitor", "again".into())), None],
+                };
+                s
             })
             .collect::<Vec<_>>();
         let fam = |name, help, unit, series| Family { name, help, unit, series };
-        Model {
-            families: vec![
-                fam("probe_success", "Whether.", "", series.clone()),
-                fam("probe_empty", "None.", "s", vec![]),
-                fam("vaktpost_x_seconds", "", "s", series),
-            ],
-            common: shard.map(|s| vec![("shard".to_string(), s.to_string())]).unwrap_or_default(),
-            time: chrono::DateTime::from_timestamp_millis(1_774_999_000_123).unwrap(),
-        }
+        m.families = vec![
+            fam("probe_success", "Whether.", "", series.clone()),
+            fam("probe_empty", "None.", "s", vec![]),
+            fam("vaktpost_x_seconds", "", "s", series),
+        ];
+        m.common = shard.map(|s| vec![("shard".to_string(), s.to_string())]).unwrap_or_default();
+        m
     }
 
     #[test]

@@ -61,10 +61,38 @@ pub fn value(v: f64, out: &mut String) {
     }
 }
 
+/// Appends `k="v"` pairs, comma-separated, after `sep` before the first one.
+fn pairs<'a>(out: &mut String, mut sep: bool, labels: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+    for (k, v) in labels {
+        if sep {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_label_value(v, out);
+        out.push('"');
+        sep = true;
+    }
+    sep
+}
+
 /// The whole model, with `extra` labels first on every series (the file's `shard`; none
 /// for the Pushgateway, whose grouping key carries them). Families without series are left out.
+/// Each label set is escaped once, not once per series.
 pub fn render(model: &Model, extra: &[(String, String)]) -> String {
     let mut out = String::with_capacity(model.series_count() * 96);
+    // `extra` and each set, escaped: `k="v",k2="v2"` (empty when there are none).
+    let mut head = String::new();
+    pairs(&mut head, false, extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let sets: Vec<String> = model
+        .sets
+        .iter()
+        .map(|set| {
+            let mut s = head.clone();
+            pairs(&mut s, !head.is_empty(), set.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            s
+        })
+        .collect();
     for f in model.families.iter().filter(|f| !f.series.is_empty()) {
         out.push_str("# HELP ");
         out.push_str(f.name);
@@ -75,19 +103,15 @@ pub fn render(model: &Model, extra: &[(String, String)]) -> String {
         out.push_str(" gauge\n");
         for s in &f.series {
             out.push_str(f.name);
-            let mut labels = extra.iter().chain(&s.labels).peekable();
-            if labels.peek().is_some() {
-                out.push('{');
-                for (i, (k, v)) in labels.enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(k);
-                    out.push_str("=\"");
-                    escape_label_value(v, &mut out);
-                    out.push('"');
-                }
+            let set = sets.get(s.set as usize).unwrap_or(&head);
+            let mark = out.len();
+            out.push('{');
+            out.push_str(set);
+            let any = pairs(&mut out, !set.is_empty(), s.own()) || !set.is_empty();
+            if any {
                 out.push('}');
+            } else {
+                out.truncate(mark);
             }
             out.push(' ');
             value(s.value, &mut out);
@@ -200,11 +224,10 @@ mod tests {
                 ("monitor".to_string(), label_value(&monitor)),
                 (label_name(&key), label_value(&value)),
             ];
-            let model = Model {
-                families: vec![Family { name: "probe_success", help: "a \\ help\nline", unit: "", series: vec![Series { labels: labels.clone(), value: v }] }],
-                common: vec![("shard".into(), "1/2".into())],
-                time: chrono::DateTime::UNIX_EPOCH,
-            };
+            let mut model = Model::empty(chrono::DateTime::UNIX_EPOCH);
+            let set = model.add_set(labels.clone());
+            model.families = vec![Family { name: "probe_success", help: "a \\ help\nline", unit: "", series: vec![Series::new(set, v)] }];
+            model.common = vec![("shard".into(), "1/2".into())];
             let text = render(&model, &model.common);
             let lines: Vec<&str> = text.lines().collect();
             prop_assert_eq!(lines.len(), 3, "{}", text);
