@@ -210,6 +210,18 @@ fn schedule(policy: &Policy, seed: u64) -> impl Iterator<Item = Duration> {
     b.build()
 }
 
+impl Next {
+    /// What an HTTP delivery's answer asks for: 408, 429 and 5xx are transient (a 429
+    /// after its `Retry-After` when it gives one); every other status is final.
+    pub fn for_status(status: u16, retry_after: Option<Duration>) -> Next {
+        match (status, retry_after) {
+            (429, Some(w)) => Next::RetryAfter(w),
+            (408 | 429 | 500..=599, _) => Next::Retry,
+            _ => Next::Done,
+        }
+    }
+}
+
 /// The value of an HTTP `Retry-After` header given as seconds (the form every API we
 /// call uses; an HTTP date is not honoured and the caller backs off instead).
 pub fn retry_after(h: &http::HeaderMap) -> Option<Duration> {
@@ -220,6 +232,18 @@ pub fn retry_after(h: &http::HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transient_statuses_are_retried_and_a_429_waits_as_told() {
+        let w = Duration::from_secs(7);
+        assert_eq!(Next::for_status(429, Some(w)), Next::RetryAfter(w));
+        for s in [408, 429, 500, 502, 503, 599] {
+            assert_eq!(Next::for_status(s, None), Next::Retry, "{s}");
+        }
+        for s in [200, 204, 301, 400, 401, 403, 404, 413, 422, 600] {
+            assert_eq!(Next::for_status(s, Some(w)), Next::Done, "{s}");
+        }
+    }
     use std::sync::{Arc, Mutex};
 
     /// A sleep that records what it was asked to wait and returns at once.

@@ -49,18 +49,17 @@ pub async fn ping(client: &reqwest::Client, url: &Secret, ok: bool, waiter: &ret
         }
     };
     let judge = |a: &Attempt| match a {
-        Ok(Some((429, Some(w)))) => retry::Next::RetryAfter(*w),
-        Ok(Some((408 | 429 | 500..=599, _))) | Err(NoAnswer::Transport { retryable: true, .. }) => retry::Next::Retry,
+        Ok(Some((status, retry_after))) => retry::Next::for_status(*status, *retry_after),
+        Err(NoAnswer::Transport { retryable: true, .. }) => retry::Next::Retry,
         _ => retry::Next::Done,
     };
     let out = retry::run(&policy(), waiter, attempt, judge).await;
     let clause = out.stop.clause();
     match out.value {
         Ok(None) => Ok(()),
-        Ok(Some((code @ (408 | 429 | 500..=599), _))) => Err(SendError::Retryable(format!(
-            "heartbeat ping failed: HTTP {code} after {} attempt(s){clause}",
-            out.attempts
-        ))),
+        Ok(Some((code, _))) if retry::Next::for_status(code, None) != retry::Next::Done => Err(SendError::Retryable(
+            format!("heartbeat ping failed: HTTP {code} after {} attempt(s){clause}", out.attempts),
+        )),
         Ok(Some((code, _))) => {
             Err(SendError::Rejected(format!("heartbeat ping was refused: HTTP {code}; check alerts.heartbeat.url")))
         }

@@ -303,8 +303,7 @@ pub async fn send(client: &reqwest::Client, req: &Request, waiter: &retry::Waite
         }
     };
     let judge = |a: &Attempt| match a {
-        Attempt::Refused { status: 429, retry_after: Some(w), .. } => retry::Next::RetryAfter(*w),
-        Attempt::Refused { status: 408 | 429 | 500..=599, .. } => retry::Next::Retry,
+        Attempt::Refused { status, retry_after, .. } => retry::Next::for_status(*status, *retry_after),
         Attempt::Transport { retryable: true, .. } => retry::Next::Retry,
         _ => retry::Next::Done,
     };
